@@ -1,0 +1,33 @@
+package io.expertmesh.model.engine;
+
+import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.kernels.CpuBackend;
+import io.expertmesh.model.kernels.KernelBackend;
+import io.expertmesh.model.safetensors.Checkpoint;
+import io.expertmesh.model.weights.ErnieWeights;
+import io.expertmesh.model.weights.RoutedExpertWeights;
+import java.nio.file.Path;
+
+/** A checkpoint opened for in-process inference on the CPU: all experts local. */
+public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieModel model) implements AutoCloseable {
+
+    public static LoadedModel open(Path dir, int threads) {
+        ErnieConfig config = ErnieConfig.load(dir);
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        try {
+            ErnieWeights weights = ErnieWeights.load(checkpoint, config);
+            RoutedExpertWeights experts = RoutedExpertWeights.loadAll(checkpoint, config);
+            KernelBackend backend = new CpuBackend(threads);
+            return new LoadedModel(checkpoint, config, new ErnieModel(weights, new LocalRoutedExperts(experts, backend), backend));
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        model.backend().close();
+        checkpoint.close();
+    }
+}

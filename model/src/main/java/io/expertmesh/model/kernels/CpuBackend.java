@@ -1,0 +1,148 @@
+package io.expertmesh.model.kernels;
+
+import io.expertmesh.model.safetensors.DType;
+import io.expertmesh.model.weights.WeightMatrix;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * Vector API kernels on a fixed pool of platform threads. Matrix products split the weight rows
+ * into tasks: with few activation rows (decode) each task streams its BF16 rows once from memory,
+ * widening in registers; with many (prefill) each task widens a tile of rows into a per-thread
+ * scratch buffer that stays in L2 and runs a 4×4 register-blocked kernel over all activation rows.
+ */
+public final class CpuBackend implements KernelBackend {
+    /** Activation rows up to which weights are streamed rather than tiled. */
+    private static final int STREAM_MAX_ROWS = 4;
+    private static final long STREAM_TASK_BYTES = 64 * 1024;
+    private static final long TILE_BYTES = 384 * 1024;
+    private static final int ELEMENTWISE_TASK = 16 * 1024;
+
+    private final ParallelRunner runner;
+    private final ThreadLocal<float[]> tiles = ThreadLocal.withInitial(() -> new float[0]);
+
+    public CpuBackend(int threads) {
+        this.runner = new ParallelRunner(threads);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int threads() {
+        return runner.threads();
+    }
+
+    @Override
+    public void matmul(List<MatMul> products) {
+        int count = products.size();
+        int[] firstTask = new int[count + 1];
+        int[] rowsPerTask = new int[count];
+        for (int p = 0; p < count; p++) {
+            MatMul m = products.get(p);
+            WeightMatrix w = m.linear().weight();
+            rowsPerTask[p] = streams(m) ? streamRows(w) : tileRows(w.cols());
+            firstTask[p + 1] = firstTask[p] + (w.rows() + rowsPerTask[p] - 1) / rowsPerTask[p];
+        }
+        runner.run(firstTask[count], task -> {
+            int p = productOf(firstTask, task);
+            MatMul m = products.get(p);
+            int r0 = (task - firstTask[p]) * rowsPerTask[p];
+            int r1 = Math.min(m.linear().outFeatures(), r0 + rowsPerTask[p]);
+            if (streams(m)) streamRows(m, r0, r1);
+            else tiledRows(m, r0, r1);
+            addBias(m, r0, r1);
+        });
+    }
+
+    private static boolean streams(MatMul m) {
+        return m.x().rows() <= STREAM_MAX_ROWS && m.linear().weight().dtype() == DType.BF16;
+    }
+
+    private static int streamRows(WeightMatrix w) {
+        return (int) Math.max(4, (STREAM_TASK_BYTES / w.rowBytes() + 3) / 4 * 4);
+    }
+
+    private static int tileRows(int cols) {
+        return (int) Math.clamp(TILE_BYTES / (4L * cols) / 4 * 4, 4, 64);
+    }
+
+    private static int productOf(int[] firstTask, int task) {
+        int lo = 0, hi = firstTask.length - 2;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (firstTask[mid] <= task) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    private static void streamRows(MatMul m, int r0, int r1) {
+        FloatMatrix x = m.x();
+        FloatMatrix out = m.out();
+        for (int t = 0; t < x.rows(); t++) {
+            VectorMath.bf16Rows(m.linear().weight(), r0, r1, x.data(), t * x.cols(), out.data(), t * out.cols());
+        }
+    }
+
+    private void tiledRows(MatMul m, int r0, int r1) {
+        WeightMatrix w = m.linear().weight();
+        int rows = r1 - r0;
+        float[] tile = tiles.get();
+        if (tile.length < rows * w.cols()) {
+            tile = new float[rows * w.cols()];
+            tiles.set(tile);
+        }
+        VectorMath.widenRows(w, r0, rows, tile);
+        VectorMath.tileRows(tile, rows, w.cols(), r0, m.x(), m.out());
+    }
+
+    private static void addBias(MatMul m, int r0, int r1) {
+        float[] bias = m.linear().bias();
+        if (bias == null) return;
+        float[] out = m.out().data();
+        int oc = m.out().cols();
+        for (int t = 0; t < m.x().rows(); t++) {
+            for (int r = r0; r < r1; r++) out[t * oc + r] += bias[r];
+        }
+    }
+
+    @Override
+    public void rmsNorm(FloatMatrix x, float[] weight, float eps, FloatMatrix out) {
+        int cols = x.cols();
+        runner.run(x.rows(), r -> {
+            float[] xd = x.data();
+            float[] od = out.data();
+            int off = r * cols;
+            float variance = VectorMath.dot(xd, off, xd, off, cols) / cols;
+            float scale = (float) (1.0 / Math.sqrt(variance + eps));
+            for (int c = 0; c < cols; c++) od[off + c] = weight[c] * (xd[off + c] * scale);
+        });
+    }
+
+    @Override
+    public void swiglu(FloatMatrix gate, FloatMatrix up) {
+        int n = gate.rows() * gate.cols();
+        float[] g = gate.data();
+        float[] u = up.data();
+        runner.run((n + ELEMENTWISE_TASK - 1) / ELEMENTWISE_TASK, task -> {
+            int end = Math.min(n, (task + 1) * ELEMENTWISE_TASK);
+            for (int i = task * ELEMENTWISE_TASK; i < end; i++) {
+                float v = g[i];
+                g[i] = v / (1.0f + (float) Math.exp(-v)) * u[i];
+            }
+        });
+    }
+
+    @Override
+    public void parallelFor(int tasks, IntConsumer body) {
+        runner.run(tasks, body);
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+    }
+}
