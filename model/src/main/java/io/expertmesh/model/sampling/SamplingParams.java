@@ -1,0 +1,59 @@
+package io.expertmesh.model.sampling;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How to pick each next token and when to stop. {@code temperature == 0} is greedy; the filters
+ * are off at their neutral values (topK 0, topP 1, minP 0, penalties 0 / 1). A null seed draws a
+ * random one; the same seed and request give the same tokens.
+ */
+public record SamplingParams(
+        float temperature,
+        int topK,
+        float topP,
+        float minP,
+        float repetitionPenalty,
+        float presencePenalty,
+        float frequencyPenalty,
+        Long seed,
+        int maxNewTokens,
+        Set<Integer> stopTokenIds,
+        List<String> stopStrings) {
+
+    public static final int MAX_STOP_STRINGS = 16;
+
+    public SamplingParams {
+        check(Float.isFinite(temperature) && temperature >= 0 && temperature <= 100, "temperature", "a number in [0, 100]", temperature);
+        check(topK >= 0, "top_k", "0 (off) or a positive integer", topK);
+        check(topP > 0 && topP <= 1, "top_p", "a number in (0, 1]", topP);
+        check(minP >= 0 && minP <= 1, "min_p", "a number in [0, 1]", minP);
+        check(Float.isFinite(repetitionPenalty) && repetitionPenalty > 0 && repetitionPenalty <= 10,
+                "repetition_penalty", "a number in (0, 10]", repetitionPenalty);
+        check(presencePenalty >= -2 && presencePenalty <= 2, "presence_penalty", "a number in [-2, 2]", presencePenalty);
+        check(frequencyPenalty >= -2 && frequencyPenalty <= 2, "frequency_penalty", "a number in [-2, 2]", frequencyPenalty);
+        check(maxNewTokens >= 0, "max_new_tokens", "a non-negative integer", maxNewTokens);
+        stopTokenIds = Set.copyOf(stopTokenIds);
+        stopStrings = List.copyOf(stopStrings);
+        check(stopStrings.size() <= MAX_STOP_STRINGS, "stop", "at most " + MAX_STOP_STRINGS + " strings", stopStrings.size());
+        for (String s : stopStrings) check(!s.isEmpty(), "stop", "non-empty strings", "\"\"");
+    }
+
+    /** Greedy decoding of {@code maxNewTokens} tokens that stops only at the given token ids. */
+    public static SamplingParams greedy(int maxNewTokens, Set<Integer> stopTokenIds) {
+        return new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, maxNewTokens, stopTokenIds, List.of());
+    }
+
+    public boolean isGreedy() {
+        return temperature == 0;
+    }
+
+    public SamplingParams withSeed(long newSeed) {
+        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
+                newSeed, maxNewTokens, stopTokenIds, stopStrings);
+    }
+
+    private static void check(boolean ok, String field, String expected, Object got) {
+        if (!ok) throw new IllegalArgumentException(field + " must be " + expected + ", got " + got);
+    }
+}
