@@ -1,7 +1,9 @@
 package io.expertmesh.cluster;
 
 import io.expertmesh.model.ModelFormatException;
+import io.expertmesh.model.cli.Bench;
 import io.expertmesh.model.cli.ModelCommands;
+import io.expertmesh.model.cli.Synth;
 import io.expertmesh.model.cli.UsageException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -31,6 +33,8 @@ public final class MeshMain {
         commands.put("generate", model::generate);
         commands.put("tokenize", model::tokenize);
         commands.put("logits", model::logits);
+        commands.put("synth", argv -> Synth.run(argv, out, err));
+        commands.put("bench", argv -> Bench.run(argv, defaultModel, out, err));
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
             err.println("usage: mesh <command> [options]   commands: " + String.join(", ", commands.keySet()));
             return args.length == 0 ? EXIT_USAGE : 0;

@@ -9,7 +9,8 @@ import io.expertmesh.model.weights.RoutedExpertWeights;
 import java.nio.file.Path;
 
 /** A checkpoint opened for in-process inference on the CPU: all experts local. */
-public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieModel model) implements AutoCloseable {
+public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieWeights weights, RoutedExpertWeights experts, ErnieModel model)
+        implements AutoCloseable {
 
     public static LoadedModel open(Path dir, int threads) {
         ErnieConfig config = ErnieConfig.load(dir);
@@ -18,7 +19,8 @@ public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieModel 
             ErnieWeights weights = ErnieWeights.load(checkpoint, config);
             RoutedExpertWeights experts = RoutedExpertWeights.loadAll(checkpoint, config);
             KernelBackend backend = new CpuBackend(threads);
-            return new LoadedModel(checkpoint, config, new ErnieModel(weights, new LocalRoutedExperts(experts, backend), backend));
+            return new LoadedModel(checkpoint, config, weights, experts,
+                    new ErnieModel(weights, new LocalRoutedExperts(experts, backend), backend));
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;

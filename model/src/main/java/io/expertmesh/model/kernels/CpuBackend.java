@@ -2,7 +2,9 @@ package io.expertmesh.model.kernels;
 
 import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.weights.WeightMatrix;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
@@ -14,12 +16,23 @@ import java.util.function.IntConsumer;
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
     private static final int STREAM_MAX_ROWS = 4;
-    private static final long STREAM_TASK_BYTES = 64 * 1024;
+    private static final long STREAM_TASK_BYTES = 1024 * 1024;
     private static final long TILE_BYTES = 384 * 1024;
     private static final int ELEMENTWISE_TASK = 16 * 1024;
 
     private final ParallelRunner runner;
-    private final ThreadLocal<float[]> tiles = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    /** A thread's buffers for widened weight tiles. */
+    private static final class Scratch {
+        float[] tile = new float[0];
+        float[] row = new float[0];
+
+        void ensure(int tileFloats, int rowFloats) {
+            if (tile.length < tileFloats) tile = new float[tileFloats];
+            if (row.length < rowFloats) row = new float[rowFloats];
+        }
+    }
 
     public CpuBackend(int threads) {
         this.runner = new ParallelRunner(threads);
@@ -38,6 +51,8 @@ public final class CpuBackend implements KernelBackend {
     @Override
     public void matmul(List<MatMul> products) {
         int count = products.size();
+        Map<FloatMatrix, FloatMatrix> permuted = new IdentityHashMap<>();
+        for (MatMul m : products) permuted.computeIfAbsent(m.x(), this::permuted);
         int[] firstTask = new int[count + 1];
         int[] rowsPerTask = new int[count];
         for (int p = 0; p < count; p++) {
@@ -49,10 +64,11 @@ public final class CpuBackend implements KernelBackend {
         runner.run(firstTask[count], task -> {
             int p = productOf(firstTask, task);
             MatMul m = products.get(p);
+            FloatMatrix xp = permuted.get(m.x());
             int r0 = (task - firstTask[p]) * rowsPerTask[p];
             int r1 = Math.min(m.linear().outFeatures(), r0 + rowsPerTask[p]);
-            if (streams(m)) streamRows(m, r0, r1);
-            else tiledRows(m, r0, r1);
+            if (streams(m)) streamRows(m.linear().weight(), xp, m.out(), r0, r1);
+            else tiledRows(m.linear().weight(), xp, m.out(), r0, r1);
             addBias(m, r0, r1);
         });
     }
@@ -79,24 +95,25 @@ public final class CpuBackend implements KernelBackend {
         return lo;
     }
 
-    private static void streamRows(MatMul m, int r0, int r1) {
-        FloatMatrix x = m.x();
-        FloatMatrix out = m.out();
-        for (int t = 0; t < x.rows(); t++) {
-            VectorMath.bf16Rows(m.linear().weight(), r0, r1, x.data(), t * x.cols(), out.data(), t * out.cols());
+    /** The activation rows in the contraction order of {@link VectorMath#permute}. */
+    private FloatMatrix permuted(FloatMatrix x) {
+        FloatMatrix xp = FloatMatrix.zeros(x.rows(), x.cols());
+        runner.run(x.rows(), r -> VectorMath.permute(x.data(), r * x.cols(), x.cols(), xp.data(), r * x.cols()));
+        return xp;
+    }
+
+    private static void streamRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
+        for (int t = 0; t < xp.rows(); t++) {
+            VectorMath.bf16Rows(w, r0, r1, xp.data(), t * xp.cols(), out.data(), t * out.cols());
         }
     }
 
-    private void tiledRows(MatMul m, int r0, int r1) {
-        WeightMatrix w = m.linear().weight();
+    private void tiledRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
         int rows = r1 - r0;
-        float[] tile = tiles.get();
-        if (tile.length < rows * w.cols()) {
-            tile = new float[rows * w.cols()];
-            tiles.set(tile);
-        }
-        VectorMath.widenRows(w, r0, rows, tile);
-        VectorMath.tileRows(tile, rows, w.cols(), r0, m.x(), m.out());
+        Scratch s = scratch.get();
+        s.ensure(rows * w.cols(), w.cols());
+        VectorMath.widenRows(w, r0, rows, s.tile, s.row);
+        VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out);
     }
 
     private static void addBias(MatMul m, int r0, int r1) {

@@ -8,11 +8,12 @@ import java.util.function.IntConsumer;
 /**
  * A fixed set of compute threads that, together with the calling thread, run the indices of one job
  * at a time. Workers take indices from a shared counter (so a slow core does not hold the others
- * back) and spin briefly between jobs before parking, because a decode step issues a few hundred
- * short jobs back to back.
+ * back) and spin for a while between jobs before parking: a decode step issues dozens of short
+ * jobs with little serial work between them, and waking a parked thread costs 0.1-1 ms on a
+ * virtual machine (the idle vCPU has to be woken), as much as a whole expert's matrix product.
  */
 public final class ParallelRunner implements AutoCloseable {
-    private static final int SPINS_BEFORE_PARK = 1 << 14;
+    private static final long SPIN_NANOS = 2_000_000L;
 
     private final Thread[] workers;
     private final ReentrantLock submitLock = new ReentrantLock();
@@ -72,9 +73,9 @@ public final class ParallelRunner implements AutoCloseable {
                 job.work();
                 continue;
             }
-            int spins = 0;
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
             while (current == last && !closed) {
-                if (++spins < SPINS_BEFORE_PARK) Thread.onSpinWait();
+                if (System.nanoTime() < spinUntil) Thread.onSpinWait();
                 else LockSupport.park(this);
             }
         }
@@ -115,9 +116,9 @@ public final class ParallelRunner implements AutoCloseable {
         }
 
         void awaitDone() {
-            int spins = 0;
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
             while (remaining.get() > 0) {
-                if (++spins < SPINS_BEFORE_PARK) Thread.onSpinWait();
+                if (System.nanoTime() < spinUntil) Thread.onSpinWait();
                 else LockSupport.park(this);
             }
         }

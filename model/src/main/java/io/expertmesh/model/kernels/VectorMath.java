@@ -7,9 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -26,7 +24,7 @@ public final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int LANES = F.length();
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     @SuppressWarnings("unchecked")
     private static final VectorShuffle<Float>[] FOLD = new VectorShuffle[LANES];
@@ -41,12 +39,6 @@ public final class VectorMath {
     static float sum(FloatVector v) {
         for (int half = LANES / 2; half >= 1; half /= 2) v = v.add(v.rearrange(FOLD[half]));
         return v.lane(0);
-    }
-
-    /** BF16 values at {@code byteOffset} widened to fp32: bf16 bits are the top half of an fp32. */
-    static FloatVector bf16(MemorySegment seg, long byteOffset) {
-        ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOffset, LE);
-        return ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     /** Canonical dot product of {@code a[aOff..aOff+n)} and {@code b[bOff..bOff+n)}. */
@@ -72,39 +64,77 @@ public final class VectorMath {
     }
 
     /**
-     * Streams BF16 weight rows [r0, r1) once from memory and dots each with one activation row:
-     * {@code out[outOff + r] = dot(W[r], x[xOff..])}. Four rows at a time keep four FMA chains busy.
+     * The contraction order shared by every weight kernel. BF16 weights are loaded {@code 2·LANES} at a
+     * time as ints and split into the even and the odd elements (a shift and a mask, no shuffles), so
+     * in each block of {@code 2·LANES} the evens come first, then the odds. Activations are permuted the
+     * same way once per product; elements past the last whole block keep their natural order.
      */
-    static void bf16Rows(WeightMatrix w, int r0, int r1, float[] x, int xOff, float[] out, int outOff) {
+    public static void permute(float[] x, int xOff, int n, float[] dst, int dstOff) {
+        int block = 2 * LANES;
+        int bound = n - n % block;
+        for (int b = 0; b < bound; b += block) {
+            for (int i = 0; i < LANES; i++) {
+                dst[dstOff + b + i] = x[xOff + b + 2 * i];
+                dst[dstOff + b + LANES + i] = x[xOff + b + 2 * i + 1];
+            }
+        }
+        System.arraycopy(x, xOff + bound, dst, dstOff + bound, n - bound);
+    }
+
+    /**
+     * Streams BF16 weight rows [r0, r1) once from memory and dots each with one permuted activation
+     * row: {@code out[outOff + r] = W[r] · x}. Four rows at a time keep four FMA chains busy.
+     */
+    static void bf16Rows(WeightMatrix w, int r0, int r1, float[] xp, int xOff, float[] out, int outOff) {
         MemorySegment seg = w.data();
         long rowBytes = w.rowBytes();
         int cols = w.cols();
-        int bound = cols - cols % LANES;
+        int block = 2 * LANES;
+        int bound = cols - cols % block;
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             long base = r * rowBytes;
-            for (int k = 0; k < bound; k += LANES) {
-                FloatVector xv = FloatVector.fromArray(F, x, xOff + k);
+            for (int k = 0; k < bound; k += block) {
+                FloatVector even = FloatVector.fromArray(F, xp, xOff + k);
+                FloatVector odd = FloatVector.fromArray(F, xp, xOff + k + LANES);
                 long off = base + 2L * k;
-                a0 = bf16(seg, off).fma(xv, a0);
-                a1 = bf16(seg, off + rowBytes).fma(xv, a1);
-                a2 = bf16(seg, off + 2 * rowBytes).fma(xv, a2);
-                a3 = bf16(seg, off + 3 * rowBytes).fma(xv, a3);
+                IntVector v0 = IntVector.fromMemorySegment(I, seg, off, LE);
+                IntVector v1 = IntVector.fromMemorySegment(I, seg, off + rowBytes, LE);
+                IntVector v2 = IntVector.fromMemorySegment(I, seg, off + 2 * rowBytes, LE);
+                IntVector v3 = IntVector.fromMemorySegment(I, seg, off + 3 * rowBytes, LE);
+                a0 = evens(v0).fma(even, a0);
+                a0 = odds(v0).fma(odd, a0);
+                a1 = evens(v1).fma(even, a1);
+                a1 = odds(v1).fma(odd, a1);
+                a2 = evens(v2).fma(even, a2);
+                a2 = odds(v2).fma(odd, a2);
+                a3 = evens(v3).fma(even, a3);
+                a3 = odds(v3).fma(odd, a3);
             }
-            out[outOff + r] = bf16Tail(w, r, sum(a0), bound, x, xOff);
-            out[outOff + r + 1] = bf16Tail(w, r + 1, sum(a1), bound, x, xOff);
-            out[outOff + r + 2] = bf16Tail(w, r + 2, sum(a2), bound, x, xOff);
-            out[outOff + r + 3] = bf16Tail(w, r + 3, sum(a3), bound, x, xOff);
+            out[outOff + r] = bf16Tail(w, r, sum(a0), bound, xp, xOff);
+            out[outOff + r + 1] = bf16Tail(w, r + 1, sum(a1), bound, xp, xOff);
+            out[outOff + r + 2] = bf16Tail(w, r + 2, sum(a2), bound, xp, xOff);
+            out[outOff + r + 3] = bf16Tail(w, r + 3, sum(a3), bound, xp, xOff);
         }
         for (; r < r1; r++) {
             FloatVector a0 = FloatVector.zero(F);
             long base = r * rowBytes;
-            for (int k = 0; k < bound; k += LANES) {
-                a0 = bf16(seg, base + 2L * k).fma(FloatVector.fromArray(F, x, xOff + k), a0);
+            for (int k = 0; k < bound; k += block) {
+                IntVector v0 = IntVector.fromMemorySegment(I, seg, base + 2L * k, LE);
+                a0 = evens(v0).fma(FloatVector.fromArray(F, xp, xOff + k), a0);
+                a0 = odds(v0).fma(FloatVector.fromArray(F, xp, xOff + k + LANES), a0);
             }
-            out[outOff + r] = bf16Tail(w, r, sum(a0), bound, x, xOff);
+            out[outOff + r] = bf16Tail(w, r, sum(a0), bound, xp, xOff);
         }
+    }
+
+    private static FloatVector evens(IntVector pairs) {
+        return pairs.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector odds(IntVector pairs) {
+        return pairs.and(HIGH_HALF).reinterpretAsFloats();
     }
 
     private static float bf16Tail(WeightMatrix w, int r, float s, int from, float[] x, int xOff) {
@@ -183,21 +213,27 @@ public final class VectorMath {
         return s;
     }
 
-    /** Weight rows [r0, r0+rows) widened to fp32 into {@code tile}. */
-    static void widenRows(WeightMatrix w, int r0, int rows, float[] tile) {
+    /** Weight rows [r0, r0+rows) widened to fp32 into {@code tile}, each row in the permuted order. */
+    static void widenRows(WeightMatrix w, int r0, int rows, float[] tile, float[] rowScratch) {
         int cols = w.cols();
-        if (w.dtype() == DType.BF16) {
-            int bound = cols - cols % LANES;
-            for (int r = 0; r < rows; r++) {
+        int block = 2 * LANES;
+        int bound = cols - cols % block;
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            if (w.dtype() == DType.BF16) {
                 long base = (r0 + r) * w.rowBytes();
-                int o = r * cols;
-                for (int k = 0; k < bound; k += LANES) bf16(w.data(), base + 2L * k).intoArray(tile, o + k);
+                for (int k = 0; k < bound; k += block) {
+                    IntVector v = IntVector.fromMemorySegment(I, w.data(), base + 2L * k, LE);
+                    evens(v).intoArray(tile, o + k);
+                    odds(v).intoArray(tile, o + k + LANES);
+                }
                 for (int k = bound; k < cols; k++) {
                     tile[o + k] = Float.intBitsToFloat((w.data().get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * k) & 0xFFFF) << 16);
                 }
+            } else {
+                w.readRow(r0 + r, rowScratch, 0);
+                permute(rowScratch, 0, cols, tile, o);
             }
-        } else {
-            for (int r = 0; r < rows; r++) w.readRow(r0 + r, tile, r * cols);
         }
     }
 }
