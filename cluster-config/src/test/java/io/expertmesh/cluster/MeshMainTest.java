@@ -1,0 +1,149 @@
+package io.expertmesh.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.model.Json;
+import io.expertmesh.model.safetensors.SafetensorsFile;
+import io.expertmesh.model.safetensors.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code mesh} command line as outside checks call it: exact JSON shapes, exit codes, one-line errors. */
+class MeshMainTest {
+    private static final Path MODEL = Path.of(System.getProperty("expertmesh.tinyModel", "../models/tiny-ernie-4.5-moe"));
+
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+        JsonNode json() {
+            try {
+                return Json.MAPPER.readTree(out);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + out, e);
+            }
+        }
+    }
+
+    static Result mesh(String... args) {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        int code = MeshMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static JsonNode reference() {
+        return Json.readTree(MODEL.resolve("reference.json"));
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) out[i] = a.get(i).asInt();
+        return out;
+    }
+
+    @Test
+    void generateWithAChatPromptReproducesTransformersGreedyIds() {
+        JsonNode chat0 = reference().get("cases").get(0);
+        Result r = mesh("generate", "--model", MODEL.toString(), "--prompt", "Give me a short introduction to large language model.",
+                "--max-new-tokens", "24", "--temperature", "0", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(1, r.out().strip().lines().count());
+        assertArrayEquals(ints(chat0.get("input_ids")), ints(r.json().get("prompt_ids")));
+        assertArrayEquals(ints(chat0.get("greedy_new_ids")), ints(r.json().get("generated_ids")));
+        assertTrue(r.json().get("text").isTextual());
+    }
+
+    @Test
+    void generateWithPromptIdsUsesThemAsTheyAre() {
+        JsonNode c = reference().get("cases").get(4);
+        String ids = String.join(",", Arrays.stream(ints(c.get("input_ids"))).mapToObj(String::valueOf).toList());
+        Result r = mesh("generate", "--model", MODEL.toString(), "--prompt-ids", ids, "--max-new-tokens", "24", "--temperature", "0", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(ints(c.get("greedy_new_ids")), ints(r.json().get("generated_ids")));
+    }
+
+    @Test
+    void sampledGenerationWithASeedRepeatsExactly() {
+        String[] args = {"generate", "--model", MODEL.toString(), "--prompt", "Hello", "--max-new-tokens", "12", "--temperature", "0.9",
+                "--top-p", "0.9", "--seed", "1234", "--json"};
+        Result a = mesh(args);
+        Result b = mesh(args);
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.out(), b.out());
+    }
+
+    @Test
+    void tokenizeMatchesTransformersIds() {
+        JsonNode c = Json.readTree(MODEL.resolve("tokenizer_reference.json")).get("tokenize").get(1);
+        Result r = mesh("tokenize", "--model", MODEL.toString(), "--text", c.get("text").asText(), "--json");
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(ints(c.get("ids")), ints(r.json().get("ids")));
+    }
+
+    @Test
+    void logitsListsTheTopEntriesOfTheLastPositionLikeTransformers() {
+        JsonNode chat0 = reference().get("cases").get(0);
+        int[] ids = ints(chat0.get("input_ids"));
+        Tensor expected = SafetensorsFile.open(MODEL.resolve("reference.safetensors"), Arena.ofAuto()).tensors().get("chat0.logits");
+        int vocab = (int) expected.shape()[1];
+        long base = (long) (ids.length - 1) * vocab;
+        Integer[] order = new Integer[vocab];
+        for (int t = 0; t < vocab; t++) order[t] = t;
+        Arrays.sort(order, Comparator.comparingDouble(t -> -expected.getFloat(base + t)));
+        String idList = String.join(",", Arrays.stream(ids).mapToObj(String::valueOf).toList());
+        Result r = mesh("logits", "--model", MODEL.toString(), "--prompt-ids", idList, "--top", "5", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode top = r.json().get("top");
+        assertEquals(5, top.size());
+        for (int k = 0; k < 5; k++) {
+            assertEquals(order[k].intValue(), top.get(k).get("id").asInt());
+            assertEquals(expected.getFloat(base + order[k]), top.get(k).get("logit").floatValue(), 1e-3);
+        }
+    }
+
+    @Test
+    void badArgumentsExitNonZeroWithOneLineNamingTheProblem() {
+        assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--max-new-tokens", "4"), 2, "--prompt");
+        assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--max-new-tokens", "many"), 2, "--max-new-tokens");
+        assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--temperature", "-1"), 2, "temperature");
+        assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt-ids", "1,99999"), 2, "99999");
+        assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--bogus", "1"), 2, "--bogus");
+        assertOneLineError(mesh("tokenize", "--model", tmp.resolve("absent").toString(), "--text", "x"), 2, "absent");
+        assertOneLineError(mesh("frobnicate"), 2, "frobnicate");
+    }
+
+    @Test
+    void corruptCheckpointExitsNonZeroWithOneLineNamingTheFile() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("corrupt"));
+        try (var files = Files.list(MODEL)) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("model-00001-of-00002.safetensors").toFile(), "rw")) {
+            f.setLength(f.length() / 2);
+        }
+        assertOneLineError(mesh("generate", "--model", dir.toString(), "--prompt", "hi", "--json"), 1, "model-00001-of-00002.safetensors");
+        Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": \"wide\"}");
+        assertOneLineError(mesh("logits", "--model", dir.toString(), "--prompt-ids", "1,2"), 1, "hidden_size");
+    }
+
+    private static void assertOneLineError(Result r, int code, String mention) {
+        assertEquals(code, r.code(), r.err());
+        assertEquals("", r.out());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(mention), r.err());
+    }
+}
