@@ -3,6 +3,7 @@ package io.expertmesh.model.engine;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.kernels.VectorMath;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -51,36 +52,43 @@ final class Attention {
             int r0 = (local / heads) * ROWS_PER_TASK;
             int r1 = Math.min(span.rows(), r0 + ROWS_PER_TASK);
             float[] scores = new float[span.start() + span.rows()];
+            float[] lanes = new float[4 * VectorMath.LANES];
             for (int i = r0; i < r1; i++) {
-                head(span, layer, q, span.rowOffset() + i, span.start() + i, h, h / group, kvHeads * headDim, headDim, scale, scores, out);
+                head(span, layer, q, span.rowOffset() + i, span.start() + i, h, h / group, kvHeads * headDim, headDim, scale, scores, lanes, out);
             }
         });
     }
 
     private static void head(Span span, int layer, FloatMatrix q, int row, int position, int h, int kvh, int kvDim,
-                             int headDim, float scale, float[] scores, FloatMatrix out) {
+                             int headDim, float scale, float[] scores, float[] lanes, FloatMatrix out) {
         KvCache cache = span.cache();
         int bs = cache.blockSize();
         int qOff = row * q.cols() + h * headDim;
+        int kvOff = kvh * headDim;
         int n = position + 1;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            VectorMath.dot4(q.data(), qOff,
+                    cache.keyBlock(layer, j / bs), (j % bs) * kvDim + kvOff,
+                    cache.keyBlock(layer, (j + 1) / bs), ((j + 1) % bs) * kvDim + kvOff,
+                    cache.keyBlock(layer, (j + 2) / bs), ((j + 2) % bs) * kvDim + kvOff,
+                    cache.keyBlock(layer, (j + 3) / bs), ((j + 3) % bs) * kvDim + kvOff,
+                    headDim, lanes, scores, j);
+        }
+        for (; j < n; j++) scores[j] = VectorMath.dot(q.data(), qOff, cache.keyBlock(layer, j / bs), (j % bs) * kvDim + kvOff, headDim);
         float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            float[] kb = cache.keyBlock(layer, j / bs);
-            float s = VectorMath.dot(q.data(), qOff, kb, (j % bs) * kvDim + kvh * headDim, headDim) * scale;
-            scores[j] = s;
-            max = Math.max(max, s);
+        for (j = 0; j < n; j++) {
+            scores[j] *= scale;
+            max = Math.max(max, scores[j]);
         }
+        for (j = 0; j < n; j++) scores[j] -= max;
+        VectorMath.exp(scores, 0, n);
         float sum = 0;
-        for (int j = 0; j < n; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
+        for (j = 0; j < n; j++) sum += scores[j];
         int oOff = row * out.cols() + h * headDim;
-        java.util.Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
-        for (int j = 0; j < n; j++) {
-            float[] vb = cache.valueBlock(layer, j / bs);
-            VectorMath.axpy(scores[j] / sum, vb, (j % bs) * kvDim + kvh * headDim, out.data(), oOff, headDim);
+        Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
+        for (j = 0; j < n; j++) {
+            VectorMath.axpy(scores[j] / sum, cache.valueBlock(layer, j / bs), (j % bs) * kvDim + kvOff, out.data(), oOff, headDim);
         }
     }
 }

@@ -25,11 +25,10 @@ public final class Router {
                 p[e] = VectorMath.dot(h.data(), r * hidden, w.router(), e * hidden, hidden);
                 max = Math.max(max, p[e]);
             }
+            for (int e = 0; e < experts; e++) p[e] -= max;
+            VectorMath.exp(p, 0, experts);
             float sum = 0;
-            for (int e = 0; e < experts; e++) {
-                p[e] = (float) Math.exp(p[e] - max);
-                sum += p[e];
-            }
+            for (int e = 0; e < experts; e++) sum += p[e];
             for (int e = 0; e < experts; e++) p[e] /= sum;
             selectTopK(p, w.correctionBias(), k, chosen, r * k);
             float total = 0;

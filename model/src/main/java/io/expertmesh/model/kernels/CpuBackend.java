@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
     private static final int STREAM_MAX_ROWS = 4;
-    private static final long STREAM_TASK_BYTES = 1024 * 1024;
+    private static final long STREAM_TASK_BYTES = 256 * 1024;
     private static final long TILE_BYTES = 384 * 1024;
     private static final int ELEMENTWISE_TASK = 16 * 1024;
 
@@ -27,10 +27,12 @@ public final class CpuBackend implements KernelBackend {
     private static final class Scratch {
         float[] tile = new float[0];
         float[] row = new float[0];
+        float[] acc = new float[0];
 
-        void ensure(int tileFloats, int rowFloats) {
-            if (tile.length < tileFloats) tile = new float[tileFloats];
-            if (row.length < rowFloats) row = new float[rowFloats];
+        void ensure(int tileRows, int cols) {
+            if (tile.length < tileRows * cols) tile = new float[tileRows * cols];
+            if (row.length < cols) row = new float[cols];
+            if (acc.length < VectorMath.accumulatorFloats(tileRows)) acc = new float[VectorMath.accumulatorFloats(tileRows)];
         }
     }
 
@@ -78,7 +80,7 @@ public final class CpuBackend implements KernelBackend {
     }
 
     private static int streamRows(WeightMatrix w) {
-        return (int) Math.max(4, (STREAM_TASK_BYTES / w.rowBytes() + 3) / 4 * 4);
+        return (int) Math.max(8, (STREAM_TASK_BYTES / w.rowBytes() + 7) / 8 * 8);
     }
 
     private static int tileRows(int cols) {
@@ -111,9 +113,9 @@ public final class CpuBackend implements KernelBackend {
     private void tiledRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
         int rows = r1 - r0;
         Scratch s = scratch.get();
-        s.ensure(rows * w.cols(), w.cols());
+        s.ensure(rows, w.cols());
         VectorMath.widenRows(w, r0, rows, s.tile, s.row);
-        VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out);
+        VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
     }
 
     private static void addBias(MatMul m, int r0, int r1) {
@@ -144,13 +146,8 @@ public final class CpuBackend implements KernelBackend {
         int n = gate.rows() * gate.cols();
         float[] g = gate.data();
         float[] u = up.data();
-        runner.run((n + ELEMENTWISE_TASK - 1) / ELEMENTWISE_TASK, task -> {
-            int end = Math.min(n, (task + 1) * ELEMENTWISE_TASK);
-            for (int i = task * ELEMENTWISE_TASK; i < end; i++) {
-                float v = g[i];
-                g[i] = v / (1.0f + (float) Math.exp(-v)) * u[i];
-            }
-        });
+        runner.run((n + ELEMENTWISE_TASK - 1) / ELEMENTWISE_TASK,
+                task -> VectorMath.swiglu(g, u, task * ELEMENTWISE_TASK, Math.min(n, (task + 1) * ELEMENTWISE_TASK)));
     }
 
     @Override

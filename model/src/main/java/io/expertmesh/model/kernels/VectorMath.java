@@ -8,49 +8,147 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API kernels over fp32 activations and BF16/F16/F32 weights.
  *
- * <p>Every dot product is computed in one canonical order: one vector accumulator fed by fused
- * multiply-adds over the contraction in steps of {@link #LANES}, reduced by a fixed pairwise tree,
- * then the scalar tail. The streaming (in-register widening) and tiled paths follow that order, so a
- * row's result does not depend on how many other rows share the batch, nor on whether the JIT has
- * compiled the loop yet ({@code reduceLanes} leaves the order of floating-point additions open).
+ * <p>Every dot product is computed in one canonical order: a vector accumulator of {@link #LANES}
+ * partial sums fed by fused multiply-adds over the contraction in the order of {@link #permute},
+ * then {@link #fold}ed by a fixed pairwise tree, then the scalar tail. The streaming (decode) and
+ * tiled (prefill) paths follow that order, so a row's result does not depend on how many other rows
+ * share the batch, nor on whether the JIT has compiled the loop yet ({@code reduceLanes} leaves the
+ * order of floating-point additions open).
+ *
+ * <p>Each micro-kernel is a small method that loads its accumulators from a float array and stores
+ * them back, and calls no helper of its own on vectors: C2 keeps such methods entirely in
+ * registers, while a vector that stays live across larger control flow, or is passed to a method
+ * the inliner gives up on, gets boxed on the heap and the kernel runs many times slower.
  */
 public final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final int LANES = F.length();
+    public static final int LANES = F.length();
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] FOLD = new VectorShuffle[LANES];
-
-    static {
-        for (int half = LANES / 2; half >= 1; half /= 2) FOLD[half] = VectorShuffle.iota(F, half, 1, true);
-    }
+    /** Elements per even/odd block: one int vector of bf16 pairs. */
+    private static final int BLOCK = 2 * LANES;
 
     private VectorMath() {}
 
-    /** Sum of the lanes by a fixed tree: lane i with lane i + half, halving each time. */
-    static float sum(FloatVector v) {
-        for (int half = LANES / 2; half >= 1; half /= 2) v = v.add(v.rearrange(FOLD[half]));
-        return v.lane(0);
+    /** Sum of {@code lanes[off..off+LANES)} by a fixed tree (lane i with lane i + half, halving); clobbers them. */
+    static float fold(float[] lanes, int off) {
+        for (int half = LANES / 2; half >= 1; half /= 2) {
+            for (int i = 0; i < half; i++) lanes[off + i] += lanes[off + i + half];
+        }
+        return lanes[off];
     }
 
-    /** Canonical dot product of {@code a[aOff..aOff+n)} and {@code b[bOff..bOff+n)}. */
+    /** Canonical dot product of {@code a[aOff..aOff+n)} and {@code b[bOff..bOff+n)} (no permutation). */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int bound = n - n % LANES;
+        float[] lanes = new float[LANES];
+        accumulate(a, aOff, b, bOff, bound, lanes);
+        float s = fold(lanes, 0);
+        for (int k = bound; k < n; k++) s = Math.fma(a[aOff + k], b[bOff + k], s);
+        return s;
+    }
+
+    /**
+     * Four canonical dot products of {@code q[qOff..qOff+n)} with rows of {@code k0..k3} at {@code o0..o3}
+     * into {@code out[outOff..outOff+4)}; {@code lanes} is scratch of {@code 4·LANES} floats.
+     */
+    public static void dot4(float[] q, int qOff, float[] k0, int o0, float[] k1, int o1, float[] k2, int o2, float[] k3, int o3,
+                            int n, float[] lanes, float[] out, int outOff) {
+        int bound = n - n % LANES;
+        accumulate4(q, qOff, k0, o0, k1, o1, k2, o2, k3, o3, bound, lanes);
+        out[outOff] = tail(fold(lanes, 0), q, qOff, k0, o0, bound, n);
+        out[outOff + 1] = tail(fold(lanes, LANES), q, qOff, k1, o1, bound, n);
+        out[outOff + 2] = tail(fold(lanes, 2 * LANES), q, qOff, k2, o2, bound, n);
+        out[outOff + 3] = tail(fold(lanes, 3 * LANES), q, qOff, k3, o3, bound, n);
+    }
+
+    private static void accumulate4(float[] q, int qOff, float[] k0, int o0, float[] k1, int o1, float[] k2, int o2, float[] k3,
+                                    int o3, int bound, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < bound; k += LANES) {
+            FloatVector u = FloatVector.fromArray(F, q, qOff + k);
+            a0 = FloatVector.fromArray(F, k0, o0 + k).fma(u, a0);
+            a1 = FloatVector.fromArray(F, k1, o1 + k).fma(u, a1);
+            a2 = FloatVector.fromArray(F, k2, o2 + k).fma(u, a2);
+            a3 = FloatVector.fromArray(F, k3, o3 + k).fma(u, a3);
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, LANES);
+        a2.intoArray(lanes, 2 * LANES);
+        a3.intoArray(lanes, 3 * LANES);
+    }
+
+    private static void accumulate(float[] a, int aOff, float[] b, int bOff, int bound, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int k = 0; k < bound; k += LANES) {
             acc = FloatVector.fromArray(F, a, aOff + k).fma(FloatVector.fromArray(F, b, bOff + k), acc);
         }
-        float s = sum(acc);
-        for (int k = bound; k < n; k++) s = Math.fma(a[aOff + k], b[bOff + k], s);
-        return s;
+        acc.intoArray(lanes, 0);
+    }
+
+    private static final float EXP_HI = 88.3762626647949f;
+    private static final float EXP_LO = -87.3f;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** Adding and subtracting 1.5·2^23 rounds a float of magnitude below 2^22 to the nearest integer. */
+    private static final float ROUND = 12582912f;
+    private static final float[] EXP_POLY = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+            1.6666665459e-1f, 5.0000001201e-1f};
+
+    /**
+     * {@code a[i] = e^a[i]} over [off, off+n), to about 2 ulp (Cephes' expf: x = k·ln2 + r, a degree-5
+     * polynomial for e^r, then 2^k from the exponent bits), e^x = 0 below -87.3. Built only from exact
+     * IEEE operations, so vector lanes, the scalar tail and interpreted code give identical bits,
+     * unlike {@code lanewise(EXP)}, whose intrinsic and fallback differ in the last place.
+     */
+    public static void exp(float[] a, int off, int n) {
+        int bound = n - n % LANES;
+        for (int i = 0; i < bound; i += LANES) exp(FloatVector.fromArray(F, a, off + i)).intoArray(a, off + i);
+        for (int i = bound; i < n; i++) a[off + i] = exp(a[off + i]);
+    }
+
+    static FloatVector exp(FloatVector x) {
+        x = x.min(EXP_HI);
+        var underflow = x.lt(EXP_LO);
+        FloatVector k = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_HI), x);
+        r = k.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(F, EXP_POLY[0]);
+        for (int i = 1; i < EXP_POLY.length; i++) p = p.fma(r, FloatVector.broadcast(F, EXP_POLY[i]));
+        FloatVector y = p.fma(r.mul(r), r.add(1f));
+        IntVector scale = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(scale.reinterpretAsFloats()).blend(0f, underflow);
+    }
+
+    /** Scalar {@link #exp(float[], int, int)}, the same operations lane by lane. */
+    public static float exp(float x) {
+        x = Math.min(x, EXP_HI);
+        if (x < EXP_LO) return 0f;
+        float k = (x * LOG2E + ROUND) - ROUND;
+        float r = Math.fma(k, -LN2_HI, x);
+        r = Math.fma(k, -LN2_LO, r);
+        float p = EXP_POLY[0];
+        for (int i = 1; i < EXP_POLY.length; i++) p = Math.fma(p, r, EXP_POLY[i]);
+        float y = Math.fma(p, r * r, r + 1f);
+        return y * Float.intBitsToFloat(((int) k + 127) << 23);
+    }
+
+    /** {@code gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + e^-gate[i]) · up[i]} over [from, to). */
+    public static void swiglu(float[] gate, float[] up, int from, int to) {
+        int bound = from + (to - from) - (to - from) % LANES;
+        for (int i = from; i < bound; i += LANES) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            FloatVector e = exp(g.neg()).add(1f);
+            g.div(e).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+        }
+        for (int i = bound; i < to; i++) gate[i] = gate[i] / (exp(-gate[i]) + 1f) * up[i];
     }
 
     /** {@code y[yOff..] += alpha * x[xOff..]} over n elements. */
@@ -70,9 +168,8 @@ public final class VectorMath {
      * same way once per product; elements past the last whole block keep their natural order.
      */
     public static void permute(float[] x, int xOff, int n, float[] dst, int dstOff) {
-        int block = 2 * LANES;
-        int bound = n - n % block;
-        for (int b = 0; b < bound; b += block) {
+        int bound = n - n % BLOCK;
+        for (int b = 0; b < bound; b += BLOCK) {
             for (int i = 0; i < LANES; i++) {
                 dst[dstOff + b + i] = x[xOff + b + 2 * i];
                 dst[dstOff + b + LANES + i] = x[xOff + b + 2 * i + 1];
@@ -81,131 +178,224 @@ public final class VectorMath {
         System.arraycopy(x, xOff + bound, dst, dstOff + bound, n - bound);
     }
 
+    private static float bf16(MemorySegment seg, long byteOffset) {
+        return Float.intBitsToFloat((seg.get(ValueLayout.JAVA_SHORT_UNALIGNED, byteOffset) & 0xFFFF) << 16);
+    }
+
     /**
      * Streams BF16 weight rows [r0, r1) once from memory and dots each with one permuted activation
-     * row: {@code out[outOff + r] = W[r] · x}. Four rows at a time keep four FMA chains busy.
+     * row: {@code out[outOff + r] = W[r] · x}. Eight rows at a time keep eight FMA chains busy and
+     * spend few instructions per byte, which is what lets one core pull its share of the memory
+     * bandwidth.
      */
     static void bf16Rows(WeightMatrix w, int r0, int r1, float[] xp, int xOff, float[] out, int outOff) {
-        MemorySegment seg = w.data();
-        long rowBytes = w.rowBytes();
         int cols = w.cols();
-        int block = 2 * LANES;
-        int bound = cols - cols % block;
+        int bound = cols - cols % BLOCK;
+        float[] lanes = new float[8 * LANES];
         int r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            long base = r * rowBytes;
-            for (int k = 0; k < bound; k += block) {
-                FloatVector even = FloatVector.fromArray(F, xp, xOff + k);
-                FloatVector odd = FloatVector.fromArray(F, xp, xOff + k + LANES);
-                long off = base + 2L * k;
-                IntVector v0 = IntVector.fromMemorySegment(I, seg, off, LE);
-                IntVector v1 = IntVector.fromMemorySegment(I, seg, off + rowBytes, LE);
-                IntVector v2 = IntVector.fromMemorySegment(I, seg, off + 2 * rowBytes, LE);
-                IntVector v3 = IntVector.fromMemorySegment(I, seg, off + 3 * rowBytes, LE);
-                a0 = evens(v0).fma(even, a0);
-                a0 = odds(v0).fma(odd, a0);
-                a1 = evens(v1).fma(even, a1);
-                a1 = odds(v1).fma(odd, a1);
-                a2 = evens(v2).fma(even, a2);
-                a2 = odds(v2).fma(odd, a2);
-                a3 = evens(v3).fma(even, a3);
-                a3 = odds(v3).fma(odd, a3);
-            }
-            out[outOff + r] = bf16Tail(w, r, sum(a0), bound, xp, xOff);
-            out[outOff + r + 1] = bf16Tail(w, r + 1, sum(a1), bound, xp, xOff);
-            out[outOff + r + 2] = bf16Tail(w, r + 2, sum(a2), bound, xp, xOff);
-            out[outOff + r + 3] = bf16Tail(w, r + 3, sum(a3), bound, xp, xOff);
+        for (; r + 8 <= r1; r += 8) {
+            bf16EightRows(w.data(), r * w.rowBytes(), w.rowBytes(), xp, xOff, bound, lanes);
+            for (int j = 0; j < 8; j++) out[outOff + r + j] = bf16Tail(w, r + j, fold(lanes, j * LANES), bound, xp, xOff);
         }
         for (; r < r1; r++) {
-            FloatVector a0 = FloatVector.zero(F);
-            long base = r * rowBytes;
-            for (int k = 0; k < bound; k += block) {
-                IntVector v0 = IntVector.fromMemorySegment(I, seg, base + 2L * k, LE);
-                a0 = evens(v0).fma(FloatVector.fromArray(F, xp, xOff + k), a0);
-                a0 = odds(v0).fma(FloatVector.fromArray(F, xp, xOff + k + LANES), a0);
-            }
-            out[outOff + r] = bf16Tail(w, r, sum(a0), bound, xp, xOff);
+            bf16OneRow(w.data(), r * w.rowBytes(), xp, xOff, bound, lanes);
+            out[outOff + r] = bf16Tail(w, r, fold(lanes, 0), bound, xp, xOff);
         }
     }
 
-    private static FloatVector evens(IntVector pairs) {
-        return pairs.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    private static void bf16EightRows(MemorySegment seg, long base, long rowBytes, float[] xp, int xOff, int bound, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long end = base + 2L * bound;
+        int k = xOff;
+        for (long off = base; off < end; off += 2 * BLOCK, k += BLOCK) {
+            FloatVector even = FloatVector.fromArray(F, xp, k);
+            FloatVector odd = FloatVector.fromArray(F, xp, k + LANES);
+            IntVector v0 = IntVector.fromMemorySegment(I, seg, off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, seg, off + rowBytes, LE);
+            IntVector v2 = IntVector.fromMemorySegment(I, seg, off + 2 * rowBytes, LE);
+            IntVector v3 = IntVector.fromMemorySegment(I, seg, off + 3 * rowBytes, LE);
+            a0 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a0));
+            a1 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a1));
+            a2 = v2.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a2));
+            a3 = v3.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a3));
+            v0 = IntVector.fromMemorySegment(I, seg, off + 4 * rowBytes, LE);
+            v1 = IntVector.fromMemorySegment(I, seg, off + 5 * rowBytes, LE);
+            v2 = IntVector.fromMemorySegment(I, seg, off + 6 * rowBytes, LE);
+            v3 = IntVector.fromMemorySegment(I, seg, off + 7 * rowBytes, LE);
+            a4 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a4));
+            a5 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a5));
+            a6 = v2.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a6));
+            a7 = v3.and(HIGH_HALF).reinterpretAsFloats().fma(odd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a7));
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, LANES);
+        a2.intoArray(lanes, 2 * LANES);
+        a3.intoArray(lanes, 3 * LANES);
+        a4.intoArray(lanes, 4 * LANES);
+        a5.intoArray(lanes, 5 * LANES);
+        a6.intoArray(lanes, 6 * LANES);
+        a7.intoArray(lanes, 7 * LANES);
     }
 
-    private static FloatVector odds(IntVector pairs) {
-        return pairs.and(HIGH_HALF).reinterpretAsFloats();
+    private static void bf16OneRow(MemorySegment seg, long base, float[] xp, int xOff, int bound, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F);
+        for (int k = 0; k < bound; k += BLOCK) {
+            IntVector v0 = IntVector.fromMemorySegment(I, seg, base + 2L * k, LE);
+            a0 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, xOff + k + LANES),
+                    v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, xOff + k), a0));
+        }
+        a0.intoArray(lanes, 0);
     }
 
     private static float bf16Tail(WeightMatrix w, int r, float s, int from, float[] x, int xOff) {
         long base = r * w.rowBytes();
-        for (int k = from; k < w.cols(); k++) {
-            float wk = Float.intBitsToFloat((w.data().get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * k) & 0xFFFF) << 16);
-            s = Math.fma(wk, x[xOff + k], s);
-        }
+        for (int k = from; k < w.cols(); k++) s = Math.fma(bf16(w.data(), base + 2L * k), x[xOff + k], s);
         return s;
+    }
+
+    /** Contraction elements per pass over a tile: four activation rows of this many floats stay in L1. */
+    private static final int K_CHUNK = 512;
+
+    /** Floats of accumulator scratch {@link #tileRows} needs for a tile of {@code tileRows} rows. */
+    static int accumulatorFloats(int tileRows) {
+        return (tileRows + 3) / 4 * 16 * LANES;
     }
 
     /**
      * Tiled product for many activation rows: {@code tile} holds weight rows [r0, r0+tileRows) already
-     * widened to fp32 (row-major, {@code cols} each); every activation row t of {@code x} is dotted
-     * with every tile row, four tile rows by four activation rows at a time.
+     * widened to fp32 (permuted order, {@code cols} each); every activation row of {@code xp} is dotted
+     * with every tile row, four tile rows by four activation rows at a time. The contraction is walked
+     * in chunks so that the four activation rows stay in L1 while the tile streams from L2; between
+     * chunks the accumulators wait in {@code acc}, so each dot product keeps the canonical order.
      */
-    static void tileRows(float[] tile, int tileRows, int cols, int r0, FloatMatrix x, FloatMatrix out) {
-        float[] xd = x.data();
+    static void tileRows(float[] tile, int tileRows, int cols, int r0, FloatMatrix xp, FloatMatrix out, float[] acc) {
+        float[] xd = xp.data();
         float[] od = out.data();
-        int n = x.rows();
+        int n = xp.rows();
         int oc = out.cols();
-        int bound = cols - cols % LANES;
+        int bound = cols - cols % BLOCK;
+        int quads = tileRows / 4;
         int t = 0;
         for (; t + 4 <= n; t += 4) {
-            int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-            int r = 0;
-            for (; r + 4 <= tileRows; r += 4) {
-                int w0 = r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-                FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-                FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-                FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-                for (int k = 0; k < bound; k += LANES) {
-                    FloatVector v0 = FloatVector.fromArray(F, tile, w0 + k);
-                    FloatVector v1 = FloatVector.fromArray(F, tile, w1 + k);
-                    FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k);
-                    FloatVector v3 = FloatVector.fromArray(F, tile, w3 + k);
-                    FloatVector u = FloatVector.fromArray(F, xd, x0 + k);
-                    a00 = v0.fma(u, a00); a10 = v1.fma(u, a10); a20 = v2.fma(u, a20); a30 = v3.fma(u, a30);
-                    u = FloatVector.fromArray(F, xd, x1 + k);
-                    a01 = v0.fma(u, a01); a11 = v1.fma(u, a11); a21 = v2.fma(u, a21); a31 = v3.fma(u, a31);
-                    u = FloatVector.fromArray(F, xd, x2 + k);
-                    a02 = v0.fma(u, a02); a12 = v1.fma(u, a12); a22 = v2.fma(u, a22); a32 = v3.fma(u, a32);
-                    u = FloatVector.fromArray(F, xd, x3 + k);
-                    a03 = v0.fma(u, a03); a13 = v1.fma(u, a13); a23 = v2.fma(u, a23); a33 = v3.fma(u, a33);
+            int x0 = t * cols;
+            java.util.Arrays.fill(acc, 0, accumulatorFloats(tileRows), 0f);
+            for (int kc = 0; kc < bound; kc += K_CHUNK) {
+                int kEnd = Math.min(bound, kc + K_CHUNK);
+                for (int q = 0; q < quads; q++) fourByFour(tile, 4 * q * cols, cols, xd, x0, kc, kEnd, acc, q * 16 * LANES);
+                for (int r = 4 * quads; r < tileRows; r++) {
+                    oneByFour(tile, r * cols, cols, xd, x0, kc, kEnd, acc, quads * 16 * LANES + (r - 4 * quads) * 4 * LANES);
                 }
-                int o = r0 + r;
-                od[t * oc + o] = tail(sum(a00), tile, w0, xd, x0, bound, cols);
-                od[t * oc + o + 1] = tail(sum(a10), tile, w1, xd, x0, bound, cols);
-                od[t * oc + o + 2] = tail(sum(a20), tile, w2, xd, x0, bound, cols);
-                od[t * oc + o + 3] = tail(sum(a30), tile, w3, xd, x0, bound, cols);
-                od[(t + 1) * oc + o] = tail(sum(a01), tile, w0, xd, x1, bound, cols);
-                od[(t + 1) * oc + o + 1] = tail(sum(a11), tile, w1, xd, x1, bound, cols);
-                od[(t + 1) * oc + o + 2] = tail(sum(a21), tile, w2, xd, x1, bound, cols);
-                od[(t + 1) * oc + o + 3] = tail(sum(a31), tile, w3, xd, x1, bound, cols);
-                od[(t + 2) * oc + o] = tail(sum(a02), tile, w0, xd, x2, bound, cols);
-                od[(t + 2) * oc + o + 1] = tail(sum(a12), tile, w1, xd, x2, bound, cols);
-                od[(t + 2) * oc + o + 2] = tail(sum(a22), tile, w2, xd, x2, bound, cols);
-                od[(t + 2) * oc + o + 3] = tail(sum(a32), tile, w3, xd, x2, bound, cols);
-                od[(t + 3) * oc + o] = tail(sum(a03), tile, w0, xd, x3, bound, cols);
-                od[(t + 3) * oc + o + 1] = tail(sum(a13), tile, w1, xd, x3, bound, cols);
-                od[(t + 3) * oc + o + 2] = tail(sum(a23), tile, w2, xd, x3, bound, cols);
-                od[(t + 3) * oc + o + 3] = tail(sum(a33), tile, w3, xd, x3, bound, cols);
             }
-            for (; r < tileRows; r++) {
-                for (int tt = t; tt < t + 4; tt++) od[tt * oc + r0 + r] = dot(tile, r * cols, xd, tt * cols, cols);
+            for (int r = 0; r < tileRows; r++) {
+                int a = r < 4 * quads ? (r / 4) * 16 * LANES + (r % 4) * 4 * LANES : quads * 16 * LANES + (r - 4 * quads) * 4 * LANES;
+                for (int j = 0; j < 4; j++) {
+                    od[(t + j) * oc + r0 + r] = tail(fold(acc, a + j * LANES), tile, r * cols, xd, x0 + j * cols, bound, cols);
+                }
             }
         }
         for (; t < n; t++) {
-            for (int r = 0; r < tileRows; r++) od[t * oc + r0 + r] = dot(tile, r * cols, xd, t * cols, cols);
+            int r = 0;
+            for (; r + 4 <= tileRows; r += 4) {
+                fourByOne(tile, r * cols, cols, xd, t * cols, bound, acc);
+                for (int j = 0; j < 4; j++) od[t * oc + r0 + r + j] = tail(fold(acc, j * LANES), tile, (r + j) * cols, xd, t * cols, bound, cols);
+            }
+            for (; r < tileRows; r++) {
+                accumulate(tile, r * cols, xd, t * cols, bound, acc);
+                od[t * oc + r0 + r] = tail(fold(acc, 0), tile, r * cols, xd, t * cols, bound, cols);
+            }
         }
+    }
+
+    /**
+     * acc[a + (4·row + token)·LANES] += tile rows w..w+3 times activation rows x..x+3 over [k0, k1).
+     * Lane groups are laid out row-major: row j's four tokens occupy 4·LANES floats.
+     */
+    private static void fourByFour(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+        int w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + LANES);
+        FloatVector a02 = FloatVector.fromArray(F, acc, a + 2 * LANES), a03 = FloatVector.fromArray(F, acc, a + 3 * LANES);
+        FloatVector a10 = FloatVector.fromArray(F, acc, a + 4 * LANES), a11 = FloatVector.fromArray(F, acc, a + 5 * LANES);
+        FloatVector a12 = FloatVector.fromArray(F, acc, a + 6 * LANES), a13 = FloatVector.fromArray(F, acc, a + 7 * LANES);
+        FloatVector a20 = FloatVector.fromArray(F, acc, a + 8 * LANES), a21 = FloatVector.fromArray(F, acc, a + 9 * LANES);
+        FloatVector a22 = FloatVector.fromArray(F, acc, a + 10 * LANES), a23 = FloatVector.fromArray(F, acc, a + 11 * LANES);
+        FloatVector a30 = FloatVector.fromArray(F, acc, a + 12 * LANES), a31 = FloatVector.fromArray(F, acc, a + 13 * LANES);
+        FloatVector a32 = FloatVector.fromArray(F, acc, a + 14 * LANES), a33 = FloatVector.fromArray(F, acc, a + 15 * LANES);
+        for (int k = k0; k < k1; k += LANES) {
+            FloatVector v0 = FloatVector.fromArray(F, tile, w + k);
+            FloatVector v1 = FloatVector.fromArray(F, tile, w1 + k);
+            FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k);
+            FloatVector v3 = FloatVector.fromArray(F, tile, w3 + k);
+            FloatVector u = FloatVector.fromArray(F, x, x0 + k);
+            a00 = v0.fma(u, a00);
+            a10 = v1.fma(u, a10);
+            a20 = v2.fma(u, a20);
+            a30 = v3.fma(u, a30);
+            u = FloatVector.fromArray(F, x, x1 + k);
+            a01 = v0.fma(u, a01);
+            a11 = v1.fma(u, a11);
+            a21 = v2.fma(u, a21);
+            a31 = v3.fma(u, a31);
+            u = FloatVector.fromArray(F, x, x2 + k);
+            a02 = v0.fma(u, a02);
+            a12 = v1.fma(u, a12);
+            a22 = v2.fma(u, a22);
+            a32 = v3.fma(u, a32);
+            u = FloatVector.fromArray(F, x, x3 + k);
+            a03 = v0.fma(u, a03);
+            a13 = v1.fma(u, a13);
+            a23 = v2.fma(u, a23);
+            a33 = v3.fma(u, a33);
+        }
+        a00.intoArray(acc, a);
+        a01.intoArray(acc, a + LANES);
+        a02.intoArray(acc, a + 2 * LANES);
+        a03.intoArray(acc, a + 3 * LANES);
+        a10.intoArray(acc, a + 4 * LANES);
+        a11.intoArray(acc, a + 5 * LANES);
+        a12.intoArray(acc, a + 6 * LANES);
+        a13.intoArray(acc, a + 7 * LANES);
+        a20.intoArray(acc, a + 8 * LANES);
+        a21.intoArray(acc, a + 9 * LANES);
+        a22.intoArray(acc, a + 10 * LANES);
+        a23.intoArray(acc, a + 11 * LANES);
+        a30.intoArray(acc, a + 12 * LANES);
+        a31.intoArray(acc, a + 13 * LANES);
+        a32.intoArray(acc, a + 14 * LANES);
+        a33.intoArray(acc, a + 15 * LANES);
+    }
+
+    /** acc[a + token·LANES] += tile row w times activation rows x..x+3 over [k0, k1). */
+    private static void oneByFour(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+        FloatVector a0 = FloatVector.fromArray(F, acc, a), a1 = FloatVector.fromArray(F, acc, a + LANES);
+        FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * LANES), a3 = FloatVector.fromArray(F, acc, a + 3 * LANES);
+        for (int k = k0; k < k1; k += LANES) {
+            FloatVector v = FloatVector.fromArray(F, tile, w + k);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x0 + cols + k), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x0 + 2 * cols + k), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x0 + 3 * cols + k), a3);
+        }
+        a0.intoArray(acc, a);
+        a1.intoArray(acc, a + LANES);
+        a2.intoArray(acc, a + 2 * LANES);
+        a3.intoArray(acc, a + 3 * LANES);
+    }
+
+    /** acc[j·LANES] = tile rows w..w+3 times activation row x over the whole vector part [0, bound). */
+    private static void fourByOne(float[] tile, int w, int cols, float[] x, int x0, int bound, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < bound; k += LANES) {
+            FloatVector u = FloatVector.fromArray(F, x, x0 + k);
+            a0 = FloatVector.fromArray(F, tile, w + k).fma(u, a0);
+            a1 = FloatVector.fromArray(F, tile, w + cols + k).fma(u, a1);
+            a2 = FloatVector.fromArray(F, tile, w + 2 * cols + k).fma(u, a2);
+            a3 = FloatVector.fromArray(F, tile, w + 3 * cols + k).fma(u, a3);
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, LANES);
+        a2.intoArray(acc, 2 * LANES);
+        a3.intoArray(acc, 3 * LANES);
     }
 
     private static float tail(float s, float[] w, int wOff, float[] x, int xOff, int from, int cols) {
@@ -216,24 +406,25 @@ public final class VectorMath {
     /** Weight rows [r0, r0+rows) widened to fp32 into {@code tile}, each row in the permuted order. */
     static void widenRows(WeightMatrix w, int r0, int rows, float[] tile, float[] rowScratch) {
         int cols = w.cols();
-        int block = 2 * LANES;
-        int bound = cols - cols % block;
+        int bound = cols - cols % BLOCK;
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
             if (w.dtype() == DType.BF16) {
                 long base = (r0 + r) * w.rowBytes();
-                for (int k = 0; k < bound; k += block) {
-                    IntVector v = IntVector.fromMemorySegment(I, w.data(), base + 2L * k, LE);
-                    evens(v).intoArray(tile, o + k);
-                    odds(v).intoArray(tile, o + k + LANES);
-                }
-                for (int k = bound; k < cols; k++) {
-                    tile[o + k] = Float.intBitsToFloat((w.data().get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * k) & 0xFFFF) << 16);
-                }
+                widenBf16(w.data(), base, bound, tile, o);
+                for (int k = bound; k < cols; k++) tile[o + k] = bf16(w.data(), base + 2L * k);
             } else {
                 w.readRow(r0 + r, rowScratch, 0);
                 permute(rowScratch, 0, cols, tile, o);
             }
+        }
+    }
+
+    private static void widenBf16(MemorySegment seg, long base, int bound, float[] tile, int o) {
+        for (int k = 0; k < bound; k += BLOCK) {
+            IntVector v = IntVector.fromMemorySegment(I, seg, base + 2L * k, LE);
+            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(tile, o + k);
+            v.and(HIGH_HALF).reinterpretAsFloats().intoArray(tile, o + k + LANES);
         }
     }
 }

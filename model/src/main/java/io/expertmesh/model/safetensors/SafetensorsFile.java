@@ -41,6 +41,7 @@ public final class SafetensorsFile {
             long size = ch.size();
             if (size < 8) throw new ModelFormatException(path + ": not a safetensors file (" + size + " bytes, shorter than its 8-byte header length)");
             file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MappedMemory.adviseHugePages(file);
         } catch (NoSuchFileException e) {
             throw new ModelFormatException(path + ": file not found");
         } catch (IOException e) {
