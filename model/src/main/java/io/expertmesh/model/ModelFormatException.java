@@ -5,6 +5,8 @@ package io.expertmesh.model;
  * field at fault so that a command-line user can act on one line of text.
  */
 public final class ModelFormatException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public ModelFormatException(String message) {
         super(message);
     }

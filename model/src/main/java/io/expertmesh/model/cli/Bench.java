@@ -8,6 +8,7 @@ import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.engine.SequenceChunk;
 import io.expertmesh.model.engine.SequenceKvCache;
 import io.expertmesh.model.kernels.FloatMatrix;
+import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.kernels.ParallelRunner;
 import io.expertmesh.model.sampling.Sampler;
 import io.expertmesh.model.weights.ErnieWeights;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.ToDoubleFunction;
+import java.util.regex.Pattern;
 
 /**
  * {@code mesh bench}: prefill and greedy decode throughput of one sequence, the weight bytes a
@@ -33,6 +35,7 @@ import java.util.function.ToDoubleFunction;
  * measured in the same run between rounds. Reports medians over rounds after a warm-up round.
  */
 public final class Bench {
+    private static final Pattern MAPPING_HEADER = Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
     private Bench() {}
 
     public static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
@@ -62,7 +65,7 @@ public final class Bench {
                 progress.advance(1);
             }
             progress.finish();
-            report(a.flag("json"), out, dir, c, threads, promptLen, gen, results);
+            report(a.flag("json"), out, dir, c, model.model().backend(), promptLen, gen, results);
         }
     }
 
@@ -143,7 +146,7 @@ public final class Bench {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    private static void report(boolean json, PrintStream out, Path dir, ErnieConfig c, int threads, int promptLen, int gen,
+    private static void report(boolean json, PrintStream out, Path dir, ErnieConfig c, KernelBackend backend, int promptLen, int gen,
                                List<Round> rounds) {
         double prefill = median(rounds, Round::prefillTokS);
         double decode = median(rounds, Round::decodeTokS);
@@ -153,10 +156,12 @@ public final class Bench {
         double copy = median(rounds, Round::copyGBs);
         double ratio = median(rounds, r -> r.effectiveGBs() / r.readGBs());
         double rssGB = peakRssBytes() / 1e9;
+        long[] mapped = checkpointPages();
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", dir.toString());
-            m.put("threads", threads);
+            m.put("backend", backend.name());
+            m.put("threads", backend.threads());
             m.put("prompt_len", promptLen);
             m.put("gen", gen);
             m.put("rounds", rounds.size());
@@ -168,12 +173,14 @@ public final class Bench {
             m.put("machine_copy_gb_s", copy);
             m.put("effective_over_read", ratio);
             m.put("peak_rss_gb", rssGB);
+            m.put("checkpoint_resident_gb", mapped[0] / 1e9);
+            m.put("checkpoint_in_2mb_pages_gb", mapped[1] / 1e9);
             m.put("per_round", rounds);
             out.println(Json.write(m));
             return;
         }
-        out.printf("model   %s: %d layers, hidden %d, %d experts top-%d; cpu backend, %d threads%n", dir, c.numLayers(),
-                c.hiddenSize(), c.numExperts(), c.expertsPerToken(), threads);
+        out.printf("model   %s: %d layers, hidden %d, %d experts top-%d; %s backend, %d threads%n", dir, c.numLayers(),
+                c.hiddenSize(), c.numExperts(), c.expertsPerToken(), backend.name(), backend.threads());
         out.printf("prefill %d tokens: %.1f tok/s   (median of %d rounds: %s)%n", promptLen, prefill, rounds.size(),
                 list(rounds, Round::prefillTokS));
         out.printf("decode  %d tokens: %.2f tok/s   (%s)%n", gen, decode, list(rounds, Round::decodeTokS));
@@ -181,11 +188,35 @@ public final class Bench {
         out.printf("machine bandwidth, same run:   read %.1f GB/s (%s), copy %.1f GB/s (read+write)%n", read,
                 list(rounds, Round::readGBs), copy);
         out.printf("effective / read bandwidth:    %.2f (median of per-round ratios)%n", ratio);
-        out.printf("peak RSS: %.2f GB%n", rssGB);
+        out.printf("peak RSS: %.2f GB; checkpoint resident %.2f GB, %.0f%% of it in 2 MB pages%n", rssGB, mapped[0] / 1e9,
+                mapped[0] > 0 ? 100.0 * mapped[1] / mapped[0] : 0.0);
     }
 
     private static String list(List<Round> rounds, ToDoubleFunction<Round> f) {
         return String.join(" ", rounds.stream().map(r -> String.format("%.1f", f.applyAsDouble(r))).toList());
+    }
+
+    /**
+     * Bytes of the mapped checkpoint files resident in this process, and how many of them are mapped
+     * with 2 MB pages (decode speed depends on it: 4 KB pages mean a page-table walk every 4 KB).
+     */
+    private static long[] checkpointPages() {
+        long rss = 0, pmd = 0;
+        boolean inCheckpoint = false;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (MAPPING_HEADER.matcher(line).lookingAt()) {
+                    inCheckpoint = line.endsWith(".safetensors");
+                } else if (inCheckpoint && line.startsWith("Rss:")) {
+                    rss += Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                } else if (inCheckpoint && line.startsWith("FilePmdMapped:")) {
+                    pmd += Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return new long[] {0, 0};
+        }
+        return new long[] {rss, pmd};
     }
 
     private static long peakRssBytes() {

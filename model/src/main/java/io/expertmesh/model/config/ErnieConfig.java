@@ -53,11 +53,6 @@ public record ErnieConfig(
         return numKvHeads * headDim;
     }
 
-    /** Query heads per KV head: query head n reads KV head n / group. */
-    public int kvGroup() {
-        return numHeads / numKvHeads;
-    }
-
     /** All shared experts run as one MLP of this width. */
     public int sharedIntermediateSize() {
         return moeIntermediateSize * numSharedExperts;
@@ -166,7 +161,7 @@ public record ErnieConfig(
             eos.add(intValue(eosNode, "eos_token_id", source));
         }
 
-        var config = new ErnieConfig(
+        return new ErnieConfig(
                 r.positiveInt("vocab_size", 103424),
                 hidden,
                 r.positiveInt("intermediate_size", 12288),
@@ -190,7 +185,6 @@ public record ErnieConfig(
                 r.integer("bos_token_id", 1),
                 eos,
                 r.integer("pad_token_id", 0));
-        return config;
     }
 
     private static void refuseIfSet(JsonNode root, String source, String key, String why) {

@@ -63,32 +63,37 @@ final class Attention {
                              int headDim, float scale, float[] scores, float[] lanes, FloatMatrix out) {
         KvCache cache = span.cache();
         int bs = cache.blockSize();
+        float[] qd = q.data();
         int qOff = row * q.cols() + h * headDim;
         int kvOff = kvh * headDim;
         int n = position + 1;
-        int j = 0;
-        for (; j + 4 <= n; j += 4) {
-            VectorMath.dot4(q.data(), qOff,
-                    cache.keyBlock(layer, j / bs), (j % bs) * kvDim + kvOff,
-                    cache.keyBlock(layer, (j + 1) / bs), ((j + 1) % bs) * kvDim + kvOff,
-                    cache.keyBlock(layer, (j + 2) / bs), ((j + 2) % bs) * kvDim + kvOff,
-                    cache.keyBlock(layer, (j + 3) / bs), ((j + 3) % bs) * kvDim + kvOff,
-                    headDim, lanes, scores, j);
+        for (int b = 0; b * bs < n; b++) {
+            float[] keys = cache.keyBlock(layer, b);
+            int first = b * bs;
+            int count = Math.min(bs, n - first);
+            int p = 0;
+            for (; p + 4 <= count; p += 4) {
+                int o = p * kvDim + kvOff;
+                VectorMath.dot4(qd, qOff, keys, o, keys, o + kvDim, keys, o + 2 * kvDim, keys, o + 3 * kvDim, headDim, lanes, scores, first + p);
+            }
+            for (; p < count; p++) scores[first + p] = VectorMath.dot(qd, qOff, keys, p * kvDim + kvOff, headDim);
         }
-        for (; j < n; j++) scores[j] = VectorMath.dot(q.data(), qOff, cache.keyBlock(layer, j / bs), (j % bs) * kvDim + kvOff, headDim);
         float max = Float.NEGATIVE_INFINITY;
-        for (j = 0; j < n; j++) {
+        for (int j = 0; j < n; j++) {
             scores[j] *= scale;
             max = Math.max(max, scores[j]);
         }
-        for (j = 0; j < n; j++) scores[j] -= max;
+        for (int j = 0; j < n; j++) scores[j] -= max;
         VectorMath.exp(scores, 0, n);
         float sum = 0;
-        for (j = 0; j < n; j++) sum += scores[j];
+        for (int j = 0; j < n; j++) sum += scores[j];
+        for (int j = 0; j < n; j++) scores[j] /= sum;
         int oOff = row * out.cols() + h * headDim;
         Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
-        for (j = 0; j < n; j++) {
-            VectorMath.axpy(scores[j] / sum, cache.valueBlock(layer, j / bs), (j % bs) * kvDim + kvOff, out.data(), oOff, headDim);
+        for (int b = 0; b * bs < n; b++) {
+            int first = b * bs;
+            VectorMath.weightedRows(scores, first, cache.valueBlock(layer, b), kvOff, kvDim, Math.min(bs, n - first), headDim,
+                    out.data(), oOff);
         }
     }
 }

@@ -84,7 +84,7 @@ public final class CpuBackend implements KernelBackend {
     }
 
     private static int tileRows(int cols) {
-        return (int) Math.clamp(TILE_BYTES / (4L * cols) / 4 * 4, 4, 64);
+        return Math.clamp(TILE_BYTES / (4L * cols) / 4 * 4, 4, 64);
     }
 
     private static int productOf(int[] firstTask, int task) {

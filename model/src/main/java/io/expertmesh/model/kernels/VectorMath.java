@@ -151,6 +151,47 @@ public final class VectorMath {
         for (int i = bound; i < to; i++) gate[i] = gate[i] / (exp(-gate[i]) + 1f) * up[i];
     }
 
+    /**
+     * {@code out[outOff + d] += Σ_i weights[wOff + i] · rows[rowOff + i·stride + d]} for d in [0, n), the
+     * rows taken in order with one fused multiply-add each, so the result equals {@code count} calls
+     * of {@link #axpy}; the partial sums of four vectors stay in registers across the rows.
+     */
+    public static void weightedRows(float[] weights, int wOff, float[] rows, int rowOff, int stride, int count, int n,
+                                    float[] out, int outOff) {
+        int chunk = 4 * LANES;
+        int d = 0;
+        for (; d + chunk <= n; d += chunk) weightedRows4(weights, wOff, rows, rowOff + d, stride, count, out, outOff + d);
+        for (; d + LANES <= n; d += LANES) weightedRows1(weights, wOff, rows, rowOff + d, stride, count, out, outOff + d);
+        for (; d < n; d++) {
+            float acc = out[outOff + d];
+            for (int i = 0; i < count; i++) acc = Math.fma(weights[wOff + i], rows[rowOff + i * stride + d], acc);
+            out[outOff + d] = acc;
+        }
+    }
+
+    private static void weightedRows4(float[] weights, int wOff, float[] rows, int rowOff, int stride, int count, float[] out, int o) {
+        FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + LANES);
+        FloatVector a2 = FloatVector.fromArray(F, out, o + 2 * LANES), a3 = FloatVector.fromArray(F, out, o + 3 * LANES);
+        for (int i = 0; i < count; i++) {
+            FloatVector w = FloatVector.broadcast(F, weights[wOff + i]);
+            int r = rowOff + i * stride;
+            a0 = FloatVector.fromArray(F, rows, r).fma(w, a0);
+            a1 = FloatVector.fromArray(F, rows, r + LANES).fma(w, a1);
+            a2 = FloatVector.fromArray(F, rows, r + 2 * LANES).fma(w, a2);
+            a3 = FloatVector.fromArray(F, rows, r + 3 * LANES).fma(w, a3);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + LANES);
+        a2.intoArray(out, o + 2 * LANES);
+        a3.intoArray(out, o + 3 * LANES);
+    }
+
+    private static void weightedRows1(float[] weights, int wOff, float[] rows, int rowOff, int stride, int count, float[] out, int o) {
+        FloatVector a0 = FloatVector.fromArray(F, out, o);
+        for (int i = 0; i < count; i++) a0 = FloatVector.fromArray(F, rows, rowOff + i * stride).fma(FloatVector.broadcast(F, weights[wOff + i]), a0);
+        a0.intoArray(out, o);
+    }
+
     /** {@code y[yOff..] += alpha * x[xOff..]} over n elements. */
     public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
         int bound = n - n % LANES;

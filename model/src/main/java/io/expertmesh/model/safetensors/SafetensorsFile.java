@@ -24,14 +24,10 @@ import java.util.Map;
 public final class SafetensorsFile {
     private static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private final Path path;
     private final Map<String, Tensor> tensors;
-    private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        this.path = path;
+    private SafetensorsFile(Map<String, Tensor> tensors) {
         this.tensors = tensors;
-        this.metadata = metadata;
     }
 
     /** Maps {@code path} into {@code arena}; the tensors stay valid until the arena is closed. */
@@ -65,17 +61,11 @@ public final class SafetensorsFile {
         long dataStart = 8 + headerLen;
         long dataSize = file.byteSize() - dataStart;
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
         for (var entry : header.properties()) {
-            String name = entry.getKey();
-            JsonNode info = entry.getValue();
-            if (name.equals("__metadata__")) {
-                if (info.isObject()) info.properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                continue;
-            }
-            tensors.put(name, parseTensor(path, file, dataStart, dataSize, name, info));
+            if (entry.getKey().equals("__metadata__")) continue;
+            tensors.put(entry.getKey(), parseTensor(path, file, dataStart, dataSize, entry.getKey(), entry.getValue()));
         }
-        return new SafetensorsFile(path, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+        return new SafetensorsFile(Collections.unmodifiableMap(tensors));
     }
 
     private static Tensor parseTensor(Path path, MemorySegment file, long dataStart, long dataSize, String name, JsonNode info) {
@@ -114,15 +104,7 @@ public final class SafetensorsFile {
         return new Tensor(name, dtype, shape, file.asSlice(dataStart + begin, end - begin), path.getFileName().toString());
     }
 
-    public Path path() {
-        return path;
-    }
-
     public Map<String, Tensor> tensors() {
         return tensors;
-    }
-
-    public Map<String, String> metadata() {
-        return metadata;
     }
 }

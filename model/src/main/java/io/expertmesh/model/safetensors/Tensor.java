@@ -2,7 +2,6 @@ package io.expertmesh.model.safetensors;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * One tensor of a checkpoint: its name, type, shape and the bytes of the memory-mapped file that
@@ -17,10 +16,6 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data,
         long n = 1;
         for (long d : shape) n *= d;
         return n;
-    }
-
-    public String shapeString() {
-        return Arrays.toString(shape);
     }
 
     /** Element {@code i} widened to fp32; only for floating-point tensors. */

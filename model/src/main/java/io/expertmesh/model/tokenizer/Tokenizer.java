@@ -21,7 +21,6 @@ import java.util.OptionalInt;
  * strings (dropping special tokens on request) and runs the decoder chain.
  */
 public final class Tokenizer {
-    private final String source;
     private final Map<String, Integer> vocab;
     private final String[] tokens;
     private final boolean[] special;
@@ -32,10 +31,9 @@ public final class Tokenizer {
     private final PreTokenizer preTokenizer;
     private final Decoder decoder;
 
-    private Tokenizer(String source, Map<String, Integer> vocab, String[] tokens, boolean[] special, Bpe bpe,
+    private Tokenizer(Map<String, Integer> vocab, String[] tokens, boolean[] special, Bpe bpe,
                       AddedTokenMatcher rawAdded, AddedTokenMatcher normalizedAdded, Normalizer normalizer,
                       PreTokenizer preTokenizer, Decoder decoder) {
-        this.source = source;
         this.vocab = vocab;
         this.tokens = tokens;
         this.special = special;
@@ -100,7 +98,7 @@ public final class Tokenizer {
         }
         var bpe = new Bpe(vocab, merges, model.path("byte_fallback").asBoolean(false), unkId,
                 model.path("fuse_unk").asBoolean(false), model.path("ignore_merges").asBoolean(false));
-        return new Tokenizer(source, vocab, tokens, special, bpe,
+        return new Tokenizer(vocab, tokens, special, bpe,
                 new AddedTokenMatcher(added.stream().filter(a -> !a.normalized()).toList()),
                 new AddedTokenMatcher(added.stream().filter(AddedToken::normalized).toList()),
                 Normalizer.parse(root.get("normalizer"), source),
@@ -176,16 +174,8 @@ public final class Tokenizer {
         return OptionalInt.empty();
     }
 
-    public boolean isSpecial(int id) {
-        return id >= 0 && id < special.length && special[id];
-    }
-
     /** One more than the largest token id. */
     public int size() {
         return tokens.length;
-    }
-
-    public String source() {
-        return source;
     }
 }

@@ -56,7 +56,6 @@ class ErnieConfigTest {
         ErnieConfig c = ErnieConfig.load(TinyModel.dir());
         assertEquals(160, c.queryDim());
         assertEquals(32, c.kvDim());
-        assertEquals(5, c.kvGroup());
         assertEquals(3, c.numMoeLayers());
     }
 

@@ -18,6 +18,7 @@ import io.expertmesh.model.weights.ErnieWeights;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,6 +47,16 @@ class CheckpointTest {
         }
         int[] prompt = {3, 4053, 1449, 4012, 838, 718};
         assertArrayEquals(lastLogits(TinyModel.dir(), prompt), lastLogits(single, prompt));
+    }
+
+    @Test
+    void f32AndF16CopiesOfTheBf16WeightsGiveTheSameLogits() throws IOException {
+        int[] prompt = {3, 4053, 1449, 4012, 838, 718, 1082, 334};
+        float[] bf16 = lastLogits(TinyModel.dir(), prompt);
+        float[] f32 = lastLogits(convertedCopy(DType.F32), prompt);
+        float[] f16 = lastLogits(convertedCopy(DType.F16), prompt);
+        assertArrayEquals(bf16, f32, "widening BF16 to F32 is exact, and the kernels sum in the same order");
+        for (int t = 0; t < bf16.length; t++) assertEquals(bf16[t], f16[t], 1e-3, "logit " + t);
     }
 
     @Test
@@ -164,6 +175,31 @@ class CheckpointTest {
             SafetensorsWriter.write(dir.resolve(Checkpoint.SINGLE_FILE), entries, Map.of(), (e, data) -> {
                 MemorySegment src = source.tensor(e.name()).data();
                 MemorySegment.copy(src, 0, data, 0, Math.min(src.byteSize(), data.byteSize()));
+            });
+        }
+        return dir;
+    }
+
+    /** The tiny model with every BF16 tensor stored as {@code dtype} instead. */
+    private Path convertedCopy(DType dtype) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve(dtype.name()));
+        copyConfigFiles(dir);
+        try (Checkpoint source = Checkpoint.open(TinyModel.dir())) {
+            List<Entry> entries = new ArrayList<>();
+            for (String name : source.names()) {
+                Tensor t = source.tensor(name);
+                entries.add(new Entry(name, t.dtype() == DType.BF16 ? dtype : t.dtype(), t.shape()));
+            }
+            SafetensorsWriter.write(dir.resolve(Checkpoint.SINGLE_FILE), entries, Map.of(), (e, data) -> {
+                Tensor t = source.tensor(e.name());
+                for (long i = 0; i < t.elementCount(); i++) {
+                    float v = t.getFloat(i);
+                    switch (e.dtype()) {
+                        case F32 -> data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * i, v);
+                        case F16 -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * i, Float.floatToFloat16(v));
+                        default -> throw new IllegalStateException(e.dtype().name());
+                    }
+                }
             });
         }
         return dir;

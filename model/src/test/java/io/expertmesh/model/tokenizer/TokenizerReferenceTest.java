@@ -4,12 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.expertmesh.model.Json;
 import io.expertmesh.model.TinyModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The Java tokenizer and chat template against transformers' outputs in tokenizer_reference.json. */
 class TokenizerReferenceTest {
@@ -80,11 +87,22 @@ class TokenizerReferenceTest {
         return tests;
     }
 
-    private static List<DynamicTest> perCase(java.util.function.Consumer<JsonNode> check) {
+    @Test
+    void chatTemplateStoredInTokenizerConfigRendersTheSame(@TempDir Path dir) throws Exception {
+        var config = (ObjectNode) Json.readTree(TinyModel.dir().resolve("tokenizer_config.json"));
+        config.put("chat_template", Files.readString(TinyModel.dir().resolve("chat_template.jinja")));
+        Files.writeString(dir.resolve("tokenizer_config.json"), Json.write(config));
+        JsonNode c = reference.get("chat").get(2);
+        List<ChatMessage> messages = new ArrayList<>();
+        for (JsonNode m : c.get("messages")) messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
+        assertEquals(c.get("rendered").asText(), ChatTemplate.load(dir).render(messages, true));
+    }
+
+    private static List<DynamicTest> perCase(Consumer<JsonNode> check) {
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : reference.get("tokenize")) {
             String name = c.get("text").asText();
-            tests.add(DynamicTest.dynamicTest(io.expertmesh.model.Json.write(name), () -> check.accept(c)));
+            tests.add(DynamicTest.dynamicTest(Json.write(name), () -> check.accept(c)));
         }
         return tests;
     }
