@@ -123,8 +123,7 @@ sealed interface Decoder {
                 yield new Strip(c.charAt(0), node.path("start").asInt(0), node.path("stop").asInt(0));
             }
             case "Metaspace" -> {
-                String scheme = node.has("prepend_scheme") ? node.path("prepend_scheme").asText()
-                        : node.path("add_prefix_space").asBoolean(true) ? "always" : "never";
+                String scheme = TokenizerJson.prependScheme(node, source);
                 yield new Metaspace(node.path("replacement").asText("\u2581"), !scheme.equals("never"));
             }
             default -> throw new ModelFormatException(source + ": decoder type '" + type + "' is not supported");

@@ -57,11 +57,7 @@ sealed interface PreTokenizer {
         String type = node.path("type").asText();
         return switch (type) {
             case "Metaspace" -> {
-                String scheme = node.has("prepend_scheme") ? node.path("prepend_scheme").asText()
-                        : node.path("add_prefix_space").asBoolean(true) ? "always" : "never";
-                if (!List.of("always", "first", "never").contains(scheme)) {
-                    throw new ModelFormatException(source + ": Metaspace prepend_scheme '" + scheme + "' is not supported");
-                }
+                String scheme = TokenizerJson.prependScheme(node, source);
                 yield new Metaspace(node.path("replacement").asText("\u2581"), scheme, node.path("split").asBoolean(true));
             }
             case "Sequence" -> {
