@@ -9,7 +9,6 @@ import io.expertmesh.model.engine.SequenceChunk;
 import io.expertmesh.model.engine.SequenceKvCache;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.kernels.KernelBackend;
-import io.expertmesh.model.kernels.ParallelRunner;
 import io.expertmesh.model.sampling.Sampler;
 import io.expertmesh.model.weights.ErnieWeights;
 import io.expertmesh.model.weights.LayerWeights;
@@ -47,8 +46,7 @@ public final class Bench {
         long seed = a.has("seed") ? a.longValue("seed") : 0;
         int threads = ModelCommands.threads(a);
         try (LoadedModel model = LoadedModel.open(dir, threads);
-             ParallelRunner probeThreads = new ParallelRunner(threads);
-             MemoryBandwidth memory = new MemoryBandwidth(probeThreads)) {
+             MemoryBandwidth memory = new MemoryBandwidth(model.model().backend())) {
             ErnieConfig c = model.config();
             if ((long) promptLen + gen > c.maxPositions()) throw new UsageException("--prompt-len + --gen exceeds the model's context");
             int[] prompt = new SplittableRandom(seed).ints(promptLen, 0, Math.min(c.vocabSize(), 50_000)).toArray();

@@ -1,6 +1,6 @@
 package io.expertmesh.model.cli;
 
-import io.expertmesh.model.kernels.ParallelRunner;
+import io.expertmesh.model.kernels.KernelBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -21,11 +21,11 @@ final class MemoryBandwidth implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment a = arena.allocate(BUFFER, 64);
     private final MemorySegment b = arena.allocate(BUFFER, 64);
-    private final ParallelRunner runner;
+    private final KernelBackend backend;
     private volatile int sink;
 
-    MemoryBandwidth(ParallelRunner runner) {
-        this.runner = runner;
+    MemoryBandwidth(KernelBackend backend) {
+        this.backend = backend;
         a.fill((byte) 1);
         b.fill((byte) 2);
         for (int i = 0; i < 3; i++) {
@@ -48,7 +48,7 @@ final class MemoryBandwidth implements AutoCloseable {
         int tasks = (int) (2 * BUFFER / TASK);
         int[] sums = new int[tasks];
         long t0 = System.nanoTime();
-        runner.run(tasks, t -> {
+        backend.parallelFor(tasks, t -> {
             MemorySegment seg = t < tasks / 2 ? a : b;
             long from = (t % (tasks / 2)) * TASK;
             IntVector acc = IntVector.zero(I);
@@ -67,7 +67,7 @@ final class MemoryBandwidth implements AutoCloseable {
     private double copyOnce() {
         int tasks = (int) (BUFFER / TASK);
         long t0 = System.nanoTime();
-        runner.run(tasks, t -> MemorySegment.copy(a, t * TASK, b, t * TASK, TASK));
+        backend.parallelFor(tasks, t -> MemorySegment.copy(a, t * TASK, b, t * TASK, TASK));
         long t1 = System.nanoTime();
         return 2 * BUFFER / ((t1 - t0) / 1e9) / 1e9;
     }
