@@ -67,7 +67,7 @@ public final class ModelCommands {
         try {
             params = new SamplingParams(temperature, a.integer("top-k", 0, 0, Integer.MAX_VALUE), a.number("top-p", 1f),
                     a.number("min-p", 0f), a.number("repetition-penalty", 1f), a.number("presence-penalty", 0f),
-                    a.number("frequency-penalty", 0f), a.has("seed") ? a.longValue("seed") : null, maxNew, stopIds, a.all("stop"));
+                    a.number("frequency-penalty", 0f), a.has("seed") ? a.longValue("seed") : null, maxNew, 0, stopIds, a.all("stop"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage().replace('_', '-'));
         }

@@ -6,7 +6,6 @@ import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.kernels.MatMul;
 import io.expertmesh.model.weights.ErnieWeights;
 import io.expertmesh.model.weights.LayerWeights;
-import io.expertmesh.model.weights.MlpWeights;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,14 +21,14 @@ import java.util.List;
 public final class ErnieModel {
     private final ErnieConfig config;
     private final ErnieWeights weights;
-    private final RoutedExperts experts;
+    private final MoeFeedForward moe;
     private final KernelBackend backend;
     private final float[] inverseFrequencies;
 
-    public ErnieModel(ErnieWeights weights, RoutedExperts experts, KernelBackend backend) {
+    public ErnieModel(ErnieWeights weights, MoeFeedForward moe, KernelBackend backend) {
         this.config = weights.config();
         this.weights = weights;
-        this.experts = experts;
+        this.moe = moe;
         this.backend = backend;
         this.inverseFrequencies = RotaryEmbedding.inverseFrequencies(config.headDim(), config.ropeTheta());
     }
@@ -67,9 +66,9 @@ public final class ErnieModel {
         for (int l = 0; l < config.numLayers(); l++) {
             LayerWeights lw = weights.layers().get(l);
             backend.rmsNorm(x, lw.inputNorm(), config.rmsNormEps(), h);
-            addInPlace(x, attention(l, lw, h, spans, rope));
+            Mlp.addInPlace(x, attention(l, lw, h, spans, rope));
             backend.rmsNorm(x, lw.postAttentionNorm(), config.rmsNormEps(), h);
-            addInPlace(x, lw.isMoe() ? moe(l, lw, h, trace) : mlp(h, lw.denseMlp()));
+            Mlp.addInPlace(x, lw.isMoe() ? moe(l, lw, h, trace) : Mlp.swiglu(backend, h, lw.denseMlp()));
             trace.hiddenState(l + 1, x);
         }
         backend.rmsNorm(x, weights.finalNorm(), config.rmsNormEps(), h);
@@ -113,25 +112,6 @@ public final class ErnieModel {
     private FloatMatrix moe(int layer, LayerWeights lw, FloatMatrix h, ForwardTrace trace) {
         Routing routing = Router.route(backend, h, lw.moe(), config.expertsPerToken(), config.moeNormMin());
         trace.routing(layer, routing);
-        FloatMatrix out = experts.combine(layer, h, routing);
-        if (lw.moe().shared() != null) addInPlace(out, mlp(h, lw.moe().shared()));
-        return out;
-    }
-
-    private FloatMatrix mlp(FloatMatrix h, MlpWeights w) {
-        FloatMatrix gate = FloatMatrix.zeros(h.rows(), w.intermediateSize());
-        FloatMatrix up = FloatMatrix.zeros(h.rows(), w.intermediateSize());
-        backend.matmul(List.of(new MatMul(h, w.gate(), gate), new MatMul(h, w.up(), up)));
-        backend.swiglu(gate, up);
-        FloatMatrix out = FloatMatrix.zeros(h.rows(), h.cols());
-        backend.matmul(List.of(new MatMul(gate, w.down(), out)));
-        return out;
-    }
-
-    private static void addInPlace(FloatMatrix x, FloatMatrix y) {
-        float[] a = x.data();
-        float[] b = y.data();
-        int n = x.rows() * x.cols();
-        for (int i = 0; i < n; i++) a[i] += b[i];
+        return moe.apply(layer, h, routing);
     }
 }

@@ -20,7 +20,7 @@ public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieWeight
             RoutedExpertWeights experts = RoutedExpertWeights.loadAll(checkpoint, config);
             KernelBackend backend = new CpuBackend(threads);
             return new LoadedModel(checkpoint, config, weights, experts,
-                    new ErnieModel(weights, new LocalRoutedExperts(experts, backend), backend));
+                    new ErnieModel(weights, new LocalMoeFeedForward(new LocalRoutedExperts(experts, backend), weights, backend), backend));
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;

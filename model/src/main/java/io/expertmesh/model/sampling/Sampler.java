@@ -20,6 +20,9 @@ public final class Sampler {
     /** Picks a token; {@code logits} is modified. */
     public int sample(float[] logits, TokenHistory history) {
         applyPenalties(logits, history);
+        if (history.generatedCount() < params.minTokens()) {
+            for (int id : params.stopTokenIds()) if (id >= 0 && id < logits.length) logits[id] = Float.NEGATIVE_INFINITY;
+        }
         if (params.isGreedy()) return argmax(logits);
         float temperature = params.temperature();
         float max = Float.NEGATIVE_INFINITY;

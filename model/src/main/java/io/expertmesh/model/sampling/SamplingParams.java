@@ -6,7 +6,8 @@ import java.util.Set;
 /**
  * How to pick each next token and when to stop. {@code temperature == 0} is greedy; the filters
  * are off at their neutral values (topK 0, topP 1, minP 0, penalties 0 / 1). A null seed draws a
- * random one; the same seed and request give the same tokens.
+ * random one; the same seed and request give the same tokens. Until {@code minTokens} tokens are
+ * generated, the stop tokens are never sampled.
  */
 public record SamplingParams(
         float temperature,
@@ -18,6 +19,7 @@ public record SamplingParams(
         float frequencyPenalty,
         Long seed,
         int maxNewTokens,
+        int minTokens,
         Set<Integer> stopTokenIds,
         List<String> stopStrings) {
 
@@ -32,7 +34,8 @@ public record SamplingParams(
                 "repetition_penalty", "a number in (0, 10]", repetitionPenalty);
         check(presencePenalty >= -2 && presencePenalty <= 2, "presence_penalty", "a number in [-2, 2]", presencePenalty);
         check(frequencyPenalty >= -2 && frequencyPenalty <= 2, "frequency_penalty", "a number in [-2, 2]", frequencyPenalty);
-        check(maxNewTokens >= 0, "max_new_tokens", "a non-negative integer", maxNewTokens);
+        check(maxNewTokens >= 0, "max_tokens", "a non-negative integer", maxNewTokens);
+        check(minTokens >= 0 && minTokens <= maxNewTokens, "min_tokens", "an integer in [0, max_tokens]", minTokens);
         stopTokenIds = Set.copyOf(stopTokenIds);
         stopStrings = List.copyOf(stopStrings);
         check(stopStrings.size() <= MAX_STOP_STRINGS, "stop", "at most " + MAX_STOP_STRINGS + " strings", stopStrings.size());
@@ -41,7 +44,7 @@ public record SamplingParams(
 
     /** Greedy decoding of {@code maxNewTokens} tokens that stops only at the given token ids. */
     public static SamplingParams greedy(int maxNewTokens, Set<Integer> stopTokenIds) {
-        return new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, maxNewTokens, stopTokenIds, List.of());
+        return new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, maxNewTokens, 0, stopTokenIds, List.of());
     }
 
     public boolean isGreedy() {
@@ -50,7 +53,7 @@ public record SamplingParams(
 
     public SamplingParams withSeed(long newSeed) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                newSeed, maxNewTokens, stopTokenIds, stopStrings);
+                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings);
     }
 
     private static void check(boolean ok, String field, String expected, Object got) {

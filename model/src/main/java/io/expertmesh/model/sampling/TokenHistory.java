@@ -9,6 +9,7 @@ import java.util.function.IntConsumer;
 public final class TokenHistory {
     private final BitSet seen = new BitSet();
     private final Map<Integer, Integer> generatedCounts = new HashMap<>();
+    private int generated;
 
     public TokenHistory(int[] prompt) {
         for (int id : prompt) seen.set(id);
@@ -17,6 +18,11 @@ public final class TokenHistory {
     public void addGenerated(int id) {
         seen.set(id);
         generatedCounts.merge(id, 1, Integer::sum);
+        generated++;
+    }
+
+    public int generatedCount() {
+        return generated;
     }
 
     void forEachSeen(IntConsumer action) {

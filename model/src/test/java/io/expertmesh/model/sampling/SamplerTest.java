@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class SamplerTest {
     private static SamplingParams params(float temperature, int topK, float topP, float minP, float rep, float presence,
                                          float frequency, Long seed) {
-        return new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed, 16, Set.of(), List.of());
+        return new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed, 16, 0, Set.of(), List.of());
     }
 
     private static float[] randomLogits(long seed, int n) {
