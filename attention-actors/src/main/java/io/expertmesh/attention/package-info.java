@@ -1,6 +1,7 @@
 /**
- * The attention side of a step (not built yet): the scheduler with continuous batching, chunked
- * prefill and admission control; sequence state; attention, router and shared expert; dispatch to and
- * combine from expert nodes; LM head, sampling and token events.
+ * The attention side of a step: the {@link io.expertmesh.attention.Scheduler} (continuous batching,
+ * chunked prefill, admission, preemption), sequence state, the {@link io.expertmesh.attention.EngineStep}
+ * that runs attention, router, experts, LM head and sampling, the dispatch/combine path to expert
+ * hosts ({@link io.expertmesh.attention.DispatchedMoeFeedForward}), token events and serving metrics.
  */
 package io.expertmesh.attention;

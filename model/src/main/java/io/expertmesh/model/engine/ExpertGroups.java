@@ -18,9 +18,10 @@ public final class ExpertGroups {
         this.weights = weights;
     }
 
+    /** Groups the routing's choices; an expert id below 0 marks a choice served elsewhere and is skipped. */
     public static ExpertGroups of(Routing routing, int numExperts) {
         int[] counts = new int[numExperts];
-        for (int e : routing.experts()) counts[e]++;
+        for (int e : routing.experts()) if (e >= 0) counts[e]++;
         int[][] rows = new int[numExperts][];
         float[][] weights = new float[numExperts][];
         for (int e = 0; e < numExperts; e++) {
@@ -31,6 +32,7 @@ public final class ExpertGroups {
         for (int r = 0; r < routing.rows(); r++) {
             for (int j = 0; j < routing.k(); j++) {
                 int e = routing.expert(r, j);
+                if (e < 0) continue;
                 rows[e][fill[e]] = r;
                 weights[e][fill[e]++] = routing.weight(r, j);
             }

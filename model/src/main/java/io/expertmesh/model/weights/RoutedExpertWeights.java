@@ -2,6 +2,8 @@ package io.expertmesh.model.weights;
 
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.safetensors.Checkpoint;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Routed expert MLPs indexed by [layer][expert id]; null for dense layers and for experts not
@@ -18,14 +20,33 @@ public final class RoutedExpertWeights {
 
     /** Every routed expert of every MoE layer. */
     public static RoutedExpertWeights loadAll(Checkpoint checkpoint, ErnieConfig config) {
+        Map<Integer, MlpWeights[]> byExpert = new HashMap<>();
+        for (int e = 0; e < config.numExperts(); e++) byExpert.put(e, loadExpert(checkpoint, config, e));
+        return of(config, byExpert);
+    }
+
+    /** One routed expert's MLP in every layer, indexed by layer (null on dense layers). */
+    public static MlpWeights[] loadExpert(Checkpoint checkpoint, ErnieConfig config, int expert) {
+        if (expert < 0 || expert >= config.numExperts()) {
+            throw new IllegalArgumentException("expert id " + expert + " is outside [0, " + config.numExperts() + ")");
+        }
         var loader = new WeightLoader(checkpoint, config);
+        MlpWeights[] layers = new MlpWeights[config.numLayers()];
+        for (int l = 0; l < config.numLayers(); l++) {
+            if (config.isMoeLayer(l)) {
+                layers[l] = loader.mlp(WeightLoader.layerPrefix(l) + "mlp.experts." + expert, config.moeIntermediateSize());
+            }
+        }
+        return layers;
+    }
+
+    /** The given experts (expert id → per-layer weights as from {@link #loadExpert}); others are not hosted. */
+    public static RoutedExpertWeights of(ErnieConfig config, Map<Integer, MlpWeights[]> byExpert) {
         MlpWeights[][] experts = new MlpWeights[config.numLayers()][];
         for (int l = 0; l < config.numLayers(); l++) {
             if (!config.isMoeLayer(l)) continue;
             experts[l] = new MlpWeights[config.numExperts()];
-            for (int e = 0; e < config.numExperts(); e++) {
-                experts[l][e] = loader.mlp(WeightLoader.layerPrefix(l) + "mlp.experts." + e, config.moeIntermediateSize());
-            }
+            for (var entry : byExpert.entrySet()) experts[l][entry.getKey()] = entry.getValue()[l];
         }
         return new RoutedExpertWeights(config.numExperts(), experts);
     }

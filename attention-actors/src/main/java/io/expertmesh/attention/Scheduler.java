@@ -1,0 +1,346 @@
+package io.expertmesh.attention;
+
+import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.model.generate.FinishReason;
+import io.expertmesh.model.generate.OutputText;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * Continuous batching on an attention node. Each step's batch is every running sequence that is
+ * decoding (one token each), then prefill chunks of sequences still reading their prompt, then newly
+ * admitted requests, within a token budget; so a new request joins at the next step and a long
+ * prompt is read in chunks while other streams keep receiving tokens.
+ *
+ * <p>A step runs on the engine executor and its result is piped back; meanwhile the actor keeps
+ * taking submissions and cancellations. KV blocks are reserved before a step: when they run out,
+ * new requests wait, and a running sequence that needs a block preempts the youngest running
+ * sequence, which returns to the head of the queue and is later recomputed from its tokens
+ * (prefix-cached blocks make that cheap). Blocks are freed on finish, cancel and failure.
+ */
+public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
+    public sealed interface Command extends NoSerializationVerificationNeeded {}
+
+    /** A request: prompt ids, sampling and limits; events go to {@code replyTo}, each naming {@code requestId}. */
+    public record Submit(String requestId, int[] prompt, SamplingParams params, ActorRef<SequenceEvent> replyTo) implements Command {}
+
+    /** Stops a request (client gone); its blocks are freed within one step. Unknown ids are ignored. */
+    public record Cancel(String requestId) implements Command {}
+
+    /** Stops admitting; replies when every accepted request has ended, ending the rest with an error after {@code timeout}. */
+    public record Drain(Duration timeout, ActorRef<Done> replyTo) implements Command {}
+
+    private record StepFinished(List<StepChunk> chunks, int[] tokens, Throwable failure) implements Command {}
+
+    private enum DrainTimedOut implements Command { INSTANCE }
+
+    private final SchedulerSettings settings;
+    private final EngineStep engine;
+    private final Executor compute;
+    private final KvBlockPool pool;
+    private final Tokenizer tokenizer;
+    private final ServingMetrics metrics;
+    private final TimerScheduler<Command> timers;
+    private final Deque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> running = new ArrayList<>();
+    private final Map<String, Sequence> byId = new HashMap<>();
+    private final Set<Sequence> inStep = new HashSet<>();
+    private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
+    private boolean draining;
+
+    public static Behavior<Command> create(SchedulerSettings settings, EngineStep engine, Executor compute, KvBlockPool pool,
+                                           Tokenizer tokenizer, ServingMetrics metrics) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+                new Scheduler(ctx, timers, settings, engine, compute, pool, tokenizer, metrics)));
+    }
+
+    private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, SchedulerSettings settings, EngineStep engine,
+                      Executor compute, KvBlockPool pool, Tokenizer tokenizer, ServingMetrics metrics) {
+        super(ctx);
+        this.timers = timers;
+        this.settings = settings;
+        this.engine = engine;
+        this.compute = compute;
+        this.pool = pool;
+        this.tokenizer = tokenizer;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Submit.class, this::onSubmit)
+                .onMessage(Cancel.class, this::onCancel)
+                .onMessage(StepFinished.class, this::onStepFinished)
+                .onMessage(Drain.class, this::onDrain)
+                .onMessage(DrainTimedOut.class, t -> onDrainTimedOut())
+                .build();
+    }
+
+    private Behavior<Command> onSubmit(Submit submit) {
+        String id = submit.requestId();
+        int total = submit.prompt().length + submit.params().maxNewTokens();
+        String invalid = submit.prompt().length == 0 ? "the prompt is empty"
+                : submit.params().maxNewTokens() < 1 ? "max_tokens must be at least 1"
+                : byId.containsKey(id) ? "request id " + id + " is already in use"
+                : total > settings.maxContext() ? "prompt (" + submit.prompt().length + " tokens) + max_tokens ("
+                        + submit.params().maxNewTokens() + ") exceeds the context of " + settings.maxContext() + " tokens"
+                : blocksFor(total) > pool.totalBlocks() ? "prompt + max_tokens need " + blocksFor(total) + " KV blocks but the cache holds "
+                        + pool.totalBlocks() : null;
+        if (invalid != null) {
+            submit.replyTo().tell(new SequenceEvent.Rejected(id, SequenceEvent.Reason.TOO_LARGE, invalid));
+        } else if (draining) {
+            submit.replyTo().tell(new SequenceEvent.Rejected(id, SequenceEvent.Reason.DRAINING, "the server is shutting down"));
+        } else if (waiting.size() >= settings.maxWaiting()) {
+            submit.replyTo().tell(new SequenceEvent.Rejected(id, SequenceEvent.Reason.QUEUE_FULL,
+                    "the server is at capacity (" + waiting.size() + " requests waiting); retry later"));
+        } else {
+            Sequence s = new Sequence(id, submit.prompt(), submit.params(), submit.replyTo(), pool.newTable(),
+                    new OutputText(tokenizer, submit.params().stopStrings()), System.nanoTime());
+            byId.put(id, s);
+            waiting.addLast(s);
+            submit.replyTo().tell(new SequenceEvent.Queued(id));
+            updateGauges();
+            startStepIfIdle();
+        }
+        return this;
+    }
+
+    private int blocksFor(int tokens) {
+        return (tokens + pool.blockSize() - 1) / pool.blockSize();
+    }
+
+    private Behavior<Command> onCancel(Cancel cancel) {
+        Sequence s = byId.get(cancel.requestId());
+        if (s == null) return this;
+        getContext().getLog().debug("request {} cancelled after {} tokens", s.id, s.generated());
+        if (inStep.contains(s)) {
+            s.cancelled = true;
+        } else {
+            remove(s);
+        }
+        return this;
+    }
+
+    private void startStepIfIdle() {
+        if (!inStep.isEmpty()) return;
+        List<StepChunk> plan = plan();
+        if (plan.isEmpty()) {
+            checkDrained();
+            return;
+        }
+        for (StepChunk c : plan) inStep.add(c.sequence());
+        updateGauges();
+        CompletableFuture<int[]> step = CompletableFuture.supplyAsync(() -> engine.run(plan), compute);
+        getContext().pipeToSelf(step, (tokens, failure) -> new StepFinished(plan, tokens, failure));
+    }
+
+    /** Chooses the next step's chunks and reserves their KV blocks. */
+    private List<StepChunk> plan() {
+        int budget = settings.maxBatchTokens();
+        List<StepChunk> plan = new ArrayList<>();
+        Set<Sequence> planned = new HashSet<>();
+        for (Sequence s : List.copyOf(running)) {
+            if (budget == 0) break;
+            if (!running.contains(s) || s.pending() != 1) continue;
+            if (reserveOrPreempt(s, s.computed + 1, planned)) {
+                plan.add(chunk(s, 1));
+                planned.add(s);
+                budget--;
+            }
+        }
+        for (Sequence s : List.copyOf(running)) {
+            if (budget == 0) break;
+            if (!running.contains(s) || s.pending() <= 1) continue;
+            int n = Math.min(s.pending(), budget);
+            if (reserveOrPreempt(s, s.computed + n, planned)) {
+                plan.add(chunk(s, n));
+                planned.add(s);
+                budget -= n;
+            }
+        }
+        while (budget > 0 && !waiting.isEmpty() && running.size() < settings.maxRunning()) {
+            Sequence s = waiting.peekFirst();
+            int cached = s.table.attachCachedPrefix(Arrays.copyOf(s.tokens(), s.length()));
+            int n = Math.min(s.length() - cached, budget);
+            if (!s.table.reserve(cached + n)) {
+                s.table.release();
+                break;
+            }
+            waiting.pollFirst();
+            running.add(s);
+            s.computed = cached;
+            if (s.admittedNanos == 0) {
+                s.admittedNanos = System.nanoTime();
+                ServingMetrics.record(metrics.queueTime, s.admittedNanos - s.arrivalNanos);
+                metrics.promptTokens.increment(s.promptLength);
+            }
+            plan.add(chunk(s, n));
+            planned.add(s);
+            budget -= n;
+        }
+        return plan;
+    }
+
+    private static StepChunk chunk(Sequence s, int n) {
+        return new StepChunk(s, s.computed, s.tokens(s.computed, n), s.computed + n == s.length());
+    }
+
+    /**
+     * Reserves blocks for {@code s} up to {@code tokens}, preempting the youngest running sequences
+     * not yet in this step. Returns false when {@code s} itself had to be preempted.
+     */
+    private boolean reserveOrPreempt(Sequence s, int tokens, Set<Sequence> planned) {
+        while (!s.table.reserve(tokens)) {
+            Sequence victim = null;
+            for (int i = running.size() - 1; i >= 0; i--) {
+                Sequence candidate = running.get(i);
+                if (!planned.contains(candidate)) {
+                    victim = candidate;
+                    break;
+                }
+            }
+            if (victim == null) victim = s;
+            preempt(victim);
+            if (victim == s) return false;
+        }
+        return true;
+    }
+
+    private void preempt(Sequence s) {
+        s.table.release();
+        s.computed = 0;
+        s.preemptions++;
+        running.remove(s);
+        waiting.addFirst(s);
+        getContext().getLog().info("KV cache full: request {} preempted after {} tokens; it will be recomputed", s.id, s.generated());
+    }
+
+    private Behavior<Command> onStepFinished(StepFinished done) {
+        inStep.clear();
+        if (done.failure() != null) {
+            getContext().getLog().error("step of {} chunk(s) failed; ending its requests", done.chunks().size(), done.failure());
+            for (StepChunk c : done.chunks()) {
+                Sequence s = c.sequence();
+                if (!s.cancelled) s.replyTo.tell(new SequenceEvent.Failed(s.id, "inference failed: " + rootMessage(done.failure())));
+                remove(s);
+            }
+        } else {
+            for (int i = 0; i < done.chunks().size(); i++) {
+                StepChunk c = done.chunks().get(i);
+                Sequence s = c.sequence();
+                s.computed = c.start() + c.tokens().length;
+                if (s.cancelled) {
+                    remove(s);
+                    continue;
+                }
+                s.table.publishFullBlocks(s.tokens(), s.computed);
+                if (c.sample()) onToken(s, done.tokens()[i]);
+            }
+        }
+        updateGauges();
+        startStepIfIdle();
+        return this;
+    }
+
+    private void onToken(Sequence s, int token) {
+        long now = System.nanoTime();
+        s.append(token);
+        metrics.generationTokens.increment();
+        ServingMetrics.record(s.generated() == 1 ? metrics.timeToFirstToken : metrics.interTokenLatency,
+                now - (s.generated() == 1 ? s.arrivalNanos : s.lastTokenNanos));
+        s.lastTokenNanos = now;
+        if (s.params.stopTokenIds().contains(token)) {
+            finish(s, FinishReason.STOP);
+            return;
+        }
+        String text = s.output.push(token);
+        if (!text.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, text));
+        if (s.output.stopped()) {
+            finish(s, FinishReason.STOP);
+        } else if (s.generated() >= s.params.maxNewTokens() || s.length() >= settings.maxContext()) {
+            finish(s, FinishReason.LENGTH);
+        }
+    }
+
+    private void finish(Sequence s, FinishReason reason) {
+        String rest = s.output.finish();
+        if (!rest.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, rest));
+        s.replyTo.tell(new SequenceEvent.Finished(s.id, reason, s.promptLength, s.generated()));
+        ServingMetrics.record(metrics.endToEnd, System.nanoTime() - s.arrivalNanos);
+        remove(s);
+    }
+
+    private void remove(Sequence s) {
+        s.table.release();
+        running.remove(s);
+        waiting.remove(s);
+        byId.remove(s.id);
+        updateGauges();
+    }
+
+    private Behavior<Command> onDrain(Drain drain) {
+        if (!draining) {
+            draining = true;
+            getContext().getLog().info("draining: {} running, {} waiting; no new requests are admitted", running.size(), waiting.size());
+            timers.startSingleTimer(DrainTimedOut.INSTANCE, drain.timeout());
+        }
+        drainWaiters.add(drain.replyTo());
+        checkDrained();
+        return this;
+    }
+
+    private Behavior<Command> onDrainTimedOut() {
+        if (byId.isEmpty()) return this;
+        getContext().getLog().warn("drain timed out: ending {} request(s) with an error", byId.size());
+        for (Sequence s : List.copyOf(byId.values())) {
+            s.replyTo.tell(new SequenceEvent.Failed(s.id, "the server is shutting down"));
+            if (inStep.contains(s)) {
+                s.cancelled = true;
+            } else {
+                remove(s);
+            }
+        }
+        checkDrained();
+        return this;
+    }
+
+    private void checkDrained() {
+        if (!draining || !running.isEmpty() || !waiting.isEmpty() || !inStep.isEmpty()) return;
+        timers.cancel(DrainTimedOut.INSTANCE);
+        for (ActorRef<Done> w : drainWaiters) w.tell(Done.getInstance());
+        drainWaiters.clear();
+    }
+
+    private void updateGauges() {
+        metrics.running.set(running.size());
+        metrics.waiting.set(waiting.size());
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null) cause = cause.getCause();
+        return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    }
+}

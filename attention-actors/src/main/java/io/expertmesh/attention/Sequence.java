@@ -1,0 +1,76 @@
+package io.expertmesh.attention;
+
+import io.expertmesh.kvstore.KvBlockTable;
+import io.expertmesh.model.generate.OutputText;
+import io.expertmesh.model.sampling.Sampler;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.sampling.TokenHistory;
+import java.util.Arrays;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * One request's state in the scheduler: its tokens (prompt, then generated), how many of them have
+ * keys and values in its KV blocks, its sampler and its output text. The scheduler owns it; while a
+ * step that includes it runs, only that step touches the sampler and the history.
+ */
+final class Sequence {
+    final String id;
+    final int promptLength;
+    final SamplingParams params;
+    final ActorRef<SequenceEvent> replyTo;
+    final KvBlockTable table;
+    final Sampler sampler;
+    final TokenHistory history;
+    final OutputText output;
+    final long arrivalNanos;
+    private int[] tokens;
+    private int length;
+    /** Positions [0, computed) have keys and values in {@link #table}. */
+    int computed;
+    long admittedNanos;
+    long lastTokenNanos;
+    boolean cancelled;
+    int preemptions;
+
+    Sequence(String id, int[] prompt, SamplingParams params, ActorRef<SequenceEvent> replyTo, KvBlockTable table,
+             OutputText output, long arrivalNanos) {
+        this.id = id;
+        this.promptLength = prompt.length;
+        this.params = params;
+        this.replyTo = replyTo;
+        this.table = table;
+        this.sampler = new Sampler(params);
+        this.history = new TokenHistory(prompt);
+        this.output = output;
+        this.arrivalNanos = arrivalNanos;
+        this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxNewTokens(), 256));
+        this.length = prompt.length;
+    }
+
+    int length() {
+        return length;
+    }
+
+    int generated() {
+        return length - promptLength;
+    }
+
+    /** Tokens; only [0, length()) are meaningful. */
+    int[] tokens() {
+        return tokens;
+    }
+
+    int[] tokens(int from, int count) {
+        return Arrays.copyOfRange(tokens, from, from + count);
+    }
+
+    void append(int token) {
+        if (length == tokens.length) tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        tokens[length++] = token;
+    }
+
+    /** Positions still to compute before the next token can be sampled. */
+    int pending() {
+        return length - computed;
+    }
+}

@@ -1,0 +1,187 @@
+package io.expertmesh.experts;
+
+import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.engine.LocalRoutedExperts;
+import io.expertmesh.model.engine.Routing;
+import io.expertmesh.model.kernels.FloatMatrix;
+import io.expertmesh.model.kernels.KernelBackend;
+import io.expertmesh.model.weights.MlpWeights;
+import io.expertmesh.model.weights.RoutedExpertWeights;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * The routed experts of one node. The node's {@link ExpertEntity} instances register their
+ * weights here; a {@link DispatchBatch} carries the rows routed to this node's experts, which run
+ * as grouped expert FFNs on the node's kernel backend, and ONE {@link PartialSums} reply returns,
+ * per row, the weighted sum over the row's experts on this node. Compute runs on a dedicated
+ * executor; the result is piped back to the actor, which replies.
+ */
+public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
+    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "expert-host");
+
+    public sealed interface Command {}
+
+    /**
+     * Rows of one MoE layer of one step for this node: {@code activations} holds {@code rows × hidden}
+     * floats; per row {@code k} expert ids and router weights, where an id below 0 marks a choice
+     * served by another node.
+     */
+    public record DispatchBatch(long step, int layer, int rows, int hidden, float[] activations, int k, int[] experts,
+                                float[] weights, ActorRef<DispatchReply> replyTo) implements Command, MeshMessage {}
+
+    public sealed interface DispatchReply extends MeshMessage {}
+
+    /** Per row, {@code Σ w · expert(x)} over the row's experts on this node, {@code rows × hidden} floats. */
+    public record PartialSums(long step, int layer, String node, float[] sums) implements DispatchReply {}
+
+    /** The batch named an expert this node does not host (it moved), or the compute failed. */
+    public record DispatchRefused(long step, int layer, String node, String reason) implements DispatchReply {}
+
+    /** Asks for this node's hosted experts now and after every change. */
+    public record Subscribe(ActorRef<HostedExperts> subscriber) implements Command, MeshMessage {}
+
+    /** The experts a host serves; {@code version} grows with every change on that host. */
+    public record HostedExperts(ActorRef<Command> host, String node, int[] experts, long version) implements MeshMessage {}
+
+    record ExpertStarted(int expert, MlpWeights[] weights, ActorRef<ExpertEntity.Command> entity)
+            implements Command, NoSerializationVerificationNeeded {}
+
+    record ExpertStopped(int expert, ActorRef<ExpertEntity.Command> entity) implements Command, NoSerializationVerificationNeeded {}
+
+    private record Computed(DispatchBatch batch, float[] sums, Throwable failure) implements Command, NoSerializationVerificationNeeded {}
+
+    private record SubscriberGone(ActorRef<HostedExperts> subscriber) implements Command, NoSerializationVerificationNeeded {}
+
+    private final ErnieConfig config;
+    private final KernelBackend backend;
+    private final Executor compute;
+    private final String node;
+    private final Map<Integer, MlpWeights[]> hosted = new TreeMap<>();
+    private final Map<Integer, ActorRef<ExpertEntity.Command>> entities = new TreeMap<>();
+    private final Set<ActorRef<HostedExperts>> subscribers = new HashSet<>();
+    private LocalRoutedExperts experts;
+    private long version;
+
+    /**
+     * {@code node} names this node in replies (its cluster address); {@code compute} runs the expert
+     * FFNs one batch at a time on {@code backend}.
+     */
+    public static Behavior<Command> create(ErnieConfig config, KernelBackend backend, Executor compute, String node) {
+        return Behaviors.setup(ctx -> {
+            ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
+            return new ExpertHost(ctx, config, backend, compute, node);
+        });
+    }
+
+    private ExpertHost(ActorContext<Command> ctx, ErnieConfig config, KernelBackend backend, Executor compute, String node) {
+        super(ctx);
+        this.config = config;
+        this.backend = backend;
+        this.compute = compute;
+        this.node = node;
+        rebuild();
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(ExpertStarted.class, this::onStarted)
+                .onMessage(ExpertStopped.class, this::onStopped)
+                .onMessage(Subscribe.class, this::onSubscribe)
+                .onMessage(SubscriberGone.class, gone -> {
+                    subscribers.remove(gone.subscriber());
+                    return this;
+                })
+                .onMessage(DispatchBatch.class, this::onDispatch)
+                .onMessage(Computed.class, this::onComputed)
+                .build();
+    }
+
+    private Behavior<Command> onStarted(ExpertStarted started) {
+        hosted.put(started.expert(), started.weights());
+        entities.put(started.expert(), started.entity());
+        changed();
+        getContext().getLog().debug("expert {} loaded on {}", started.expert(), node);
+        return this;
+    }
+
+    private Behavior<Command> onStopped(ExpertStopped stopped) {
+        if (stopped.entity().equals(entities.get(stopped.expert()))) {
+            hosted.remove(stopped.expert());
+            entities.remove(stopped.expert());
+            changed();
+            getContext().getLog().info("expert {} left {}", stopped.expert(), node);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onSubscribe(Subscribe subscribe) {
+        if (subscribers.add(subscribe.subscriber())) {
+            getContext().watchWith(subscribe.subscriber(), new SubscriberGone(subscribe.subscriber()));
+        }
+        subscribe.subscriber().tell(snapshot());
+        return this;
+    }
+
+    private Behavior<Command> onDispatch(DispatchBatch batch) {
+        for (int e : batch.experts()) {
+            if (e >= 0 && !hosted.containsKey(e)) {
+                batch.replyTo().tell(new DispatchRefused(batch.step(), batch.layer(), node, "expert " + e + " is not hosted on " + node));
+                return this;
+            }
+        }
+        LocalRoutedExperts runner = experts;
+        CompletableFuture<float[]> result = CompletableFuture.supplyAsync(() -> run(runner, batch), compute);
+        getContext().pipeToSelf(result, (sums, failure) -> new Computed(batch, sums, failure));
+        return this;
+    }
+
+    private Behavior<Command> onComputed(Computed done) {
+        DispatchBatch b = done.batch();
+        if (done.failure() != null) {
+            getContext().getLog().error("expert batch of step {} layer {} failed", b.step(), b.layer(), done.failure());
+            b.replyTo().tell(new DispatchRefused(b.step(), b.layer(), node, "expert compute failed: " + done.failure()));
+        } else {
+            b.replyTo().tell(new PartialSums(b.step(), b.layer(), node, done.sums()));
+        }
+        return this;
+    }
+
+    private static float[] run(LocalRoutedExperts runner, DispatchBatch b) {
+        FloatMatrix x = new FloatMatrix(b.rows(), b.hidden(), b.activations());
+        return runner.combine(b.layer(), x, new Routing(b.rows(), b.k(), b.experts(), b.weights())).data();
+    }
+
+    private void changed() {
+        version++;
+        rebuild();
+        HostedExperts now = snapshot();
+        for (ActorRef<HostedExperts> s : subscribers) s.tell(now);
+    }
+
+    private void rebuild() {
+        experts = new LocalRoutedExperts(RoutedExpertWeights.of(config, Map.copyOf(hosted)), backend);
+    }
+
+    private HostedExperts snapshot() {
+        int[] ids = hosted.keySet().stream().mapToInt(Integer::intValue).toArray();
+        Arrays.sort(ids);
+        return new HostedExperts(getContext().getSelf(), node, ids, version);
+    }
+}

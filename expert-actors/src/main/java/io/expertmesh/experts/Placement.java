@@ -1,0 +1,38 @@
+package io.expertmesh.experts;
+
+import java.util.Arrays;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * Which host serves each routed expert, as seen by this node at one moment: immutable, versioned
+ * (the version grows with every change). An entry is null while no host serves that expert.
+ */
+public record Placement(long version, List<ActorRef<ExpertHost.Command>> hosts, List<String> nodes) {
+    public static Placement empty(int experts) {
+        return new Placement(0, Arrays.asList(new ActorRef[experts]), Arrays.asList(new String[experts]));
+    }
+
+    public int experts() {
+        return hosts.size();
+    }
+
+    public ActorRef<ExpertHost.Command> host(int expert) {
+        return hosts.get(expert);
+    }
+
+    public String node(int expert) {
+        return nodes.get(expert);
+    }
+
+    /** Whether every expert has a host. */
+    public boolean complete() {
+        return hosted() == hosts.size();
+    }
+
+    public int hosted() {
+        int n = 0;
+        for (var h : hosts) if (h != null) n++;
+        return n;
+    }
+}

@@ -1,0 +1,276 @@
+package io.expertmesh.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.expertmesh.attention.Scheduler;
+import io.expertmesh.attention.SequenceEvent;
+import io.expertmesh.experts.ExpertLoad;
+import io.expertmesh.experts.Placement;
+import io.expertmesh.experts.PlacementView;
+import io.expertmesh.gateway.api.ApiException;
+import io.expertmesh.gateway.api.DetokenizeRequest;
+import io.expertmesh.gateway.api.Endpoint;
+import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.gateway.api.RequestParser;
+import io.expertmesh.gateway.api.ResponseFormat;
+import io.expertmesh.gateway.api.TokenizeRequest;
+import io.expertmesh.model.Json;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The HTTP API: OpenAI-compatible completions (JSON or SSE), models, tokenize/detokenize, health,
+ * metrics, cluster status, and the WebSocket stream. Every error is an OpenAI-style JSON body.
+ * Requests become {@link Scheduler.Submit}s whose events are streamed back as they come; a client
+ * that goes away cancels its request.
+ */
+public final class HttpApi extends AllDirectives {
+    private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
+    private static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
+
+    private final ActorSystem<?> system;
+    private final ActorRef<Scheduler.Command> scheduler;
+    private final ServedModel model;
+    private final GatewaySettings settings;
+    private final PlacementView placement;
+    private final ExpertLoad expertLoad;
+    private final PrometheusMeterRegistry registry;
+    private final long created = Instant.now().getEpochSecond();
+    private final AtomicBoolean draining = new AtomicBoolean();
+
+    public HttpApi(ActorSystem<?> system, ActorRef<Scheduler.Command> scheduler, ServedModel model, GatewaySettings settings,
+                   PlacementView placement, ExpertLoad expertLoad, PrometheusMeterRegistry registry) {
+        this.system = system;
+        this.scheduler = scheduler;
+        this.model = model;
+        this.settings = settings;
+        this.placement = placement;
+        this.expertLoad = expertLoad;
+        this.registry = registry;
+    }
+
+    /** From now on new requests get 503; requests already accepted keep streaming. */
+    public void stopAdmitting() {
+        draining.set(true);
+    }
+
+    public Route routes() {
+        return handleExceptions(GatewayErrors.exceptions(), () -> handleRejections(GatewayErrors.rejections(), () -> concat(
+                path("health", () -> get(() -> complete(health()))),
+                path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
+                        ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8),
+                        registry.scrape())))),
+                authorized(() -> concat(
+                        path(PathMatchers.segment("v1").slash("chat").slash("completions"),
+                                () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
+                        path(PathMatchers.segment("v1").slash("completions"),
+                                () -> post(() -> withBody(body -> generate(Endpoint.COMPLETION, body)))),
+                        path(PathMatchers.segment("v1").slash("models"), () -> get(() -> json(200, ResponseFormat.modelList(model.id(), created)))),
+                        path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> handleWebSocketMessages(
+                                StreamSocket.flow(system, scheduler, model, settings, draining)))),
+                        path("tokenize", () -> post(() -> withBody(this::tokenize))),
+                        path("detokenize", () -> post(() -> withBody(this::detokenize))),
+                        path("cluster", () -> get(() -> json(200, clusterStatus())))))
+        )));
+    }
+
+    private Route authorized(java.util.function.Supplier<Route> inner) {
+        if (settings.apiKey() == null) return inner.get();
+        return optionalHeaderValueByName("Authorization", header -> {
+            if (header.isPresent() && header.get().equals("Bearer " + settings.apiKey())) return inner.get();
+            return error(ApiException.unauthorized(header.isPresent() ? "Incorrect API key provided"
+                    : "Missing API key: send 'Authorization: Bearer <key>'"));
+        });
+    }
+
+    /** Reads the body as JSON within the size limit, then completes with {@code handler}'s response. */
+    private Route withBody(java.util.function.Function<JsonNode, CompletionStage<HttpResponse>> handler) {
+        return extractRequest(request -> completeWithFuture(readJson(request).thenCompose(handler)
+                .exceptionally(GatewayErrors::toResponse)));
+    }
+
+    private CompletionStage<JsonNode> readJson(HttpRequest request) {
+        return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), system)
+                .thenApply(strict -> {
+                    try {
+                        return Json.MAPPER.readTree(strict.getData().toArray());
+                    } catch (JsonProcessingException e) {
+                        throw ApiException.badRequest("request body is not valid JSON: " + e.getOriginalMessage(), null);
+                    } catch (java.io.IOException e) {
+                        throw ApiException.badRequest("request body could not be read: " + e.getMessage(), null);
+                    }
+                });
+    }
+
+    private CompletionStage<HttpResponse> generate(Endpoint endpoint, JsonNode body) {
+        if (draining.get()) throw ApiException.unavailable("the server is shutting down");
+        GenerationRequest request = RequestParser.parse(endpoint, body);
+        ServedModel.Prepared prepared = model.prepare(request);
+        ResponseFormat format = new ResponseFormat(endpoint, model.id());
+        Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system, prepared.sampling().maxNewTokens());
+        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events.first()));
+        return events.second().prefixAndTail(1).runWith(Sink.head(), system).thenApply(split -> {
+            SequenceEvent first = split.first().getFirst();
+            Source<SequenceEvent, NotUsed> rest = split.second();
+            if (first instanceof SequenceEvent.Rejected rejected) {
+                rest.runWith(Sink.ignore(), system);
+                return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
+            }
+            Source<ByteString, NotUsed> bytes = request.stream() ? sse(format, request, rest) : whole(format, rest);
+            Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
+                done.whenComplete((d, failure) -> scheduler.tell(new Scheduler.Cancel(format.id())));
+                return mat;
+            });
+            if (request.stream()) {
+                return HttpResponse.create()
+                        .withEntity(HttpEntities.createChunked(EVENT_STREAM, watched))
+                        .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+                        .addHeader(RawHeader.create("X-Accel-Buffering", "no"));
+            }
+            return HttpResponse.create().withEntity(HttpEntities.createChunked(ContentTypes.APPLICATION_JSON, watched));
+        });
+    }
+
+    /** SSE events: role first (chat), a chunk per text delta, the finish chunk, usage if asked, then [DONE]. */
+    private static Source<ByteString, NotUsed> sse(ResponseFormat format, GenerationRequest request, Source<SequenceEvent, NotUsed> events) {
+        Source<ObjectNode, NotUsed> head = format.endpoint() == Endpoint.CHAT ? Source.single(format.chunk("", true, null)) : Source.empty();
+        return head.concat(events.mapConcat(e -> switch (e) {
+                    case SequenceEvent.TextDelta d -> List.of(format.chunk(d.text(), false, null));
+                    case SequenceEvent.Finished f -> request.includeUsage()
+                            ? List.of(format.chunk("", false, f.reason()), format.usageChunk(f.promptTokens(), f.completionTokens()))
+                            : List.of(format.chunk("", false, f.reason()));
+                    case SequenceEvent.Failed f -> List.of(ApiException.internal(f.message()).toJson());
+                    default -> List.<ObjectNode>of();
+                }))
+                .map(node -> ByteString.fromString("data: " + Json.write(node) + "\n\n", StandardCharsets.UTF_8))
+                .concat(Source.single(DONE));
+    }
+
+    /**
+     * The whole completion as one JSON body, sent when the request ends. The status line went out
+     * when the request was queued (so a closed connection cancels it), so a failure after that is an
+     * error object in the body.
+     */
+    private static Source<ByteString, NotUsed> whole(ResponseFormat format, Source<SequenceEvent, NotUsed> events) {
+        return events.fold(new Outcome(), Outcome::add)
+                .map(o -> ByteString.fromString(Json.write(o.body(format)), StandardCharsets.UTF_8));
+    }
+
+    /** What a non-streaming request collects from its events. */
+    private static final class Outcome {
+        private final StringBuilder text = new StringBuilder();
+        private SequenceEvent.Finished finished;
+        private String failure;
+
+        Outcome add(SequenceEvent e) {
+            switch (e) {
+                case SequenceEvent.TextDelta d -> text.append(d.text());
+                case SequenceEvent.Finished f -> finished = f;
+                case SequenceEvent.Failed f -> failure = f.message();
+                default -> { }
+            }
+            return this;
+        }
+
+        ObjectNode body(ResponseFormat format) {
+            if (finished == null) return ApiException.internal(failure != null ? failure : "the request ended without a result").toJson();
+            return format.complete(text.toString(), finished.reason(), finished.promptTokens(), finished.completionTokens());
+        }
+    }
+
+    private HttpResponse health() {
+        Placement p = placement.current();
+        if (!p.complete()) {
+            return GatewayErrors.toResponse(ApiException.unavailable("expert placement incomplete: " + p.hosted() + "/" + p.experts()
+                    + " experts hosted"));
+        }
+        if (draining.get()) return GatewayErrors.toResponse(ApiException.unavailable("the server is shutting down"));
+        return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}");
+    }
+
+    private CompletionStage<HttpResponse> tokenize(JsonNode body) {
+        TokenizeRequest request = TokenizeRequest.parse(body);
+        model.checkModel(request.model());
+        String text = request.messages() != null ? model.render(request.messages()) : request.prompt();
+        int[] ids = model.tokenizer().encode(text);
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        ArrayNode tokens = out.putArray("tokens");
+        for (int id : ids) tokens.add(id);
+        out.put("count", ids.length);
+        out.put("max_model_len", model.maxContext());
+        return CompletableFuture.completedFuture(jsonResponse(200, out));
+    }
+
+    private CompletionStage<HttpResponse> detokenize(JsonNode body) {
+        DetokenizeRequest request = DetokenizeRequest.parse(body);
+        model.checkModel(request.model());
+        for (int id : request.tokens()) {
+            if (id >= model.tokenizer().size()) {
+                throw ApiException.badRequest("token id " + id + " is outside the vocabulary of " + model.tokenizer().size(), "tokens");
+            }
+        }
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        out.put("prompt", model.tokenizer().decode(request.tokens(), false));
+        return CompletableFuture.completedFuture(jsonResponse(200, out));
+    }
+
+    private ObjectNode clusterStatus() {
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        ArrayNode members = out.putArray("members");
+        for (Member m : Cluster.get(system).state().getMembers()) {
+            ObjectNode node = members.addObject();
+            node.put("address", m.address().toString());
+            ArrayNode roles = node.putArray("roles");
+            m.getRoles().stream().filter(r -> !r.startsWith("dc-")).sorted().forEach(roles::add);
+            node.put("status", m.status().toString());
+        }
+        Placement p = placement.current();
+        ObjectNode table = out.putObject("placement");
+        ObjectNode tokens = out.putObject("expertTokens");
+        for (int e = 0; e < p.experts(); e++) {
+            table.put(Integer.toString(e), p.node(e));
+            tokens.put(Integer.toString(e), expertLoad.tokens(e));
+        }
+        out.put("placementVersion", p.version());
+        return out;
+    }
+
+    private Route json(int status, ObjectNode body) {
+        return complete(jsonResponse(status, body));
+    }
+
+    private Route error(ApiException e) {
+        return complete(GatewayErrors.toResponse(e));
+    }
+
+    static HttpResponse jsonResponse(int status, ObjectNode body) {
+        return HttpResponse.create().withStatus(StatusCodes.get(status)).withEntity(ContentTypes.APPLICATION_JSON, Json.write(body));
+    }
+}

@@ -1,0 +1,73 @@
+package io.expertmesh.gateway;
+
+import io.expertmesh.gateway.api.ApiException;
+import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.ChatTemplate;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import java.util.Set;
+
+/**
+ * The model as the HTTP API sees it: its name, tokenizer, chat template, context and default stop
+ * tokens. Turns a validated request into prompt ids and sampling parameters, or a 400 that says
+ * which limit was hit.
+ */
+public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTemplate, int maxContext, Set<Integer> stopTokenIds,
+                          int defaultMaxTokens) {
+
+    /** A request ready for the scheduler. */
+    public record Prepared(int[] promptIds, SamplingParams sampling) {}
+
+    public Prepared prepare(GenerationRequest request) {
+        checkModel(request.model());
+        int[] prompt;
+        if (request.messages() != null) {
+            prompt = tokenizer.encode(render(request.messages()));
+        } else if (request.promptIds() != null) {
+            prompt = request.promptIds();
+            for (int id : prompt) {
+                if (id >= tokenizer.size()) {
+                    throw ApiException.badRequest("token id " + id + " in 'prompt' is outside the vocabulary of " + tokenizer.size(), "prompt");
+                }
+            }
+        } else {
+            prompt = tokenizer.encode(request.promptText());
+        }
+        if (prompt.length == 0) throw ApiException.badRequest("the prompt has no tokens", request.messages() != null ? "messages" : "prompt");
+        int room = maxContext - prompt.length;
+        if (room < 1) {
+            throw ApiException.badRequest("the prompt has " + prompt.length + " tokens; this model's context is " + maxContext
+                    + " tokens, leaving no room for output", request.messages() != null ? "messages" : "prompt");
+        }
+        int maxTokens;
+        if (request.maxTokens() != null) {
+            maxTokens = request.maxTokens();
+            if (maxTokens > room) {
+                throw ApiException.badRequest("prompt (" + prompt.length + " tokens) + max_tokens (" + maxTokens + ") exceeds the context of "
+                        + maxContext + " tokens", "max_tokens");
+            }
+        } else {
+            maxTokens = Math.min(defaultMaxTokens, room);
+        }
+        if (request.minTokens() > maxTokens) {
+            throw ApiException.badRequest("min_tokens (" + request.minTokens() + ") exceeds max_tokens (" + maxTokens + ")", "min_tokens");
+        }
+        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds));
+    }
+
+    /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */
+    public String render(java.util.List<io.expertmesh.model.tokenizer.ChatMessage> messages) {
+        try {
+            return chatTemplate.render(messages, true);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("the chat template refused the messages: " + e.getMessage(), "messages");
+        }
+    }
+
+    /** 404 when the request names another model; no name means this one. */
+    public void checkModel(String requested) {
+        if (requested != null && !requested.equals(id)) {
+            throw ApiException.notFound("The model '" + requested + "' does not exist; this server serves '" + id + "'");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package io.expertmesh.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.expertmesh.attention.Scheduler;
+import io.expertmesh.attention.SequenceEvent;
+import io.expertmesh.gateway.api.ApiException;
+import io.expertmesh.gateway.api.Endpoint;
+import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.gateway.api.RequestParser;
+import io.expertmesh.gateway.api.ResponseFormat;
+import io.expertmesh.model.Json;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSink;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
+
+/**
+ * One WebSocket on {@code /v1/stream}: each text frame {@code {"type":"chat.completions"|"completions",
+ * "id":..,"body":{..}}} starts a request (several may run at once), {@code {"type":"cancel","id":..}}
+ * stops one. Every request's chunks go out as {@code {"id":..,"chunk":{..}}} and it ends with
+ * {@code {"id":..,"done":true}} or {@code {"id":..,"error":{..}}}. A bad frame gets an error frame and
+ * the socket stays open; closing the socket cancels its requests.
+ */
+final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
+    private static final AtomicLong SOCKETS = new AtomicLong();
+    private static final int MAX_CLIENT_ID = 256;
+
+    sealed interface Command {}
+
+    private record Frame(String text) implements Command {}
+
+    private record BadFrame(String reason) implements Command {}
+
+    private enum Closed implements Command { INSTANCE }
+
+    private record Event(SequenceEvent event) implements Command {}
+
+    /** A request in flight on this socket. */
+    private record Active(String clientId, ResponseFormat format, boolean includeUsage) {}
+
+    private final ActorRef<Scheduler.Command> scheduler;
+    private final ServedModel model;
+    private final GatewaySettings settings;
+    private final AtomicBoolean draining;
+    private final ActorRef<String> out;
+    private final ActorRef<SequenceEvent> events;
+    private final Map<String, Active> byRequest = new HashMap<>();
+    private final Map<String, String> requestByClientId = new HashMap<>();
+
+    /** The socket's message flow: incoming frames to a session actor, its frames back out. */
+    static Flow<Message, Message, NotUsed> flow(ActorSystem<?> system, ActorRef<Scheduler.Command> scheduler, ServedModel model,
+                                                GatewaySettings settings, AtomicBoolean draining) {
+        Pair<ActorRef<String>, Source<String, NotUsed>> outgoing = ActorSource.<String>actorRef(
+                s -> false, s -> Optional.empty(), 1 << 16, OverflowStrategy.fail()).preMaterialize(system);
+        ActorRef<Command> session = system.systemActorOf(
+                Behaviors.setup(ctx -> new StreamSocket(ctx, scheduler, model, settings, draining, outgoing.first())),
+                "stream-socket-" + SOCKETS.incrementAndGet(), Props.empty());
+        Sink<Message, NotUsed> in = Flow.<Message>create()
+                .mapAsync(1, m -> read(m, settings, system))
+                .to(ActorSink.actorRef(session, Closed.INSTANCE, failure -> Closed.INSTANCE));
+        return Flow.fromSinkAndSourceCoupled(in, outgoing.second().map(text -> (Message) TextMessage.create(text)));
+    }
+
+    private static CompletionStage<Command> read(Message message, GatewaySettings settings, ActorSystem<?> system) {
+        if (!message.isText()) {
+            message.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), system);
+            return CompletableFuture.completedFuture(new BadFrame("binary frames are not supported; send JSON text frames"));
+        }
+        TextMessage text = message.asTextMessage();
+        if (text.isStrict()) return CompletableFuture.completedFuture(frame(text.getStrictText(), settings));
+        return text.getStreamedText()
+                .limitWeighted(settings.maxBodyBytes(), String::length)
+                .runFold(new StringBuilder(), StringBuilder::append, system)
+                .<Command>thenApply(sb -> frame(sb.toString(), settings))
+                .exceptionally(e -> new BadFrame("frame larger than " + settings.maxBodyBytes() + " characters"));
+    }
+
+    private static Command frame(String text, GatewaySettings settings) {
+        return text.length() > settings.maxBodyBytes()
+                ? new BadFrame("frame larger than " + settings.maxBodyBytes() + " characters") : new Frame(text);
+    }
+
+    private StreamSocket(ActorContext<Command> ctx, ActorRef<Scheduler.Command> scheduler, ServedModel model, GatewaySettings settings,
+                         AtomicBoolean draining, ActorRef<String> out) {
+        super(ctx);
+        this.scheduler = scheduler;
+        this.model = model;
+        this.settings = settings;
+        this.draining = draining;
+        this.out = out;
+        this.events = ctx.messageAdapter(SequenceEvent.class, Event::new);
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Frame.class, this::onFrame)
+                .onMessage(BadFrame.class, bad -> {
+                    sendError(null, ApiException.badRequest(bad.reason(), null));
+                    return this;
+                })
+                .onMessage(Event.class, this::onEvent)
+                .onMessage(Closed.class, c -> Behaviors.stopped())
+                .onSignal(PostStop.class, stop -> {
+                    for (String request : byRequest.keySet()) scheduler.tell(new Scheduler.Cancel(request));
+                    out.tell(null == null ? "" : "");
+                    return this;
+                })
+                .build();
+    }
+
+    private Behavior<Command> onFrame(Frame frame) {
+        JsonNode msg;
+        try {
+            msg = Json.MAPPER.readTree(frame.text());
+        } catch (Exception e) {
+            sendError(null, ApiException.badRequest("frame is not valid JSON", null));
+            return this;
+        }
+        if (msg == null || !msg.isObject()) {
+            sendError(null, ApiException.badRequest("frame must be a JSON object with 'type' and 'id'", null));
+            return this;
+        }
+        JsonNode idNode = msg.get("id");
+        if (idNode == null || !idNode.isTextual() || idNode.asText().isEmpty() || idNode.asText().length() > MAX_CLIENT_ID) {
+            sendError(null, ApiException.badRequest("'id' must be a non-empty string of at most " + MAX_CLIENT_ID + " characters", "id"));
+            return this;
+        }
+        String id = idNode.asText();
+        String type = msg.path("type").isTextual() ? msg.get("type").asText() : null;
+        try {
+            switch (type) {
+                case "chat.completions" -> start(id, Endpoint.CHAT, msg.get("body"));
+                case "completions" -> start(id, Endpoint.COMPLETION, msg.get("body"));
+                case "cancel" -> cancel(id);
+                case null, default -> throw ApiException.badRequest(
+                        "'type' must be \"chat.completions\", \"completions\" or \"cancel\"", "type");
+            }
+        } catch (RuntimeException e) {
+            sendError(id, GatewayErrors.toApi(e));
+        }
+        return this;
+    }
+
+    private void start(String clientId, Endpoint endpoint, JsonNode body) {
+        if (requestByClientId.containsKey(clientId)) throw ApiException.badRequest("a request with id '" + clientId + "' is already running", "id");
+        if (byRequest.size() >= settings.maxSocketRequests()) {
+            throw ApiException.overloaded("at most " + settings.maxSocketRequests() + " requests may run on one socket");
+        }
+        if (draining.get()) throw ApiException.unavailable("the server is shutting down");
+        if (body == null || !body.isObject()) throw ApiException.badRequest("'body' must be a JSON object", "body");
+        ObjectNode streaming = ((ObjectNode) body).deepCopy();
+        streaming.put("stream", true);
+        GenerationRequest request = RequestParser.parse(endpoint, streaming);
+        ServedModel.Prepared prepared = model.prepare(request);
+        ResponseFormat format = new ResponseFormat(endpoint, model.id());
+        byRequest.put(format.id(), new Active(clientId, format, request.includeUsage()));
+        requestByClientId.put(clientId, format.id());
+        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events));
+    }
+
+    private void cancel(String clientId) {
+        String request = requestByClientId.remove(clientId);
+        if (request == null) throw ApiException.badRequest("no request with id '" + clientId + "' is running on this socket", "id");
+        byRequest.remove(request);
+        scheduler.tell(new Scheduler.Cancel(request));
+        ObjectNode done = Json.MAPPER.createObjectNode().put("id", clientId).put("done", true).put("cancelled", true);
+        out.tell(Json.write(done));
+    }
+
+    private Behavior<Command> onEvent(Event wrapped) {
+        SequenceEvent e = wrapped.event();
+        Active a = byRequest.get(e.requestId());
+        if (a == null) return this;
+        switch (e) {
+            case SequenceEvent.Queued q -> {
+                if (a.format().endpoint() == Endpoint.CHAT) sendChunk(a, a.format().chunk("", true, null));
+            }
+            case SequenceEvent.TextDelta d -> sendChunk(a, a.format().chunk(d.text(), false, null));
+            case SequenceEvent.Finished f -> {
+                sendChunk(a, a.format().chunk("", false, f.reason()));
+                if (a.includeUsage()) sendChunk(a, a.format().usageChunk(f.promptTokens(), f.completionTokens()));
+                out.tell(Json.write(Json.MAPPER.createObjectNode().put("id", a.clientId()).put("done", true)));
+                forget(e.requestId());
+            }
+            case SequenceEvent.Failed f -> {
+                sendError(a.clientId(), ApiException.internal(f.message()));
+                forget(e.requestId());
+            }
+            case SequenceEvent.Rejected r -> {
+                sendError(a.clientId(), GatewayErrors.rejection(r));
+                forget(e.requestId());
+            }
+        }
+        return this;
+    }
+
+    private void forget(String request) {
+        Active a = byRequest.remove(request);
+        if (a != null) requestByClientId.remove(a.clientId());
+    }
+
+    private void sendChunk(Active a, ObjectNode chunk) {
+        ObjectNode frame = Json.MAPPER.createObjectNode().put("id", a.clientId());
+        frame.set("chunk", chunk);
+        out.tell(Json.write(frame));
+    }
+
+    private void sendError(String clientId, ApiException error) {
+        ObjectNode frame = Json.MAPPER.createObjectNode();
+        if (clientId == null) frame.putNull("id");
+        else frame.put("id", clientId);
+        frame.set("error", error.toJson().get("error"));
+        out.tell(Json.write(frame));
+    }
+}
