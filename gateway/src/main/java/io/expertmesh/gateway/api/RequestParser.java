@@ -1,0 +1,260 @@
+package io.expertmesh.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.model.tokenizer.ChatMessage;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Turns a generation request body into a {@link GenerationRequest}, checking the type and range of
+ * every known field. Unknown fields are ignored (friendlier to SDK upgrades); a known field with a
+ * wrong type or value is an {@link ApiException} (400) whose {@code param} is the field's name.
+ * JSON null for an optional field means the same as leaving it out.
+ */
+public final class RequestParser {
+    public static final int MAX_MESSAGES = 1024;
+    public static final int MAX_TOKENS_LIMIT = 1_000_000;
+    public static final int MAX_STOP_STRINGS = 16;
+    public static final int MAX_STOP_STRING_LENGTH = 256;
+    public static final int MAX_STOP_TOKEN_IDS = 64;
+    public static final int MAX_TOP_LOGPROBS = 20;
+    public static final int MAX_COMPLETION_LOGPROBS = 5;
+
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+
+    private RequestParser() {}
+
+    /** Validates {@code body} as a request to {@code endpoint}. */
+    public static GenerationRequest parse(Endpoint endpoint, JsonNode body) {
+        JsonFields f = JsonFields.ofBody(body);
+        String model = f.string("model");
+
+        List<ChatMessage> messages = null;
+        Prompt prompt = new Prompt(null, null);
+        switch (endpoint) {
+            case CHAT -> messages = messages(f);
+            case COMPLETION -> prompt = prompt(f);
+        }
+
+        Long maxTokens = f.integer("max_tokens", 1, MAX_TOKENS_LIMIT, "an integer in [1, " + MAX_TOKENS_LIMIT + "]");
+        Long maxCompletionTokens = f.integer("max_completion_tokens", 1, MAX_TOKENS_LIMIT,
+                "an integer in [1, " + MAX_TOKENS_LIMIT + "]");
+        // max_completion_tokens is OpenAI's newer name; when a client sends both, it is the one meant.
+        String maxName = maxCompletionTokens != null ? "max_completion_tokens" : "max_tokens";
+        Long max = maxCompletionTokens != null ? maxCompletionTokens : maxTokens;
+        long minCeiling = max != null ? max : MAX_TOKENS_LIMIT;
+        Long minTokens = f.integer("min_tokens", 0, minCeiling, "an integer in [0, " + minCeiling + "]"
+                + (max != null ? " (at most '" + maxName + "')" : ""));
+
+        float temperature = f.number("temperature", v -> v >= 0 && v <= 2, "a number in [0, 2]", 1f);
+        float topP = f.number("top_p", v -> v > 0 && v <= 1, "a number in (0, 1]", 1f);
+        Long topK = f.integer("top_k", -1, Integer.MAX_VALUE, "-1 or 0 (off) or a positive integer");
+        float minP = f.number("min_p", v -> v >= 0 && v <= 1, "a number in [0, 1]", 0f);
+        float presencePenalty = f.number("presence_penalty", v -> v >= -2 && v <= 2, "a number in [-2, 2]", 0f);
+        float frequencyPenalty = f.number("frequency_penalty", v -> v >= -2 && v <= 2, "a number in [-2, 2]", 0f);
+        float repetitionPenalty = f.number("repetition_penalty", v -> v > 0 && v <= 2, "a number in (0, 2]", 1f);
+        Long seed = f.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE, "a 64-bit integer");
+
+        List<String> stop = stop(f);
+        Set<Integer> stopTokenIds = f.get("stop_token_ids") == null ? Set.of()
+                : new LinkedHashSet<>(tokenIdArray(f.get("stop_token_ids"), "stop_token_ids", MAX_STOP_TOKEN_IDS));
+
+        Long n = f.integer("n", Long.MIN_VALUE, Long.MAX_VALUE, "a positive integer");
+        if (n != null && n < 1) throw f.invalid("n", "a positive integer", f.get("n"));
+        if (n != null && n > 1) throw ApiException.badRequest("n > 1 is not supported", "n");
+
+        boolean logprobs;
+        int topLogprobs;
+        if (endpoint == Endpoint.CHAT) {
+            logprobs = f.bool("logprobs", false);
+            Long top = f.integer("top_logprobs", 0, MAX_TOP_LOGPROBS, "an integer in [0, " + MAX_TOP_LOGPROBS + "]");
+            if (top != null && !logprobs) {
+                throw ApiException.badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
+            }
+            topLogprobs = top == null ? 0 : top.intValue();
+        } else {
+            Long count = f.integer("logprobs", 0, MAX_COMPLETION_LOGPROBS,
+                    "an integer in [0, " + MAX_COMPLETION_LOGPROBS + "] or null");
+            logprobs = count != null;
+            topLogprobs = count == null ? 0 : count.intValue();
+        }
+
+        boolean stream = f.bool("stream", false);
+        boolean includeUsage = false;
+        JsonNode streamOptions = f.get("stream_options");
+        if (streamOptions != null) {
+            if (!streamOptions.isObject()) throw f.invalid("stream_options", "an object or null", streamOptions);
+            if (!stream) {
+                throw ApiException.badRequest("stream_options is only allowed when stream is true", "stream_options");
+            }
+            includeUsage = JsonFields.nested(streamOptions, "stream_options", "stream_options").bool("include_usage", false);
+        }
+
+        String user = f.string("user");
+        if (endpoint == Endpoint.COMPLETION) {
+            if (f.bool("echo", false)) throw ApiException.badRequest("'echo' is not supported (only false)", "echo");
+            if (f.get("suffix") != null) throw ApiException.badRequest("'suffix' is not supported (only null)", "suffix");
+        }
+        rejectToolsAndFormats(f);
+
+        return new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
+                max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
+                temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
+                presencePenalty, frequencyPenalty, repetitionPenalty, seed,
+                stop, stopTokenIds, logprobs, topLogprobs, stream, includeUsage, user);
+    }
+
+    /** The required {@code messages} of a chat (or tokenize) body. */
+    static List<ChatMessage> messages(JsonFields f) {
+        JsonNode node = f.get("messages");
+        String expected = "a non-empty array of messages";
+        if (node == null || !node.isArray() || node.isEmpty()) throw f.invalid("messages", expected, node);
+        if (node.size() > MAX_MESSAGES) {
+            throw ApiException.badRequest("'messages' must have at most " + MAX_MESSAGES + " entries, got "
+                    + node.size(), "messages");
+        }
+        List<ChatMessage> messages = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) messages.add(message(node.get(i), "messages[" + i + "]"));
+        return messages;
+    }
+
+    private static ChatMessage message(JsonNode node, String path) {
+        if (!node.isObject()) {
+            throw JsonFields.invalid("messages", path, "an object with 'role' and 'content'", node);
+        }
+        JsonFields m = JsonFields.nested(node, "messages", path);
+        JsonNode roleNode = m.get("role");
+        String expectedRole = "one of system, user, assistant";
+        if (roleNode == null || !roleNode.isTextual()) throw m.invalid("role", expectedRole, roleNode);
+        String role = roleNode.textValue();
+        if (!ROLES.contains(role)) {
+            String why = role.equals("tool") || role.equals("function") ? " (tool calling is not supported)" : "";
+            throw m.invalid("role", expectedRole + why, roleNode);
+        }
+
+        JsonNode content = m.get("content");
+        String expectedContent = "a string or an array of text parts";
+        if (content == null) {
+            // An assistant turn may have no content (OpenAI allows it); the template sees "".
+            if (role.equals("assistant")) return new ChatMessage(role, "");
+            throw m.invalid("content", expectedContent, null);
+        }
+        if (content.isTextual()) return new ChatMessage(role, content.textValue());
+        if (!content.isArray()) throw m.invalid("content", expectedContent, content);
+        StringBuilder text = new StringBuilder();
+        for (int j = 0; j < content.size(); j++) {
+            JsonNode part = content.get(j);
+            String partPath = m.path("content") + "[" + j + "]";
+            if (!part.isObject()) {
+                throw JsonFields.invalid("messages", partPath, "an object {\"type\":\"text\",\"text\":...}", part);
+            }
+            JsonFields p = JsonFields.nested(part, "messages", partPath);
+            JsonNode type = p.get("type");
+            if (type == null || !type.asText().equals("text")) {
+                throw ApiException.badRequest("only text content is supported: '" + p.path("type") + "' must be \"text\", got "
+                        + JsonFields.quote(type), "messages");
+            }
+            JsonNode partText = p.get("text");
+            if (partText == null || !partText.isTextual()) throw p.invalid("text", "a string", partText);
+            text.append(partText.textValue());
+        }
+        return new ChatMessage(role, text.toString());
+    }
+
+    /** A completion prompt: text or token ids, exactly one non-null. */
+    private record Prompt(String text, int[] ids) {}
+
+    private static Prompt prompt(JsonFields f) {
+        JsonNode node = f.get("prompt");
+        String expected = "a non-empty string, a non-empty array of token ids, or an array with one string";
+        if (node != null && node.isTextual() && !node.textValue().isEmpty()) return new Prompt(node.textValue(), null);
+        if (node == null || !node.isArray() || node.isEmpty()) throw f.invalid("prompt", expected, node);
+        JsonNode first = node.get(0);
+        if (first.isTextual() || first.isArray()) {
+            // The batch forms: ["text", ...] and [[ids], ...]; one entry is one prompt.
+            if (node.size() > 1) throw ApiException.badRequest("only one prompt per request is supported", "prompt");
+            if (first.isTextual() && !first.textValue().isEmpty()) return new Prompt(first.textValue(), null);
+            if (first.isArray() && !first.isEmpty()) return new Prompt(null, tokenIds(first, "prompt", "prompt[0]"));
+            throw JsonFields.invalid("prompt", "prompt[0]", "a non-empty string or array of token ids", first);
+        }
+        return new Prompt(null, tokenIds(node, "prompt", "prompt"));
+    }
+
+    /** {@code stop}: one string or an array of them, none empty; absent is no stop strings. */
+    private static List<String> stop(JsonFields f) {
+        JsonNode node = f.get("stop");
+        if (node == null) return List.of();
+        String expected = "a non-empty string of at most " + MAX_STOP_STRING_LENGTH + " characters";
+        if (node.isTextual()) {
+            checkStopString(node, "stop", expected);
+            return List.of(node.textValue());
+        }
+        if (!node.isArray()) throw f.invalid("stop", "a string or an array of strings", node);
+        if (node.size() > MAX_STOP_STRINGS) {
+            throw ApiException.badRequest("'stop' must have at most " + MAX_STOP_STRINGS + " strings, got " + node.size(),
+                    "stop");
+        }
+        List<String> stop = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            checkStopString(node.get(i), "stop[" + i + "]", expected);
+            stop.add(node.get(i).textValue());
+        }
+        return stop;
+    }
+
+    private static void checkStopString(JsonNode s, String path, String expected) {
+        if (!s.isTextual() || s.textValue().isEmpty() || s.textValue().length() > MAX_STOP_STRING_LENGTH) {
+            throw JsonFields.invalid("stop", path, expected, s);
+        }
+    }
+
+    /** An array of at most {@code maxEntries} token ids under {@code param}. */
+    static List<Integer> tokenIdArray(JsonNode node, String param, int maxEntries) {
+        if (node.size() > maxEntries) {
+            throw ApiException.badRequest("'" + param + "' must have at most " + maxEntries + " entries, got "
+                    + node.size(), param);
+        }
+        List<Integer> ids = new ArrayList<>(node.size());
+        for (int id : tokenIds(node, param, param)) ids.add(id);
+        return ids;
+    }
+
+    /** The token ids in array {@code node}, each an integer in [0, 2^31). */
+    static int[] tokenIds(JsonNode node, String param, String path) {
+        if (!node.isArray()) throw JsonFields.invalid(param, path, "an array of token ids (integers >= 0)", node);
+        int[] ids = new int[node.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode el = node.get(i);
+            Long id = JsonFields.exactLong(el);
+            if (id == null || id < 0 || id > Integer.MAX_VALUE) {
+                throw JsonFields.invalid(param, path + "[" + i + "]", "a token id (an integer >= 0)", el);
+            }
+            ids[i] = id.intValue();
+        }
+        return ids;
+    }
+
+    /**
+     * Tool calling and structured output are not implemented; silently ignoring them would hand the
+     * client plain text where it expects a call or JSON. Values that ask for nothing are let through.
+     */
+    private static void rejectToolsAndFormats(JsonFields f) {
+        for (String name : List.of("tools", "tool_choice", "functions", "function_call", "response_format")) {
+            JsonNode v = f.get(name);
+            if (v != null && !asksForNothing(name, v)) {
+                throw ApiException.badRequest("'" + name + "' is not supported, got " + JsonFields.quote(v), name);
+            }
+        }
+    }
+
+    private static boolean asksForNothing(String name, JsonNode v) {
+        return switch (name) {
+            case "tools", "functions" -> v.isArray() && v.isEmpty();
+            case "tool_choice", "function_call" -> v.isTextual() && v.textValue().equals("none");
+            case "response_format" -> v.isObject() && v.size() == 1 && "text".equals(v.path("type").textValue());
+            default -> false;
+        };
+    }
+}

@@ -1,0 +1,192 @@
+package io.expertmesh.gateway.api;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Request bodies the API must refuse with 400, with the {@code param} and a fragment of the message
+ * each error must carry. Shared with the HTTP tests, which send the same bodies over a socket.
+ */
+public final class BadBodies {
+    private static final String CHAT_BASE = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+    private static final String COMPLETION_BASE = "\"prompt\":\"hi\"";
+
+    private BadBodies() {}
+
+    /**
+     * One refused body.
+     *
+     * @param name     what is wrong, for test names
+     * @param endpoint where to send it
+     * @param json     the body
+     * @param param    the expected {@code error.param}, null when the error names no field
+     * @param fragment text the expected {@code error.message} contains
+     */
+    public record BadBody(String name, Endpoint endpoint, String json, String param, String fragment) {
+        @Override
+        public String toString() {
+            return endpoint + ": " + name;
+        }
+    }
+
+    /** Every refused body, chat and completions. */
+    public static List<BadBody> all() {
+        List<BadBody> all = new ArrayList<>();
+        all.addAll(body());
+        all.addAll(chat());
+        all.addAll(sampling());
+        all.addAll(completion());
+        return all;
+    }
+
+    private static BadBody chat(String name, String fields, String param, String fragment) {
+        return new BadBody(name, Endpoint.CHAT, "{" + CHAT_BASE + (fields.isEmpty() ? "" : "," + fields) + "}", param, fragment);
+    }
+
+    private static BadBody chatRaw(String name, String json, String param, String fragment) {
+        return new BadBody(name, Endpoint.CHAT, json, param, fragment);
+    }
+
+    private static BadBody completion(String name, String fields, String param, String fragment) {
+        return new BadBody(name, Endpoint.COMPLETION, "{" + COMPLETION_BASE + (fields.isEmpty() ? "" : "," + fields) + "}",
+                param, fragment);
+    }
+
+    private static BadBody completionRaw(String name, String json, String param, String fragment) {
+        return new BadBody(name, Endpoint.COMPLETION, json, param, fragment);
+    }
+
+    private static String repeat(String element, int times) {
+        return String.join(",", Collections.nCopies(times, element));
+    }
+
+    static List<BadBody> body() {
+        return List.of(
+                chatRaw("body is an array", "[]", null, "request body must be a JSON object"),
+                chatRaw("body is a string", "\"hello\"", null, "request body must be a JSON object"),
+                completionRaw("body is a number", "42", null, "request body must be a JSON object"));
+    }
+
+    static List<BadBody> chat() {
+        String user = "{\"role\":\"user\",\"content\":\"hi\"}";
+        return List.of(
+                chatRaw("messages missing", "{}", "messages", "'messages' must be a non-empty array of messages, got null"),
+                chatRaw("messages empty", "{\"messages\":[]}", "messages", "non-empty array"),
+                chatRaw("messages is a string", "{\"messages\":\"hi\"}", "messages", "got \"hi\""),
+                chatRaw("message is a string", "{\"messages\":[\"hi\"]}", "messages", "'messages[0]' must be an object"),
+                chatRaw("role missing", "{\"messages\":[{\"content\":\"hi\"}]}", "messages", "'messages[0].role' must be one of"),
+                chatRaw("role tool", "{\"messages\":[" + user + ",{\"role\":\"tool\",\"content\":\"x\"}]}", "messages",
+                        "'messages[1].role' must be one of system, user, assistant (tool calling is not supported), got \"tool\""),
+                chatRaw("role function", "{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages", "\"function\""),
+                chatRaw("role unknown", "{\"messages\":[{\"role\":\"narrator\",\"content\":\"x\"}]}", "messages", "got \"narrator\""),
+                chatRaw("role is a number", "{\"messages\":[{\"role\":1,\"content\":\"x\"}]}", "messages", "got 1"),
+                chatRaw("user content missing", "{\"messages\":[{\"role\":\"user\"}]}", "messages",
+                        "'messages[0].content' must be a string or an array of text parts, got null"),
+                chatRaw("system content null", "{\"messages\":[{\"role\":\"system\",\"content\":null}]}", "messages",
+                        "'messages[0].content'"),
+                chatRaw("content is a number", "{\"messages\":[{\"role\":\"user\",\"content\":7}]}", "messages", "got 7"),
+                chatRaw("image content part", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+                        + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://x\"}}]}]}", "messages",
+                        "only text content is supported"),
+                chatRaw("text part without text", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}",
+                        "messages", "'messages[0].content[0].text' must be a string"),
+                chatRaw("content part is a string", "{\"messages\":[{\"role\":\"user\",\"content\":[\"hi\"]}]}", "messages",
+                        "'messages[0].content[0]' must be an object"),
+                chatRaw("too many messages", "{\"messages\":[" + repeat(user, RequestParser.MAX_MESSAGES + 1) + "]}", "messages",
+                        "at most 1024 entries, got 1025"),
+                chat("model is a number", "\"model\":5", "model", "'model' must be a string, got 5"),
+                chat("logprobs is a string", "\"logprobs\":\"yes\"", "logprobs", "'logprobs' must be a boolean"),
+                chat("top_logprobs above 20", "\"logprobs\":true,\"top_logprobs\":21", "top_logprobs", "in [0, 20], got 21"),
+                chat("top_logprobs without logprobs", "\"top_logprobs\":2", "top_logprobs", "requires 'logprobs' to be true"),
+                chat("tools", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools", "'tools' is not supported"),
+                chat("tool_choice auto", "\"tool_choice\":\"auto\"", "tool_choice", "'tool_choice' is not supported"),
+                chat("functions", "\"functions\":[{\"name\":\"f\"}]", "functions", "'functions' is not supported"),
+                chat("response_format json", "\"response_format\":{\"type\":\"json_object\"}", "response_format",
+                        "'response_format' is not supported"));
+    }
+
+    /** Sampling and streaming fields, which both endpoints share (sent to chat). */
+    static List<BadBody> sampling() {
+        String long257 = "\"" + "x".repeat(257) + "\"";
+        return List.of(
+                chat("max_tokens as a string", "\"max_tokens\":\"5\"", "max_tokens", "'max_tokens' must be an integer in [1, 1000000], got \"5\""),
+                chat("max_tokens zero", "\"max_tokens\":0", "max_tokens", "got 0"),
+                chat("max_tokens fractional", "\"max_tokens\":1.5", "max_tokens", "got 1.5"),
+                chat("max_tokens too large", "\"max_tokens\":1000001", "max_tokens", "got 1000001"),
+                chat("max_tokens boolean", "\"max_tokens\":true", "max_tokens", "got true"),
+                chat("max_completion_tokens negative", "\"max_completion_tokens\":-1", "max_completion_tokens", "got -1"),
+                chat("min_tokens negative", "\"min_tokens\":-1", "min_tokens", "'min_tokens' must be an integer in [0, "),
+                chat("min_tokens above max_tokens", "\"max_tokens\":10,\"min_tokens\":11", "min_tokens",
+                        "in [0, 10] (at most 'max_tokens'), got 11"),
+                chat("min_tokens above max_completion_tokens", "\"max_completion_tokens\":10,\"max_tokens\":50,\"min_tokens\":20",
+                        "min_tokens", "at most 'max_completion_tokens'"),
+                chat("temperature as a word", "\"temperature\":\"hot\"", "temperature",
+                        "'temperature' must be a number in [0, 2], got \"hot\""),
+                chat("temperature as a numeric string", "\"temperature\":\"0.5\"", "temperature", "got \"0.5\""),
+                chat("temperature above 2", "\"temperature\":2.5", "temperature", "got 2.5"),
+                chat("temperature negative", "\"temperature\":-0.1", "temperature", "got -0.1"),
+                chat("top_p zero", "\"top_p\":0", "top_p", "'top_p' must be a number in (0, 1], got 0"),
+                chat("top_p above 1", "\"top_p\":1.1", "top_p", "got 1.1"),
+                chat("top_p too small for a float", "\"top_p\":1e-50", "top_p", "got 1.0E-50"),
+                chat("top_k -2", "\"top_k\":-2", "top_k", "'top_k' must be -1 or 0 (off) or a positive integer, got -2"),
+                chat("top_k fractional", "\"top_k\":1.5", "top_k", "got 1.5"),
+                chat("min_p above 1", "\"min_p\":1.5", "min_p", "'min_p' must be a number in [0, 1]"),
+                chat("presence_penalty above 2", "\"presence_penalty\":3", "presence_penalty", "in [-2, 2], got 3"),
+                chat("frequency_penalty below -2", "\"frequency_penalty\":-2.5", "frequency_penalty", "got -2.5"),
+                chat("repetition_penalty zero", "\"repetition_penalty\":0", "repetition_penalty", "in (0, 2], got 0"),
+                chat("repetition_penalty above 2", "\"repetition_penalty\":2.5", "repetition_penalty", "got 2.5"),
+                chat("seed fractional", "\"seed\":1.5", "seed", "'seed' must be a 64-bit integer, got 1.5"),
+                chat("seed beyond long", "\"seed\":9223372036854775808", "seed", "got 9223372036854775808"),
+                chat("seed as a string", "\"seed\":\"42\"", "seed", "got \"42\""),
+                chat("stop is a number", "\"stop\":5", "stop", "'stop' must be a string or an array of strings, got 5"),
+                chat("stop is empty", "\"stop\":\"\"", "stop", "'stop' must be a non-empty string"),
+                chat("stop has an empty string", "\"stop\":[\"a\",\"\"]", "stop", "'stop[1]' must be a non-empty string"),
+                chat("stop has a number", "\"stop\":[1]", "stop", "'stop[0]'"),
+                chat("stop has 17 strings", "\"stop\":[" + repeat("\"s\"", 17) + "]", "stop", "at most 16 strings, got 17"),
+                chat("stop string too long", "\"stop\":[" + long257 + "]", "stop", "at most 256 characters, got \"xxxx"),
+                chat("stop_token_ids negative", "\"stop_token_ids\":[2,-1]", "stop_token_ids",
+                        "'stop_token_ids[1]' must be a token id (an integer >= 0), got -1"),
+                chat("stop_token_ids is a string", "\"stop_token_ids\":\"1\"", "stop_token_ids", "got \"1\""),
+                chat("stop_token_ids has a string", "\"stop_token_ids\":[\"1\"]", "stop_token_ids", "got \"1\""),
+                chat("stop_token_ids has 65 entries", "\"stop_token_ids\":[" + repeat("1", 65) + "]", "stop_token_ids",
+                        "at most 64 entries, got 65"),
+                chat("n is 2", "\"n\":2", "n", "n > 1 is not supported"),
+                chat("n is 0", "\"n\":0", "n", "'n' must be a positive integer, got 0"),
+                chat("n is a string", "\"n\":\"1\"", "n", "got \"1\""),
+                chat("stream as a string", "\"stream\":\"true\"", "stream", "'stream' must be a boolean, got \"true\""),
+                chat("stream_options without stream", "\"stream_options\":{\"include_usage\":true}", "stream_options",
+                        "stream_options is only allowed when stream is true"),
+                chat("stream_options with stream false", "\"stream\":false,\"stream_options\":{}", "stream_options",
+                        "only allowed when stream is true"),
+                chat("stream_options not an object", "\"stream\":true,\"stream_options\":true", "stream_options",
+                        "'stream_options' must be an object or null, got true"),
+                chat("include_usage as a string", "\"stream\":true,\"stream_options\":{\"include_usage\":\"yes\"}", "stream_options",
+                        "'stream_options.include_usage' must be a boolean"),
+                chat("user is a number", "\"user\":5", "user", "'user' must be a string"));
+    }
+
+    static List<BadBody> completion() {
+        return List.of(
+                completionRaw("prompt missing", "{\"max_tokens\":5}", "prompt", "'prompt' must be a non-empty string"),
+                completionRaw("prompt empty string", "{\"prompt\":\"\"}", "prompt", "got \"\""),
+                completionRaw("prompt empty array", "{\"prompt\":[]}", "prompt", "got []"),
+                completionRaw("prompt is a number", "{\"prompt\":5}", "prompt", "got 5"),
+                completionRaw("prompt is an object", "{\"prompt\":{\"text\":\"hi\"}}", "prompt", "'prompt' must be"),
+                completionRaw("two string prompts", "{\"prompt\":[\"a\",\"b\"]}", "prompt", "only one prompt per request is supported"),
+                completionRaw("two token prompts", "{\"prompt\":[[1,2],[3]]}", "prompt", "only one prompt per request is supported"),
+                completionRaw("one empty string prompt", "{\"prompt\":[\"\"]}", "prompt", "'prompt[0]' must be"),
+                completionRaw("negative token id", "{\"prompt\":[1,-2]}", "prompt", "'prompt[1]' must be a token id"),
+                completionRaw("token ids mixed with text", "{\"prompt\":[1,\"a\"]}", "prompt", "got \"a\""),
+                completionRaw("fractional token id", "{\"prompt\":[1.5]}", "prompt", "got 1.5"),
+                completionRaw("token id beyond int", "{\"prompt\":[4294967296]}", "prompt", "got 4294967296"),
+                completion("logprobs above 5", "\"logprobs\":6", "logprobs", "'logprobs' must be an integer in [0, 5] or null, got 6"),
+                completion("logprobs boolean", "\"logprobs\":true", "logprobs", "got true"),
+                completion("echo true", "\"echo\":true", "echo", "'echo' is not supported"),
+                completion("echo as a string", "\"echo\":\"no\"", "echo", "'echo' must be a boolean"),
+                completion("suffix", "\"suffix\":\"end\"", "suffix", "'suffix' is not supported"),
+                completion("max_tokens as a string", "\"max_tokens\":\"16\"", "max_tokens", "got \"16\""),
+                completion("stream_options without stream", "\"stream_options\":{\"include_usage\":true}", "stream_options",
+                        "only allowed when stream is true"));
+    }
+}

@@ -1,0 +1,98 @@
+package io.expertmesh.gateway.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.expertmesh.model.generate.FinishReason;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+/** The exact JSON text of each object, so field names, order and null fields are all checked. */
+class ResponseFormatterTest {
+    private static final ResponseFormatter CHAT = new ResponseFormatter(Endpoint.CHAT, "ernie", "chatcmpl-abc", 1700000000L);
+    private static final ResponseFormatter COMPLETION =
+            new ResponseFormatter(Endpoint.COMPLETION, "ernie", "cmpl-abc", 1700000000L);
+    private static final String CHAT_HEAD = "{\"id\":\"chatcmpl-abc\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"ernie\",";
+    private static final String COMPLETION_HEAD = "{\"id\":\"cmpl-abc\",\"object\":\"text_completion\",\"created\":1700000000,\"model\":\"ernie\",";
+
+    @Test
+    void firstChatChunkCarriesTheRoleAndPossiblyEmptyContent() {
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk("", true, null).toString());
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
+                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk("Hi", true, null).toString());
+    }
+
+    @Test
+    void laterChatChunksCarryOnlyContent() {
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" there\"},"
+                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk(" there", false, null).toString());
+    }
+
+    @Test
+    void lastChatChunkCarriesTheFinishReasonWithOrWithoutText() {
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}",
+                CHAT.chunk("", false, FinishReason.STOP).toString());
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}",
+                CHAT.chunk(null, false, FinishReason.LENGTH).toString());
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"},\"logprobs\":null,"
+                + "\"finish_reason\":\"length\"}]}", CHAT.chunk("!", false, FinishReason.LENGTH).toString());
+    }
+
+    @Test
+    void aOneChunkChatStreamHasRoleContentAndFinish() {
+        assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+                + "\"logprobs\":null,\"finish_reason\":\"stop\"}]}", CHAT.chunk("", true, FinishReason.STOP).toString());
+    }
+
+    @Test
+    void completionChunksCarryText() {
+        assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\"Once\",\"logprobs\":null,\"finish_reason\":null}]}",
+                COMPLETION.chunk("Once", true, null).toString());
+        assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"length\"}]}",
+                COMPLETION.chunk("", false, FinishReason.LENGTH).toString());
+    }
+
+    @Test
+    void usageChunkHasNoChoicesAndTheTotals() {
+        assertEquals(CHAT_HEAD + "\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":30,\"total_tokens\":42}}",
+                CHAT.usageChunk(12, 30).toString());
+        assertEquals(COMPLETION_HEAD + "\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":0,\"total_tokens\":1}}",
+                COMPLETION.usageChunk(1, 0).toString());
+    }
+
+    @Test
+    void completeChatBodyHasTheMessageAndUsage() {
+        assertEquals("{\"id\":\"chatcmpl-abc\",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":\"ernie\","
+                        + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello \\\"you\\\"\"},"
+                        + "\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+                        + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}",
+                CHAT.complete("Hello \"you\"", FinishReason.STOP, 5, 3).toString());
+    }
+
+    @Test
+    void completeCompletionBodyHasTheTextAndUsage() {
+        assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\" upon a time\",\"logprobs\":null,"
+                        + "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":4,\"total_tokens\":6}}",
+                COMPLETION.complete(" upon a time", FinishReason.LENGTH, 2, 4).toString());
+    }
+
+    @Test
+    void modelListNamesTheOneModel() {
+        assertEquals("{\"object\":\"list\",\"data\":[{\"id\":\"ernie\",\"object\":\"model\",\"created\":1700000000,"
+                + "\"owned_by\":\"expertmesh\"}]}", ResponseFormatter.modelList("ernie", 1700000000L).toString());
+    }
+
+    @Test
+    void newRequestsGetAPrefixedRandomIdAndTheCurrentTime() {
+        long before = Instant.now().getEpochSecond();
+        ResponseFormatter chat = ResponseFormatter.forRequest(Endpoint.CHAT, "ernie");
+        ResponseFormatter completion = ResponseFormatter.forRequest(Endpoint.COMPLETION, "ernie");
+        assertTrue(chat.id().matches("chatcmpl-[0-9A-Za-z]{24}"), chat.id());
+        assertTrue(completion.id().matches("cmpl-[0-9A-Za-z]{24}"), completion.id());
+        assertNotEquals(chat.id(), ResponseFormatter.forRequest(Endpoint.CHAT, "ernie").id());
+        assertTrue(chat.created() >= before && chat.created() <= Instant.now().getEpochSecond());
+        assertEquals(chat.id(), chat.chunk("x", true, null).get("id").asText());
+    }
+}
