@@ -30,6 +30,7 @@ public final class MeshMain {
         Path defaultModel = defaultModel();
         var model = new ModelCommands(defaultModel, out, err);
         Map<String, Consumer<String[]>> commands = new LinkedHashMap<>();
+        commands.put("serve", argv -> ServeCommand.run(argv, defaultModel));
         commands.put("generate", model::generate);
         commands.put("tokenize", model::tokenize);
         commands.put("logits", model::logits);
@@ -54,7 +55,7 @@ public final class MeshMain {
         } catch (UsageException e) {
             err.println("mesh " + name + ": " + e.getMessage());
             return EXIT_USAGE;
-        } catch (ModelFormatException | IllegalArgumentException e) {
+        } catch (ModelFormatException | IllegalArgumentException | IllegalStateException e) {
             if (debug) e.printStackTrace(err);
             err.println("mesh " + name + ": " + e.getMessage());
             return EXIT_FAILURE;

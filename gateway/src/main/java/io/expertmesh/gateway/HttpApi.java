@@ -14,7 +14,7 @@ import io.expertmesh.gateway.api.DetokenizeRequest;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
 import io.expertmesh.gateway.api.RequestParser;
-import io.expertmesh.gateway.api.ResponseFormat;
+import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.gateway.api.TokenizeRequest;
 import io.expertmesh.model.Json;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -92,7 +92,7 @@ public final class HttpApi extends AllDirectives {
                                 () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
                         path(PathMatchers.segment("v1").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.COMPLETION, body)))),
-                        path(PathMatchers.segment("v1").slash("models"), () -> get(() -> json(200, ResponseFormat.modelList(model.id(), created)))),
+                        path(PathMatchers.segment("v1").slash("models"), () -> get(() -> json(200, ResponseFormatter.modelList(model.id(), created)))),
                         path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> handleWebSocketMessages(
                                 StreamSocket.flow(system, scheduler, model, settings, draining)))),
                         path("tokenize", () -> post(() -> withBody(this::tokenize))),
@@ -133,7 +133,7 @@ public final class HttpApi extends AllDirectives {
         if (draining.get()) throw ApiException.unavailable("the server is shutting down");
         GenerationRequest request = RequestParser.parse(endpoint, body);
         ServedModel.Prepared prepared = model.prepare(request);
-        ResponseFormat format = new ResponseFormat(endpoint, model.id());
+        ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system, prepared.sampling().maxNewTokens());
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events.first()));
         return events.second().prefixAndTail(1).runWith(Sink.head(), system).thenApply(split -> {
@@ -159,7 +159,7 @@ public final class HttpApi extends AllDirectives {
     }
 
     /** SSE events: role first (chat), a chunk per text delta, the finish chunk, usage if asked, then [DONE]. */
-    private static Source<ByteString, NotUsed> sse(ResponseFormat format, GenerationRequest request, Source<SequenceEvent, NotUsed> events) {
+    private static Source<ByteString, NotUsed> sse(ResponseFormatter format, GenerationRequest request, Source<SequenceEvent, NotUsed> events) {
         Source<ObjectNode, NotUsed> head = format.endpoint() == Endpoint.CHAT ? Source.single(format.chunk("", true, null)) : Source.empty();
         return head.concat(events.mapConcat(e -> switch (e) {
                     case SequenceEvent.TextDelta d -> List.of(format.chunk(d.text(), false, null));
@@ -178,7 +178,7 @@ public final class HttpApi extends AllDirectives {
      * when the request was queued (so a closed connection cancels it), so a failure after that is an
      * error object in the body.
      */
-    private static Source<ByteString, NotUsed> whole(ResponseFormat format, Source<SequenceEvent, NotUsed> events) {
+    private static Source<ByteString, NotUsed> whole(ResponseFormatter format, Source<SequenceEvent, NotUsed> events) {
         return events.fold(new Outcome(), Outcome::add)
                 .map(o -> ByteString.fromString(Json.write(o.body(format)), StandardCharsets.UTF_8));
     }
@@ -199,7 +199,7 @@ public final class HttpApi extends AllDirectives {
             return this;
         }
 
-        ObjectNode body(ResponseFormat format) {
+        ObjectNode body(ResponseFormatter format) {
             if (finished == null) return ApiException.internal(failure != null ? failure : "the request ended without a result").toJson();
             return format.complete(text.toString(), finished.reason(), finished.promptTokens(), finished.completionTokens());
         }

@@ -8,7 +8,7 @@ import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
 import io.expertmesh.gateway.api.RequestParser;
-import io.expertmesh.gateway.api.ResponseFormat;
+import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.model.Json;
 import java.util.HashMap;
 import java.util.Map;
@@ -59,7 +59,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
     private record Event(SequenceEvent event) implements Command {}
 
     /** A request in flight on this socket. */
-    private record Active(String clientId, ResponseFormat format, boolean includeUsage) {}
+    private record Active(String clientId, ResponseFormatter format, boolean includeUsage) {}
 
     private final ActorRef<Scheduler.Command> scheduler;
     private final ServedModel model;
@@ -126,7 +126,6 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
                 .onMessage(Closed.class, c -> Behaviors.stopped())
                 .onSignal(PostStop.class, stop -> {
                     for (String request : byRequest.keySet()) scheduler.tell(new Scheduler.Cancel(request));
-                    out.tell(null == null ? "" : "");
                     return this;
                 })
                 .build();
@@ -176,7 +175,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         streaming.put("stream", true);
         GenerationRequest request = RequestParser.parse(endpoint, streaming);
         ServedModel.Prepared prepared = model.prepare(request);
-        ResponseFormat format = new ResponseFormat(endpoint, model.id());
+        ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         byRequest.put(format.id(), new Active(clientId, format, request.includeUsage()));
         requestByClientId.put(clientId, format.id());
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events));

@@ -41,6 +41,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(404, "not_found_error", message, null, null);
     }
 
+    /** 405: the path exists but not for this method. */
+    public static ApiException methodNotAllowed(String message) {
+        return new ApiException(405, "invalid_request_error", message, null, null);
+    }
+
     /** 413: the request body is larger than the server accepts. */
     public static ApiException tooLarge(String message) {
         return new ApiException(413, "invalid_request_error", message, null, null);

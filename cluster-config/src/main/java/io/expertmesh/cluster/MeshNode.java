@@ -1,0 +1,97 @@
+package io.expertmesh.cluster;
+
+import com.typesafe.config.Config;
+import io.expertmesh.gateway.GatewaySettings;
+import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.tokenizer.ChatTemplate;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running node: the opened model, its actor system and the HTTP port it listens on. */
+public final class MeshNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MeshNode.class);
+
+    private final ActorSystem<Void> system;
+    private final int httpPort;
+
+    private MeshNode(ActorSystem<Void> system, int httpPort) {
+        this.system = system;
+        this.httpPort = httpPort;
+    }
+
+    /** Opens the model, starts the node and returns once the HTTP API listens. */
+    public static MeshNode start(Path modelDir, Config config, GatewaySettings http) {
+        long t0 = System.nanoTime();
+        LOG.info("loading model from {}", modelDir);
+        Tokenizer tokenizer = Tokenizer.load(modelDir);
+        ChatTemplate template = ChatTemplate.load(modelDir);
+        LoadedModel model = LoadedModel.open(modelDir, Guardian.threads(config));
+        var c = model.config();
+        LOG.info("model loaded in {} ms: {} layers, hidden {}, {} experts (top-{}), vocabulary {}, {} threads",
+                (System.nanoTime() - t0) / 1_000_000, c.numLayers(), c.hiddenSize(), c.numExperts(), c.expertsPerToken(),
+                c.vocabSize(), model.model().backend().threads());
+        String modelId = modelDir.toAbsolutePath().normalize().getFileName().toString();
+        var bound = new CompletableFuture<Integer>();
+        ActorSystem<Void> system;
+        try {
+            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, tokenizer, template, modelId, config, http, bound)),
+                    "expertmesh", config);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        try {
+            int port = bound.get(60, TimeUnit.SECONDS);
+            LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed",
+                    http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000);
+            return new MeshNode(system, port);
+        } catch (ExecutionException | TimeoutException e) {
+            system.terminate();
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("cannot listen on " + http.host() + ":" + http.port() + ": " + cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            system.terminate();
+            throw new IllegalStateException("interrupted while starting", e);
+        }
+    }
+
+    public int httpPort() {
+        return httpPort;
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    /** Blocks until the node has shut down (SIGTERM or {@link #close}). */
+    public void awaitTermination() {
+        system.getWhenTerminated().toCompletableFuture().join();
+    }
+
+    /** Graceful shutdown: stop admitting, drain, unbind, stop; waits up to {@code timeout}. */
+    public void shutdown(Duration timeout) {
+        CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+        try {
+            system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("node did not stop within {}", timeout);
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ofSeconds(60));
+    }
+}
