@@ -92,7 +92,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         TextMessage text = message.asTextMessage();
         if (text.isStrict()) return CompletableFuture.completedFuture(frame(text.getStrictText(), settings));
         return text.getStreamedText()
-                .limitWeighted(settings.maxBodyBytes(), String::length)
+                .limitWeighted(settings.maxBodyBytes(), s -> (long) s.length())
                 .runFold(new StringBuilder(), StringBuilder::append, system)
                 .<Command>thenApply(sb -> frame(sb.toString(), settings))
                 .exceptionally(e -> new BadFrame("frame larger than " + settings.maxBodyBytes() + " characters"));
