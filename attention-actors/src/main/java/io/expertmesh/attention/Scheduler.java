@@ -232,6 +232,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         s.table.release();
         s.computed = 0;
         s.preemptions++;
+        metrics.preemptions.increment();
         running.remove(s);
         waiting.addFirst(s);
         getContext().getLog().info("KV cache full: request {} preempted after {} tokens; it will be recomputed", s.id, s.generated());

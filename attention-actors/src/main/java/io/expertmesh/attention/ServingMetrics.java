@@ -26,6 +26,7 @@ public final class ServingMetrics {
     final Timer queueTime;
     final Counter promptTokens;
     final Counter generationTokens;
+    final Counter preemptions;
     final AtomicInteger running = new AtomicInteger();
     final AtomicInteger waiting = new AtomicInteger();
 
@@ -36,6 +37,7 @@ public final class ServingMetrics {
         queueTime = timer(registry, "mesh:request_queue_time", "Time a request waited before its first step");
         promptTokens = Counter.builder("mesh:prompt_tokens").description("Prompt tokens admitted").register(registry);
         generationTokens = Counter.builder("mesh:generation_tokens").description("Tokens generated").register(registry);
+        preemptions = Counter.builder("mesh:num_preemptions").description("Sequences preempted for KV blocks (recomputed later)").register(registry);
         Gauge.builder("mesh:num_requests_running", running, AtomicInteger::get).description("Sequences in the running batch").register(registry);
         Gauge.builder("mesh:num_requests_waiting", waiting, AtomicInteger::get).description("Requests in the admission queue").register(registry);
         Gauge.builder("mesh:kv_cache_usage_perc", pool, KvBlockPool::usage).description("Fraction of KV blocks in use (0-1)").register(registry);

@@ -23,8 +23,7 @@ final class ServeCommand {
         }
         GatewaySettings http = GatewaySettings.from(config);
         http = http.withPort(a.integer("port", http.port(), 0, 65535));
-        if (a.has("host")) http = new GatewaySettings(a.required("host"), http.port(), http.maxBodyBytes(), http.apiKey(),
-                http.defaultMaxTokens(), http.maxSocketRequests(), http.bodyReadTimeout());
+        if (a.has("host")) http = http.withHost(a.required("host"));
         if (a.has("api-key")) http = http.withApiKey(a.required("api-key"));
         MeshNode node = MeshNode.start(dir, config, http);
         node.awaitTermination();

@@ -8,11 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
-import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generation;
-import io.expertmesh.model.generate.Generator;
-import io.expertmesh.model.generate.StopTokens;
-import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
@@ -29,16 +25,16 @@ import org.junit.jupiter.api.Test;
 /** Streaming through the real server on loopback: SSE and WebSocket against the in-process generator. */
 class ServeStreamingTest {
     private static TestServer server;
-    private static LoadedModel reference;
+    private static ReferenceGenerator reference;
     private static Tokenizer tokenizer;
     private static ChatTemplate template;
 
     @BeforeAll
     static void start() {
         server = TestServer.start("");
-        reference = LoadedModel.open(TestServer.MODEL, 2);
-        tokenizer = Tokenizer.load(TestServer.MODEL);
-        template = ChatTemplate.load(TestServer.MODEL);
+        reference = new ReferenceGenerator();
+        tokenizer = reference.tokenizer;
+        template = reference.template;
     }
 
     @AfterAll
@@ -47,11 +43,8 @@ class ServeStreamingTest {
         reference.close();
     }
 
-    /** What {@code ./mesh generate --prompt TEXT --temperature 0} produces, stopping at EOS as the API does. */
     private static Generation solo(String user, int maxTokens) {
-        int[] prompt = tokenizer.encode(template.render(List.of(new ChatMessage("user", user)), true));
-        var params = SamplingParams.greedy(maxTokens, StopTokens.defaults(reference.config(), tokenizer));
-        return new Generator(reference.model(), tokenizer).generate(prompt, params, text -> {});
+        return reference.greedyChat(user, maxTokens);
     }
 
     private static List<JsonNode> stream(ObjectNode body) {
@@ -164,8 +157,7 @@ class ServeStreamingTest {
         JsonNode a = TestServer.json(server.post("/v1/completions", byText.toString()).body());
         JsonNode b = TestServer.json(server.post("/v1/completions", byIds.toString()).body());
         assertEquals("text_completion", a.path("object").asText());
-        String expected = new Generator(reference.model(), tokenizer)
-                .generate(ids, SamplingParams.greedy(12, StopTokens.defaults(reference.config(), tokenizer)), t -> {}).text();
+        String expected = reference.greedy(ids, 12).text();
         assertEquals(expected, a.path("choices").path(0).path("text").asText());
         assertEquals(expected, b.path("choices").path(0).path("text").asText());
         byText.put("stream", true);

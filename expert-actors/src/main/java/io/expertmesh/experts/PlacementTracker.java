@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -88,7 +89,7 @@ public final class PlacementTracker extends AbstractBehavior<PlacementTracker.Co
 
     private Behavior<Command> wakeMissing() {
         Placement p = view.current();
-        if (p.complete()) return this;
+        if (p.complete() || CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) return this;
         for (int e = 0; e < experts; e++) {
             if (p.host(e) == null) sharding.entityRefFor(ExpertEntity.TYPE_KEY, Integer.toString(e)).tell(new ExpertEntity.Wake());
         }

@@ -11,6 +11,7 @@ import org.apache.pekko.http.javadsl.server.ExpectedWebSocketRequestRejection;
 import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.Rejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +36,9 @@ final class GatewayErrors {
         return switch (t) {
             case ApiException api -> api;
             case EntityStreamSizeException size -> ApiException.tooLarge("request body exceeds the limit of " + size.limit() + " bytes");
+            case EntityStreamException stream when stream.info().summary().toLowerCase(java.util.Locale.ROOT).contains("too large") ->
+                    ApiException.tooLarge("request body exceeds the size limit: " + stream.info().detail());
+            case EntityStreamException stream -> ApiException.badRequest("request body could not be read: " + stream.info().formatPretty(), null);
             case java.util.concurrent.TimeoutException timeout -> ApiException.badRequest("request body was not received in time", null);
             case IllegalArgumentException invalid -> ApiException.badRequest(invalid.getMessage(), null);
             default -> {

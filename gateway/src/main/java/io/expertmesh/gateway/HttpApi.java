@@ -19,6 +19,7 @@ import io.expertmesh.gateway.api.TokenizeRequest;
 import io.expertmesh.model.Json;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -117,8 +118,13 @@ public final class HttpApi extends AllDirectives {
     }
 
     private CompletionStage<JsonNode> readJson(HttpRequest request) {
+        var declared = request.entity().getContentLengthOption();
+        if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
+            return CompletableFuture.failedFuture(tooLarge());
+        }
         return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), system)
                 .thenApply(strict -> {
+                    if (strict.getData().isEmpty()) throw ApiException.badRequest("request body is empty; send a JSON object", null);
                     try {
                         return Json.MAPPER.readTree(strict.getData().toArray());
                     } catch (JsonProcessingException e) {
@@ -127,6 +133,10 @@ public final class HttpApi extends AllDirectives {
                         throw ApiException.badRequest("request body could not be read: " + e.getMessage(), null);
                     }
                 });
+    }
+
+    private ApiException tooLarge() {
+        return ApiException.tooLarge("request body exceeds the limit of " + settings.maxBodyBytes() + " bytes");
     }
 
     private CompletionStage<HttpResponse> generate(Endpoint endpoint, JsonNode body) {
@@ -143,7 +153,8 @@ public final class HttpApi extends AllDirectives {
                 rest.runWith(Sink.ignore(), system);
                 return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
             }
-            Source<ByteString, NotUsed> bytes = request.stream() ? sse(format, request, rest) : whole(format, rest);
+            Source<ByteString, NotUsed> bytes = request.stream() ? sse(format, request, rest)
+                    : whole(format, rest).merge(heartbeat(), true);
             Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
                 done.whenComplete((d, failure) -> scheduler.tell(new Scheduler.Cancel(format.id())));
                 return mat;
@@ -171,6 +182,15 @@ public final class HttpApi extends AllDirectives {
                 }))
                 .map(node -> ByteString.fromString("data: " + Json.write(node) + "\n\n", StandardCharsets.UTF_8))
                 .concat(Source.single(DONE));
+    }
+
+    /**
+     * Spaces before a non-streaming body while it is computed. A client that closed its connection
+     * gives no sign until something is written to it; JSON allows leading whitespace.
+     */
+    private Source<ByteString, NotUsed> heartbeat() {
+        Duration every = settings.heartbeatInterval();
+        return Source.tick(every, every, ByteString.fromString(" ")).mapMaterializedValue(cancellable -> NotUsed.getInstance());
     }
 
     /**
