@@ -36,6 +36,7 @@ public final class MeshMain {
         commands.put("logits", model::logits);
         commands.put("synth", argv -> Synth.run(argv, out, err));
         commands.put("bench", argv -> Bench.run(argv, defaultModel, out, err));
+        commands.put("bench-serve", argv -> ServeBench.run(argv, defaultModel, out, err));
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
             err.println("usage: mesh <command> [options]   commands: " + String.join(", ", commands.keySet()));
             return args.length == 0 ? EXIT_USAGE : 0;

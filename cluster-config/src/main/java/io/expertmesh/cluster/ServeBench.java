@@ -1,0 +1,238 @@
+package io.expertmesh.cluster;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.expertmesh.gateway.GatewaySettings;
+import io.expertmesh.model.Json;
+import io.expertmesh.model.cli.CliArgs;
+import io.expertmesh.model.cli.Progress;
+import io.expertmesh.model.cli.UsageException;
+import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.generate.Generation;
+import io.expertmesh.model.generate.Generator;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code mesh bench-serve}: throughput of the HTTP service at several numbers of concurrent SSE
+ * streams, time to first token from the server's own histogram, and the service's overhead over the
+ * engine: the same single-stream requests run through the in-process generator and through HTTP,
+ * alternating round by round. Every request generates exactly {@code --gen} tokens (min_tokens =
+ * max_tokens). Medians over rounds after a warm-up round.
+ */
+final class ServeBench {
+    private static final Pattern TTFT_BUCKET = Pattern.compile("^mesh:time_to_first_token_seconds_bucket\\{.*le=\"([^\"]+)\".*} (\\S+)$");
+
+    private ServeBench() {}
+
+    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99) {}
+
+    static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
+        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "threads"), Set.of("json", "debug"));
+        Path dir = a.directory("model", defaultModel);
+        int[] levels = a.has("streams") ? a.intList("streams") : new int[] {1, 8, 32};
+        int promptLen = a.integer("prompt-len", 128, 1, 1 << 16);
+        int gen = a.integer("gen", 64, 1, 1 << 16);
+        int rounds = a.integer("rounds", 3, 1, 100);
+        for (int s : levels) if (s < 1 || s > 256) throw new UsageException("--streams: each level must be in [1, 256], got " + s);
+        Config config = ConfigFactory.parseString("expertmesh.scheduler { max-running = 256, max-waiting = 1024 }")
+                .withFallback(ConfigFactory.load());
+        if (a.has("threads")) config = ConfigFactory.parseString("expertmesh.engine.threads = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
+        int maxStreams = Arrays.stream(levels).max().orElse(1);
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        SplittableRandom random = new SplittableRandom(7);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < maxStreams; i++) prompts.add(random.ints(promptLen, 3, Math.min(tokenizer.size(), 50_000)).toArray());
+
+        try (MeshNode node = MeshNode.start(dir, config, GatewaySettings.from(config).withPort(0));
+             LoadedModel engine = LoadedModel.open(dir, Guardian.threads(config))) {
+            var client = new Client(node.httpPort());
+            client.awaitHealthy();
+            var progress = new Progress(err, "bench-serve", (rounds + 1) * (levels.length + 1), "rounds");
+            List<Double> engineTokS = new ArrayList<>();
+            List<Double> serviceTokS = new ArrayList<>();
+            for (int r = 0; r <= rounds; r++) {
+                double e = engineRound(engine, tokenizer, prompts.getFirst(), gen);
+                double s = client.round(prompts.subList(0, 1), gen);
+                if (r > 0) {
+                    engineTokS.add(e);
+                    serviceTokS.add(s);
+                }
+                progress.advance(1);
+            }
+            List<Level> results = new ArrayList<>();
+            for (int streams : levels) {
+                client.round(prompts.subList(0, streams), gen);
+                progress.advance(1);
+                TreeMap<Double, Double> before = client.ttftBuckets();
+                List<Double> tokS = new ArrayList<>();
+                for (int r = 0; r < rounds; r++) {
+                    tokS.add(client.round(prompts.subList(0, streams), gen));
+                    progress.advance(1);
+                }
+                TreeMap<Double, Double> after = client.ttftBuckets();
+                after.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
+                results.add(new Level(streams, tokS, quantile(after, 0.5), quantile(after, 0.99)));
+            }
+            progress.finish();
+            report(a.flag("json"), out, dir, promptLen, gen, rounds, engineTokS, serviceTokS, results);
+        }
+    }
+
+    /** Tokens per second of one greedy request through the in-process generator, prefill included. */
+    private static double engineRound(LoadedModel engine, Tokenizer tokenizer, int[] prompt, int gen) {
+        SamplingParams params = new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, gen, gen, Set.of(), List.of());
+        long t0 = System.nanoTime();
+        Generation g = new Generator(engine.model(), tokenizer).generate(prompt, params, text -> {});
+        return g.generatedIds().length / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The p-quantile of a cumulative Prometheus histogram (linear within a bucket, as histogram_quantile does). */
+    static double quantile(TreeMap<Double, Double> cumulative, double p) {
+        if (cumulative.isEmpty()) return Double.NaN;
+        double total = cumulative.lastEntry().getValue();
+        if (total <= 0) return Double.NaN;
+        double rank = p * total;
+        double lowerBound = 0;
+        double lowerCount = 0;
+        for (var e : cumulative.entrySet()) {
+            if (e.getValue() >= rank) {
+                if (e.getKey().isInfinite()) return lowerBound;
+                double inBucket = e.getValue() - lowerCount;
+                return inBucket <= 0 ? e.getKey() : lowerBound + (e.getKey() - lowerBound) * (rank - lowerCount) / inBucket;
+            }
+            lowerBound = e.getKey();
+            lowerCount = e.getValue();
+        }
+        return lowerBound;
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static void report(boolean json, PrintStream out, Path dir, int promptLen, int gen, int rounds, List<Double> engine,
+                               List<Double> service, List<Level> levels) {
+        double ratio = median(service) / median(engine);
+        if (json) {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.put("model", dir.toString()).put("prompt_len", promptLen).put("gen", gen).put("rounds", rounds);
+            o.put("engine_single_tok_s", median(engine)).put("service_single_tok_s", median(service)).put("service_over_engine", ratio);
+            ArrayNode arr = o.putArray("levels");
+            for (Level l : levels) {
+                arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
+                        .put("ttft_p99_s", l.ttftP99());
+            }
+            out.println(Json.write(o));
+            return;
+        }
+        out.printf("model %s, prompts of %d tokens, %d generated tokens each, median of %d rounds%n", dir, promptLen, gen, rounds);
+        out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
+                median(engine), median(service), ratio, format(engine), format(service));
+        out.printf("%8s %12s %14s %14s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "rounds (tok/s)");
+        for (Level l : levels) {
+            out.printf("%8d %12.1f %14.4f %14.4f   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(), format(l.tokPerS()));
+        }
+    }
+
+    private static String format(List<Double> values) {
+        return String.join(" ", values.stream().map(v -> String.format("%.1f", v)).toList());
+    }
+
+    /** Streams requests to the node over loopback. */
+    private static final class Client {
+        private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        private final int port;
+
+        Client(int port) {
+            this.port = port;
+        }
+
+        void awaitHealthy() {
+            for (int i = 0; i < 600; i++) {
+                if (get("/health").statusCode() == 200) return;
+                sleep();
+            }
+            throw new IllegalStateException("the node did not become healthy in 60 s");
+        }
+
+        /** Runs one stream per prompt at once; returns generated tokens per second of wall time. */
+        double round(List<int[]> prompts, int gen) {
+            long t0 = System.nanoTime();
+            List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+            for (int[] p : prompts) {
+                ObjectNode body = Json.MAPPER.createObjectNode().put("max_tokens", gen).put("min_tokens", gen).put("temperature", 0)
+                        .put("stream", true);
+                body.putObject("stream_options").put("include_usage", true);
+                ArrayNode ids = body.putArray("prompt");
+                for (int id : p) ids.add(id);
+                all.add(http.sendAsync(HttpRequest.newBuilder(uri("/v1/completions")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            long tokens = 0;
+            for (var f : all) {
+                HttpResponse<String> r = f.join();
+                Matcher m = Pattern.compile("\"completion_tokens\":(\\d+)").matcher(r.body());
+                if (r.statusCode() != 200 || !m.find()) throw new IllegalStateException("request failed: " + r.statusCode() + " " + r.body());
+                tokens += Long.parseLong(m.group(1));
+            }
+            return tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+
+        TreeMap<Double, Double> ttftBuckets() {
+            TreeMap<Double, Double> buckets = new TreeMap<>();
+            for (String line : get("/metrics").body().split("\n")) {
+                Matcher m = TTFT_BUCKET.matcher(line);
+                if (m.matches()) {
+                    double le = m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1));
+                    buckets.put(le, Double.parseDouble(m.group(2)));
+                }
+            }
+            return buckets;
+        }
+
+        private HttpResponse<String> get(String path) {
+            try {
+                return http.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                throw new IllegalStateException("GET " + path + ": " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private URI uri(String path) {
+            return URI.create("http://127.0.0.1:" + port + path);
+        }
+
+        private static void sleep() {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}
