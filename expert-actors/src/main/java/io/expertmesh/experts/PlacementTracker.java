@@ -49,6 +49,7 @@ public final class PlacementTracker extends AbstractBehavior<PlacementTracker.Co
 
     private PlacementTracker(ActorContext<Command> ctx, TimerScheduler<Command> timers, PlacementView view, Duration wakeInterval) {
         super(ctx);
+        ctx.setLoggerName(PlacementTracker.class);
         this.view = view;
         this.experts = view.current().experts();
         this.sharding = ClusterSharding.get(ctx.getSystem());

@@ -1,0 +1,149 @@
+package io.expertmesh.attention;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.expertmesh.experts.ExpertLoad;
+import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.generate.Generator;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The scheduler on the tiny model: what it admits and refuses, what a token stream looks like, cancellation and drain. */
+class SchedulerTest {
+    private static final Path MODEL = Path.of(System.getProperty("expertmesh.tinyModel", "../models/tiny-ernie-4.5-moe"));
+    private static final int[] PROMPT = {3, 4053, 1449, 17, 900, 2000};
+    private static ActorTestKit kit;
+    private static LoadedModel model;
+    private static Tokenizer tokenizer;
+    private static ExecutorService compute;
+    private KvBlockPool pool;
+    private ActorRef<Scheduler.Command> scheduler;
+
+    @BeforeAll
+    static void load() {
+        kit = ActorTestKit.create();
+        model = LoadedModel.open(MODEL, 2);
+        tokenizer = Tokenizer.load(MODEL);
+        compute = Executors.newSingleThreadExecutor();
+    }
+
+    @AfterAll
+    static void close() {
+        kit.shutdownTestKit();
+        compute.shutdownNow();
+        model.close();
+    }
+
+    @BeforeEach
+    void spawn() {
+        // 8 blocks of 16 tokens; a context of 100 tokens; one running sequence and one waiting.
+        pool = new KvBlockPool(model.config(), 16, 8 * KvBlockPool.bytesPerBlock(model.config(), 16));
+        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()), "test");
+        scheduler = kit.spawn(Scheduler.create(new SchedulerSettings(64, 1, 1, 100), new EngineStep(model.model(),
+                new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer, metrics));
+    }
+
+    @AfterEach
+    void stopScheduler() {
+        kit.stop(scheduler);
+    }
+
+    private static SamplingParams greedy(int maxTokens) {
+        return SamplingParams.greedy(maxTokens, Set.of());
+    }
+
+    @Test
+    void aRequestStreamsTheGeneratorsTextThenFinishes() {
+        TestProbe<SequenceEvent> events = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Submit("r1", PROMPT, greedy(20), events.getRef()));
+        assertInstanceOf(SequenceEvent.Queued.class, events.receiveMessage());
+        StringBuilder text = new StringBuilder();
+        SequenceEvent e;
+        while (!((e = events.receiveMessage(Duration.ofSeconds(30))) instanceof SequenceEvent.Finished)) {
+            text.append(assertInstanceOf(SequenceEvent.TextDelta.class, e).text());
+        }
+        var finished = (SequenceEvent.Finished) e;
+        assertEquals(20, finished.completionTokens());
+        assertEquals(PROMPT.length, finished.promptTokens());
+        assertEquals(new Generator(model.model(), tokenizer).generate(PROMPT, greedy(20), t -> {}).text(), text.toString());
+        assertEquals(0, pool.usedBlocks());
+    }
+
+    @Test
+    void requestsThatCanNeverFitAreRefusedAtOnce() {
+        TestProbe<SequenceEvent> events = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Submit("long", PROMPT, greedy(95), events.getRef()));
+        var context = assertInstanceOf(SequenceEvent.Rejected.class, events.receiveMessage());
+        assertEquals(SequenceEvent.Reason.TOO_LARGE, context.reason());
+        assertTrue(context.message().contains("context of 100"), context.message());
+        scheduler.tell(new Scheduler.Submit("empty", new int[0], greedy(5), events.getRef()));
+        assertEquals(SequenceEvent.Reason.TOO_LARGE, assertInstanceOf(SequenceEvent.Rejected.class, events.receiveMessage()).reason());
+    }
+
+    @Test
+    void beyondTheWaitingLimitRequestsAreRefusedAsQueueFull() {
+        TestProbe<SequenceEvent> a = kit.createTestProbe();
+        TestProbe<SequenceEvent> b = kit.createTestProbe();
+        TestProbe<SequenceEvent> c = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Submit("a", PROMPT, greedy(80), a.getRef()));
+        a.expectMessageClass(SequenceEvent.Queued.class);
+        a.expectMessageClass(SequenceEvent.TextDelta.class, Duration.ofSeconds(30));
+        scheduler.tell(new Scheduler.Submit("b", PROMPT, greedy(5), b.getRef()));
+        b.expectMessageClass(SequenceEvent.Queued.class);
+        scheduler.tell(new Scheduler.Submit("c", PROMPT, greedy(5), c.getRef()));
+        var refused = assertInstanceOf(SequenceEvent.Rejected.class, c.receiveMessage());
+        assertEquals(SequenceEvent.Reason.QUEUE_FULL, refused.reason());
+        scheduler.tell(new Scheduler.Cancel("a"));
+        scheduler.tell(new Scheduler.Cancel("b"));
+    }
+
+    @Test
+    void aCancelledRequestStopsAndReturnsItsBlocks() {
+        TestProbe<SequenceEvent> events = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Submit("c1", PROMPT, greedy(90), events.getRef()));
+        events.expectMessageClass(SequenceEvent.Queued.class);
+        events.expectMessageClass(SequenceEvent.TextDelta.class, Duration.ofSeconds(30));
+        scheduler.tell(new Scheduler.Cancel("c1"));
+        TestProbe<Done> drained = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Drain(Duration.ofSeconds(30), drained.getRef()));
+        drained.expectMessage(Duration.ofSeconds(10), Done.getInstance());
+        assertEquals(0, pool.usedBlocks());
+    }
+
+    @Test
+    void drainRefusesNewRequestsAndEndsRunningOnesWithAnErrorAfterTheTimeout() {
+        TestProbe<SequenceEvent> events = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Submit("d1", PROMPT, greedy(90), events.getRef()));
+        events.expectMessageClass(SequenceEvent.Queued.class);
+        TestProbe<Done> drained = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Drain(Duration.ofMillis(1), drained.getRef()));
+        TestProbe<SequenceEvent> late = kit.createTestProbe();
+        scheduler.tell(new Scheduler.Submit("d2", PROMPT, greedy(5), late.getRef()));
+        assertEquals(SequenceEvent.Reason.DRAINING, assertInstanceOf(SequenceEvent.Rejected.class, late.receiveMessage()).reason());
+        drained.expectMessage(Duration.ofSeconds(10), Done.getInstance());
+        SequenceEvent e;
+        do {
+            e = events.receiveMessage(Duration.ofSeconds(10));
+        } while (e instanceof SequenceEvent.TextDelta);
+        assertTrue(assertInstanceOf(SequenceEvent.Failed.class, e).message().contains("shutting down"));
+        assertEquals(0, pool.usedBlocks());
+    }
+}

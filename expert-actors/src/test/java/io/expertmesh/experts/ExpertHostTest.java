@@ -1,0 +1,124 @@
+package io.expertmesh.experts;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.engine.LocalRoutedExperts;
+import io.expertmesh.model.engine.Routing;
+import io.expertmesh.model.kernels.CpuBackend;
+import io.expertmesh.model.kernels.FloatMatrix;
+import io.expertmesh.model.safetensors.Checkpoint;
+import io.expertmesh.model.weights.RoutedExpertWeights;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.Executors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The expert host answers a dispatch batch with the same partial sums as running the experts in-process, and refuses experts it does not hold. */
+class ExpertHostTest {
+    private static final Path MODEL = Path.of(System.getProperty("expertmesh.tinyModel", "../models/tiny-ernie-4.5-moe"));
+    private static ActorTestKit kit;
+    private static Checkpoint checkpoint;
+    private static ErnieConfig config;
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void start() {
+        kit = ActorTestKit.create();
+        config = ErnieConfig.load(MODEL);
+        checkpoint = Checkpoint.open(MODEL);
+        backend = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void stop() {
+        kit.shutdownTestKit();
+        backend.close();
+        checkpoint.close();
+    }
+
+    private ActorRef<ExpertHost.Command> hostWith(int... experts) {
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, Executors.newSingleThreadExecutor(), "node-a"));
+        TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
+        host.tell(new ExpertHost.Subscribe(watcher.getRef()));
+        watcher.receiveMessage();
+        for (int e : experts) {
+            host.tell(new ExpertHost.ExpertStarted(e, RoutedExpertWeights.loadExpert(checkpoint, config, e), kit.<ExpertEntity.Command>createTestProbe().getRef()));
+            watcher.receiveMessage();
+        }
+        return host;
+    }
+
+    @Test
+    void aDispatchBatchReturnsTheInProcessPartialSums() {
+        int rows = 3;
+        int k = config.expertsPerToken();
+        int hidden = config.hiddenSize();
+        float[] x = new float[rows * hidden];
+        SplittableRandom random = new SplittableRandom(1);
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        int[] experts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 3, 5, 7, 9, 11};
+        float[] weights = new float[rows * k];
+        for (int i = 0; i < weights.length; i++) weights[i] = 1f / k;
+        ActorRef<ExpertHost.Command> host = hostWith(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+        TestProbe<ExpertHost.DispatchReply> reply = kit.createTestProbe();
+        host.tell(new ExpertHost.DispatchBatch(7, 1, rows, hidden, x.clone(), k, experts, weights, reply.getRef()));
+        var sums = assertInstanceOf(ExpertHost.PartialSums.class, reply.receiveMessage());
+        assertEquals(7, sums.step());
+        assertEquals("node-a", sums.node());
+        float[] expected = new LocalRoutedExperts(RoutedExpertWeights.loadAll(checkpoint, config), backend)
+                .combine(1, new FloatMatrix(rows, hidden, x), new Routing(rows, k, experts, weights)).data();
+        assertArrayEquals(expected, sums.sums(), 0f);
+    }
+
+    @Test
+    void choicesMarkedForOtherNodesAreSkipped() {
+        int hidden = config.hiddenSize();
+        int k = config.expertsPerToken();
+        float[] x = new float[hidden];
+        x[0] = 1;
+        ActorRef<ExpertHost.Command> host = hostWith(2);
+        TestProbe<ExpertHost.DispatchReply> reply = kit.createTestProbe();
+        int[] experts = {2, -1, -1, -1, -1, -1};
+        float[] weights = {1, 0, 0, 0, 0, 0};
+        host.tell(new ExpertHost.DispatchBatch(1, 1, 1, hidden, x, k, experts, weights, reply.getRef()));
+        var sums = assertInstanceOf(ExpertHost.PartialSums.class, reply.receiveMessage());
+        float[] only = new LocalRoutedExperts(RoutedExpertWeights.loadAll(checkpoint, config), backend)
+                .combine(1, new FloatMatrix(1, hidden, x), new Routing(1, 1, new int[] {2}, new float[] {1})).data();
+        assertArrayEquals(only, sums.sums(), 0f);
+    }
+
+    @Test
+    void aBatchNamingAnExpertNotHostedHereIsRefused() {
+        ActorRef<ExpertHost.Command> host = hostWith(0);
+        TestProbe<ExpertHost.DispatchReply> reply = kit.createTestProbe();
+        int hidden = config.hiddenSize();
+        host.tell(new ExpertHost.DispatchBatch(3, 1, 1, hidden, new float[hidden], 1, new int[] {5}, new float[] {1}, reply.getRef()));
+        var refused = assertInstanceOf(ExpertHost.DispatchRefused.class, reply.receiveMessage());
+        assertTrue(refused.reason().contains("expert 5"), refused.reason());
+    }
+
+    @Test
+    void subscribersLearnEveryChangeWithAGrowingVersion() {
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, Executors.newSingleThreadExecutor(), "node-b"));
+        TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
+        host.tell(new ExpertHost.Subscribe(watcher.getRef()));
+        assertEquals(0, watcher.receiveMessage().experts().length);
+        var entity = kit.<ExpertEntity.Command>createTestProbe().getRef();
+        host.tell(new ExpertHost.ExpertStarted(4, RoutedExpertWeights.loadExpert(checkpoint, config, 4), entity));
+        var added = watcher.receiveMessage();
+        assertArrayEquals(new int[] {4}, added.experts());
+        host.tell(new ExpertHost.ExpertStopped(4, entity));
+        var removed = watcher.receiveMessage();
+        assertEquals(0, removed.experts().length);
+        assertTrue(removed.version() > added.version());
+    }
+}
