@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -97,12 +98,12 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
         return null;
     }
 
-    /** Sends each host its rows; returns, per host, which step rows it got (in dispatch order). */
+    /** Sends each host its rows, hosts in node-name order; returns, per host, which step rows it got. */
     private Map<ActorRef<ExpertHost.Command>, int[]> dispatch(long step, int layer, FloatMatrix x, Routing routing, Placement p,
                                                               Map<ActorRef<ExpertHost.Command>, CompletableFuture<ExpertHost.DispatchReply>> replies) {
         int k = routing.k();
         int hidden = x.cols();
-        Map<ActorRef<ExpertHost.Command>, List<Integer>> rows = new LinkedHashMap<>();
+        Map<ActorRef<ExpertHost.Command>, List<Integer>> rows = new TreeMap<>(Comparator.comparing(host -> nodeOf(p, host)));
         for (int r = 0; r < routing.rows(); r++) {
             for (int j = 0; j < k; j++) {
                 List<Integer> list = rows.computeIfAbsent(p.host(routing.expert(r, j)), h -> new ArrayList<>());
@@ -110,35 +111,33 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
             }
         }
         Map<ActorRef<ExpertHost.Command>, int[]> rowsByHost = new LinkedHashMap<>();
-        rows.entrySet().stream()
-                .sorted(Comparator.comparing(e -> p.node(firstExpertOn(p, routing, e.getKey()))))
-                .forEach(e -> {
-                    ActorRef<ExpertHost.Command> host = e.getKey();
-                    int[] hostRows = e.getValue().stream().mapToInt(Integer::intValue).toArray();
-                    float[] activations = new float[hostRows.length * hidden];
-                    int[] experts = new int[hostRows.length * k];
-                    float[] w = new float[hostRows.length * k];
-                    for (int i = 0; i < hostRows.length; i++) {
-                        int r = hostRows[i];
-                        System.arraycopy(x.data(), x.offset(r), activations, i * hidden, hidden);
-                        for (int j = 0; j < k; j++) {
-                            int expert = routing.expert(r, j);
-                            boolean here = host.equals(p.host(expert));
-                            experts[i * k + j] = here ? expert : -1;
-                            w[i * k + j] = here ? routing.weight(r, j) : 0f;
-                        }
-                    }
-                    rowsByHost.put(host, hostRows);
-                    replies.put(host, AskPattern.<ExpertHost.Command, ExpertHost.DispatchReply>ask(host,
-                            replyTo -> new ExpertHost.DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w, replyTo),
-                            replyTimeout, system.scheduler()).toCompletableFuture());
-                });
+        for (var e : rows.entrySet()) {
+            ActorRef<ExpertHost.Command> host = e.getKey();
+            int[] hostRows = e.getValue().stream().mapToInt(Integer::intValue).toArray();
+            float[] activations = new float[hostRows.length * hidden];
+            int[] experts = new int[hostRows.length * k];
+            float[] w = new float[hostRows.length * k];
+            for (int i = 0; i < hostRows.length; i++) {
+                int r = hostRows[i];
+                System.arraycopy(x.data(), x.offset(r), activations, i * hidden, hidden);
+                for (int j = 0; j < k; j++) {
+                    int expert = routing.expert(r, j);
+                    boolean here = host.equals(p.host(expert));
+                    experts[i * k + j] = here ? expert : -1;
+                    w[i * k + j] = here ? routing.weight(r, j) : 0f;
+                }
+            }
+            rowsByHost.put(host, hostRows);
+            replies.put(host, AskPattern.<ExpertHost.Command, ExpertHost.DispatchReply>ask(host,
+                    replyTo -> new ExpertHost.DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w, replyTo),
+                    replyTimeout, system.scheduler()).toCompletableFuture());
+        }
         return rowsByHost;
     }
 
-    private static int firstExpertOn(Placement p, Routing routing, ActorRef<ExpertHost.Command> host) {
-        for (int e : routing.experts()) if (host.equals(p.host(e))) return e;
-        throw new IllegalStateException("no expert routed to " + host);
+    private static String nodeOf(Placement p, ActorRef<ExpertHost.Command> host) {
+        for (int e = 0; e < p.experts(); e++) if (host.equals(p.host(e))) return p.node(e) + host.path();
+        throw new IllegalStateException("host " + host + " is not in the placement");
     }
 
     /** Adds every host's partial sums into a fresh result; null when some host failed (reasons added to problems). */

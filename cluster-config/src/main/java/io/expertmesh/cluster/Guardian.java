@@ -78,8 +78,9 @@ final class Guardian {
         int threads = threads(config);
 
         Executor expertCompute = system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
-        ActorRef<ExpertHost.Command> host = ctx.spawn(
-                ExpertHost.create(modelConfig, new CpuBackend(threads), expertCompute, node), "expert-host");
+        CpuBackend expertBackend = new CpuBackend(threads);
+        CpuBackend sharedBackend = new CpuBackend(threads);
+        ActorRef<ExpertHost.Command> host = ctx.spawn(ExpertHost.create(modelConfig, expertBackend, expertCompute, node), "expert-host");
         Checkpoint checkpoint = loaded.checkpoint();
         ClusterSharding.get(system).init(Entity.of(ExpertEntity.TYPE_KEY, entity ->
                         ExpertEntity.create(Integer.parseInt(entity.getEntityId()), host,
@@ -88,7 +89,7 @@ final class Guardian {
 
         PlacementView placement = new PlacementView(modelConfig.numExperts());
         ctx.spawn(PlacementTracker.create(placement, config.getDuration("expertmesh.experts.wake-interval")), "placement");
-        ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), new CpuBackend(threads),
+        ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), sharedBackend,
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-shared-expert-dispatcher"))), "shared-expert");
 
         ErnieModel model = loaded.model();
@@ -132,6 +133,8 @@ final class Guardian {
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind", () ->
                 binding.thenCompose(ServerBinding::unbind).exceptionally(e -> Done.getInstance()));
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
+            expertBackend.close();
+            sharedBackend.close();
             loaded.close();
             return CompletableFuture.completedFuture(Done.getInstance());
         });

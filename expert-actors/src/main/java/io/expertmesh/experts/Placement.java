@@ -1,6 +1,6 @@
 package io.expertmesh.experts;
 
-import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 
@@ -10,7 +10,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  */
 public record Placement(long version, List<ActorRef<ExpertHost.Command>> hosts, List<String> nodes) {
     public static Placement empty(int experts) {
-        return new Placement(0, Arrays.asList(new ActorRef[experts]), Arrays.asList(new String[experts]));
+        return new Placement(0, Collections.nCopies(experts, null), Collections.nCopies(experts, null));
     }
 
     public int experts() {

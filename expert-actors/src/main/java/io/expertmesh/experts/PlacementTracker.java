@@ -2,7 +2,6 @@ package io.expertmesh.experts;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -99,8 +98,8 @@ public final class PlacementTracker extends AbstractBehavior<PlacementTracker.Co
 
     /** Rebuilds the table. While two hosts claim an expert (during a handoff) the node whose name sorts first serves it, so every attention node picks the same one. */
     private void publish() {
-        List<ActorRef<ExpertHost.Command>> owners = Arrays.asList(new ActorRef[experts]);
-        List<String> nodes = Arrays.asList(new String[experts]);
+        List<ActorRef<ExpertHost.Command>> owners = new ArrayList<>(Collections.nCopies(experts, null));
+        List<String> nodes = new ArrayList<>(Collections.nCopies(experts, null));
         List<ExpertHost.HostedExperts> ordered = new ArrayList<>(hosts.values());
         ordered.sort((a, b) -> a.node().compareTo(b.node()));
         for (ExpertHost.HostedExperts h : ordered) {

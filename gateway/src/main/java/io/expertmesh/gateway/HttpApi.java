@@ -18,6 +18,7 @@ import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.gateway.api.TokenizeRequest;
 import io.expertmesh.model.Json;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,6 +26,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -32,6 +35,7 @@ import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -86,7 +90,7 @@ public final class HttpApi extends AllDirectives {
         return handleExceptions(GatewayErrors.exceptions(), () -> handleRejections(GatewayErrors.rejections(), () -> concat(
                 path("health", () -> get(() -> complete(health()))),
                 path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
-                        ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8),
+                        ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8),
                         registry.scrape())))),
                 authorized(() -> concat(
                         path(PathMatchers.segment("v1").slash("chat").slash("completions"),
@@ -102,7 +106,7 @@ public final class HttpApi extends AllDirectives {
         )));
     }
 
-    private Route authorized(java.util.function.Supplier<Route> inner) {
+    private Route authorized(Supplier<Route> inner) {
         if (settings.apiKey() == null) return inner.get();
         return optionalHeaderValueByName("Authorization", header -> {
             if (header.isPresent() && header.get().equals("Bearer " + settings.apiKey())) return inner.get();
@@ -112,7 +116,7 @@ public final class HttpApi extends AllDirectives {
     }
 
     /** Reads the body as JSON within the size limit, then completes with {@code handler}'s response. */
-    private Route withBody(java.util.function.Function<JsonNode, CompletionStage<HttpResponse>> handler) {
+    private Route withBody(Function<JsonNode, CompletionStage<HttpResponse>> handler) {
         return extractRequest(request -> completeWithFuture(readJson(request).thenCompose(handler)
                 .exceptionally(GatewayErrors::toResponse)));
     }
@@ -129,7 +133,7 @@ public final class HttpApi extends AllDirectives {
                         return Json.MAPPER.readTree(strict.getData().toArray());
                     } catch (JsonProcessingException e) {
                         throw ApiException.badRequest("request body is not valid JSON: " + e.getOriginalMessage(), null);
-                    } catch (java.io.IOException e) {
+                    } catch (IOException e) {
                         throw ApiException.badRequest("request body could not be read: " + e.getMessage(), null);
                     }
                 });
