@@ -34,7 +34,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  *
  * <p>Runs on the step's compute thread, which waits for the replies; no actor thread blocks. A host
  * that refuses (its expert moved) or does not answer in time makes the layer wait for the next
- * placement version and try again, up to the configured attempts.
+ * placement version and try again, until the layer's deadline.
  */
 public final class DispatchedMoeFeedForward implements MoeFeedForward {
     private final ErnieWeights weights;
@@ -42,17 +42,30 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     private final ActorRef<SharedExpert.Command> shared;
     private final ActorSystem<?> system;
     private final Duration replyTimeout;
-    private final int attempts;
+    private final Duration layerDeadline;
+    private final int activationBytes;
+    private final DispatchMetrics metrics;
     private final AtomicLong calls = new AtomicLong();
 
+    /** What a dispatch costs, per destination node: payload bytes both ways and the layer's round trip. */
+    public interface DispatchMetrics {
+        void dispatched(String node, long bytes);
+
+        void layerRoundTrip(long nanos);
+    }
+
+    /** {@code activationBytes}: 4 when activations cross nodes as F32, 2 as BF16 (for the byte counts). */
     public DispatchedMoeFeedForward(ErnieWeights weights, PlacementView placement, ActorRef<SharedExpert.Command> shared,
-                                    ActorSystem<?> system, Duration replyTimeout, int attempts) {
+                                    ActorSystem<?> system, Duration replyTimeout, Duration layerDeadline, int activationBytes,
+                                    DispatchMetrics metrics) {
         this.weights = weights;
         this.placement = placement;
         this.shared = shared;
         this.system = system;
         this.replyTimeout = replyTimeout;
-        this.attempts = attempts;
+        this.layerDeadline = layerDeadline;
+        this.activationBytes = activationBytes;
+        this.metrics = metrics;
     }
 
     @Override
@@ -70,27 +83,34 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     }
 
     private FloatMatrix routed(long step, int layer, FloatMatrix x, Routing routing) {
+        long start = System.nanoTime();
+        long deadline = start + layerDeadline.toNanos();
         Placement p = placement.current();
         List<String> problems = new ArrayList<>();
-        for (int attempt = 1; attempt <= attempts; attempt++) {
+        while (true) {
             String missing = missingExpert(p, routing);
             if (missing == null) {
                 Map<ActorRef<ExpertHost.Command>, CompletableFuture<ExpertHost.DispatchReply>> replies = new LinkedHashMap<>();
                 Map<ActorRef<ExpertHost.Command>, int[]> rowsByHost = dispatch(step, layer, x, routing, p, replies);
                 FloatMatrix out = combine(x, replies, rowsByHost, problems);
-                if (out != null) return out;
-            } else {
+                if (out != null) {
+                    metrics.layerRoundTrip(System.nanoTime() - start);
+                    return out;
+                }
+            } else if (problems.isEmpty() || !problems.getLast().equals(missing)) {
                 problems.add(missing);
             }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) break;
             try {
-                p = placement.awaitNewerThan(p.version(), replyTimeout.toMillis());
+                p = placement.awaitNewerThan(p.version(), Math.max(1, left / 1_000_000));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for expert placement", e);
             }
         }
-        throw new IllegalStateException("routed experts of layer " + layer + " did not answer after " + attempts
-                + " attempts: " + String.join("; ", problems));
+        throw new IllegalStateException("routed experts of layer " + layer + " did not answer within "
+                + layerDeadline.toMillis() + " ms: " + String.join("; ", problems));
     }
 
     private static String missingExpert(Placement p, Routing routing) {
@@ -103,7 +123,8 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
                                                               Map<ActorRef<ExpertHost.Command>, CompletableFuture<ExpertHost.DispatchReply>> replies) {
         int k = routing.k();
         int hidden = x.cols();
-        Map<ActorRef<ExpertHost.Command>, List<Integer>> rows = new TreeMap<>(Comparator.comparing(host -> nodeOf(p, host)));
+        Map<ActorRef<ExpertHost.Command>, List<Integer>> rows = new TreeMap<>(
+                Comparator.comparing((ActorRef<ExpertHost.Command> host) -> nodeOf(p, host)).thenComparing(host -> host.path().toString()));
         for (int r = 0; r < routing.rows(); r++) {
             for (int j = 0; j < k; j++) {
                 List<Integer> list = rows.computeIfAbsent(p.host(routing.expert(r, j)), h -> new ArrayList<>());
@@ -128,6 +149,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
                 }
             }
             rowsByHost.put(host, hostRows);
+            metrics.dispatched(nodeOf(p, host), 2L * activations.length * activationBytes + 8L * experts.length);
             replies.put(host, AskPattern.<ExpertHost.Command, ExpertHost.DispatchReply>ask(host,
                     replyTo -> new ExpertHost.DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w, replyTo),
                     replyTimeout, system.scheduler()).toCompletableFuture());
@@ -136,7 +158,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     }
 
     private static String nodeOf(Placement p, ActorRef<ExpertHost.Command> host) {
-        for (int e = 0; e < p.experts(); e++) if (host.equals(p.host(e))) return p.node(e) + host.path();
+        for (int e = 0; e < p.experts(); e++) if (host.equals(p.host(e))) return p.node(e);
         throw new IllegalStateException("host " + host + " is not in the placement");
     }
 

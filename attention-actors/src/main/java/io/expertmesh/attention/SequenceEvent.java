@@ -1,9 +1,13 @@
 package io.expertmesh.attention;
 
 import io.expertmesh.model.generate.FinishReason;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 
-/** What the scheduler tells a request's owner, in order: Queued or Rejected, then text deltas, then Finished or Failed. */
-public sealed interface SequenceEvent {
+/**
+ * What the scheduler tells a request's owner (the gateway on the same node), in order: Queued or
+ * Rejected, then text deltas, then Finished or Failed.
+ */
+public sealed interface SequenceEvent extends NoSerializationVerificationNeeded {
     String requestId();
 
     /** Whether no event follows this one. */

@@ -1,6 +1,7 @@
 package io.expertmesh.attention;
 
 import io.expertmesh.experts.ExpertLoad;
+import io.expertmesh.experts.PlacementView;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -16,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code _total} suffixes): latency histograms, request and KV gauges, token and prefix-cache
  * counters, and tokens routed per expert.
  */
-public final class ServingMetrics {
+public final class ServingMetrics implements DispatchedMoeFeedForward.DispatchMetrics {
     private static final Duration[] LATENCY_BUCKETS = buckets(0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
             1, 2.5, 5, 7.5, 10, 20, 40, 80);
 
@@ -28,9 +29,12 @@ public final class ServingMetrics {
     final Counter generationTokens;
     final Counter preemptions;
     final AtomicInteger running = new AtomicInteger();
+    private final MeterRegistry registry;
+    private final Timer dispatchRoundTrip;
     final AtomicInteger waiting = new AtomicInteger();
 
-    public ServingMetrics(MeterRegistry registry, KvBlockPool pool, ExpertLoad load, String node) {
+    public ServingMetrics(MeterRegistry registry, KvBlockPool pool, ExpertLoad load, PlacementView placement, String node) {
+        this.registry = registry;
         timeToFirstToken = timer(registry, "mesh:time_to_first_token", "Time from arrival to the first generated token");
         interTokenLatency = timer(registry, "mesh:inter_token_latency", "Time between consecutive generated tokens");
         endToEnd = timer(registry, "mesh:e2e_request_latency", "Time from arrival to the end of a request");
@@ -43,6 +47,12 @@ public final class ServingMetrics {
         Gauge.builder("mesh:kv_cache_usage_perc", pool, KvBlockPool::usage).description("Fraction of KV blocks in use (0-1)").register(registry);
         FunctionCounter.builder("mesh:prefix_cache_queries", pool, p -> p.prefixQueries()).description("Prompt tokens looked up in the prefix cache").register(registry);
         FunctionCounter.builder("mesh:prefix_cache_hits", pool, p -> p.prefixHits()).description("Prompt tokens served from the prefix cache").register(registry);
+        dispatchRoundTrip = Timer.builder("mesh:moe_dispatch_round_trip").description(
+                "Per MoE layer of a dispatched step: from sending the rows to the expert nodes to having every reply")
+                .serviceLevelObjectives(buckets(0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1))
+                .publishPercentiles(0.5, 0.99).register(registry);
+        Gauge.builder("mesh:placement_version", placement, p -> p.current().version())
+                .description("Version of this node's expert placement table").register(registry);
         for (int e = 0; e < load.experts(); e++) {
             int expert = e;
             FunctionCounter.builder("mesh:expert_tokens", load, l -> l.tokens(expert))
@@ -50,6 +60,19 @@ public final class ServingMetrics {
                     .tags("expert", Integer.toString(e), "node", node)
                     .register(registry);
         }
+    }
+
+    @Override
+    public void dispatched(String node, long bytes) {
+        Counter.builder("mesh:dispatch_messages").description("Dispatch batches sent to each expert node (one per node per MoE layer and step)")
+                .tag("node", node).register(registry).increment();
+        Counter.builder("mesh:dispatch_bytes").description("Activation, expert id and weight bytes sent to and received from each expert node")
+                .tag("node", node).register(registry).increment(bytes);
+    }
+
+    @Override
+    public void layerRoundTrip(long nanos) {
+        record(dispatchRoundTrip, nanos);
     }
 
     private static Timer timer(MeterRegistry registry, String name, String description) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.expertmesh.experts.ExpertLoad;
+import io.expertmesh.experts.PlacementView;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generator;
@@ -56,7 +57,8 @@ class SchedulerTest {
     void spawn() {
         // 8 blocks of 16 tokens; a context of 100 tokens; one running sequence and one waiting.
         pool = new KvBlockPool(model.config(), 16, 8 * KvBlockPool.bytesPerBlock(model.config(), 16));
-        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()), "test");
+        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()),
+                new PlacementView(model.config().numExperts()), "test");
         scheduler = kit.spawn(Scheduler.create(new SchedulerSettings(64, 1, 1, 100), new EngineStep(model.model(),
                 new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer, metrics));
     }

@@ -2,6 +2,7 @@ package io.expertmesh.cluster;
 
 import io.expertmesh.attention.DispatchedMoeFeedForward;
 import io.expertmesh.attention.EngineStep;
+import io.expertmesh.attention.PlacementAwareMoeFeedForward;
 import io.expertmesh.attention.Scheduler;
 import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.attention.ServingMetrics;
@@ -27,6 +28,9 @@ import com.typesafe.config.Config;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
@@ -46,17 +50,23 @@ import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
- * The root actor of a node: joins the cluster, starts the node's expert host and the sharded
- * expert entities, the placement tracker, the shared expert, the scheduler, and the HTTP API; wires
- * graceful shutdown (stop admitting, drain, unbind). {@code bound} completes with the HTTP port
- * once the API listens, or fails when it cannot.
+ * The root actor of a node: joins the cluster (itself when no seed nodes are configured) and starts
+ * what the node's roles ask for: {@code expert}, the expert host and the sharded expert entities;
+ * {@code attention}, the placement tracker, the shared expert and the scheduler; {@code gateway},
+ * the HTTP API. Wires graceful shutdown (stop admitting, drain, unbind, release the model).
+ * {@code bound} completes with the HTTP port once the API listens (-1 on a node without the
+ * gateway role), or fails when it cannot.
  */
 final class Guardian {
     private Guardian() {}
 
     /** What the node was started with: the opened model and the settings. */
     record NodeSetup(LoadedModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, String modelId, Config config,
-                     GatewaySettings http, CompletableFuture<Integer> bound) {}
+                     GatewaySettings http, CompletableFuture<Integer> bound) {
+        Set<String> roles() {
+            return Set.copyOf(config.getStringList("pekko.cluster.roles"));
+        }
+    }
 
     static Behavior<Void> create(NodeSetup setup) {
         return Behaviors.setup(ctx -> {
@@ -70,39 +80,71 @@ final class Guardian {
         Config config = setup.config();
         LoadedModel loaded = setup.model();
         var modelConfig = loaded.config();
+        Set<String> roles = Set.copyOf(config.getStringList("pekko.cluster.roles"));
+        boolean expert = roles.contains("expert");
+        boolean attention = roles.contains("attention");
+        boolean gateway = roles.contains("gateway");
         Cluster cluster = Cluster.get(system);
         if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
         String node = cluster.selfMember().address().toString();
         int threads = threads(config);
+        List<CpuBackend> backends = new ArrayList<>();
 
-        Executor expertCompute = system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
-        CpuBackend expertBackend = new CpuBackend(threads);
-        CpuBackend sharedBackend = new CpuBackend(threads);
-        ActorRef<ExpertHost.Command> host = ctx.spawn(ExpertHost.create(modelConfig, expertBackend, expertCompute, node), "expert-host");
+        ActorRef<ExpertHost.Command> host = null;
+        if (expert) {
+            CpuBackend expertBackend = new CpuBackend(threads);
+            backends.add(expertBackend);
+            host = ctx.spawn(ExpertHost.create(modelConfig, expertBackend,
+                    system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-expert-dispatcher")), node), "expert-host");
+        }
+        ActorRef<ExpertHost.Command> localHost = host;
         Checkpoint checkpoint = loaded.checkpoint();
         ClusterSharding.get(system).init(Entity.of(ExpertEntity.TYPE_KEY, entity ->
-                        ExpertEntity.create(Integer.parseInt(entity.getEntityId()), host,
-                                expert -> RoutedExpertWeights.loadExpert(checkpoint, modelConfig, expert)))
+                        ExpertEntity.create(Integer.parseInt(entity.getEntityId()), localHost,
+                                e -> RoutedExpertWeights.loadExpert(checkpoint, modelConfig, e)))
                 .withRole("expert"));
 
+        CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+        if (attention) {
+            startAttention(ctx, setup, node, expert, threads, backends, shutdown);
+        } else {
+            setup.bound().complete(-1);
+        }
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
+            backends.forEach(CpuBackend::close);
+            loaded.close();
+            return CompletableFuture.completedFuture(Done.getInstance());
+        });
+    }
+
+    /** The placement tracker, shared expert, scheduler and (with the gateway role) the HTTP API. */
+    private static void startAttention(ActorContext<Void> ctx, NodeSetup setup, String node, boolean expert, int threads,
+                                       List<CpuBackend> backends, CoordinatedShutdown shutdown) {
+        ActorSystem<Void> system = ctx.getSystem();
+        Config config = setup.config();
+        LoadedModel loaded = setup.model();
+        var modelConfig = loaded.config();
         PlacementView placement = new PlacementView(modelConfig.numExperts());
         ctx.spawn(PlacementTracker.create(placement, config.getDuration("expertmesh.experts.wake-interval")), "placement");
+        CpuBackend sharedBackend = new CpuBackend(threads);
+        backends.add(sharedBackend);
         ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), sharedBackend,
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-shared-expert-dispatcher"))), "shared-expert");
 
-        ErnieModel model = loaded.model();
-        if (!config.getBoolean("expertmesh.experts.local-fast-path")) {
-            model = new ErnieModel(loaded.weights(), new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system,
-                    config.getDuration("expertmesh.experts.reply-timeout"), config.getInt("expertmesh.experts.dispatch-attempts")),
-                    loaded.model().backend());
-        }
         ExpertLoad load = new ExpertLoad(modelConfig.numExperts());
         SchedulerSettings schedulerSettings = SchedulerSettings.from(config, modelConfig.maxPositions());
         KvBlockPool pool = new KvBlockPool(modelConfig, config.getInt("expertmesh.kv.block-size"), config.getBytes("expertmesh.kv.budget"));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ServingMetrics metrics = new ServingMetrics(registry, pool, load, node);
+        ServingMetrics metrics = new ServingMetrics(registry, pool, load, placement, node);
+        int activationBytes = config.getString("expertmesh.serialization.activations").equals("bf16") ? 2 : 4;
+        var dispatched = new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system,
+                config.getDuration("expertmesh.experts.reply-timeout"), config.getDuration("expertmesh.experts.layer-deadline"),
+                activationBytes, metrics);
+        boolean fastPath = expert && config.getBoolean("expertmesh.experts.local-fast-path");
+        ErnieModel model = new ErnieModel(loaded.weights(), new PlacementAwareMoeFeedForward(
+                fastPath ? loaded.localMoe() : null, dispatched, placement, node), loaded.model().backend());
         ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, new EngineStep(model, load),
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-engine-dispatcher")), pool,
                 setup.tokenizer(), metrics), "scheduler");
@@ -110,33 +152,28 @@ final class Guardian {
                 pool.totalBlocks(), pool.blockSize(), config.getBytes("expertmesh.kv.budget") >> 20, schedulerSettings.maxBatchTokens(),
                 schedulerSettings.maxRunning(), schedulerSettings.maxWaiting(), schedulerSettings.maxContext());
 
-        ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), setup.chatTemplate(), schedulerSettings.maxContext(),
-                StopTokens.defaults(modelConfig, setup.tokenizer()), setup.http().defaultMaxTokens());
-        HttpApi api = new HttpApi(system, scheduler, served, setup.http(), placement, load, registry);
-        CompletableFuture<ServerBinding> binding = Http.get(system).newServerAt(setup.http().host(), setup.http().port())
-                .bind(api.routes()).toCompletableFuture();
-        binding.whenComplete((b, failure) -> {
-            if (failure != null) {
-                setup.bound().completeExceptionally(failure);
-            } else {
-                setup.bound().complete(b.localAddress().getPort());
-            }
-        });
-
         Duration drainTimeout = config.getDuration("expertmesh.scheduler.drain-timeout");
-        CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+        HttpApi api = null;
+        if (setup.roles().contains("gateway")) {
+            ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), setup.chatTemplate(), schedulerSettings.maxContext(),
+                    StopTokens.defaults(modelConfig, setup.tokenizer()), setup.http().defaultMaxTokens());
+            api = new HttpApi(system, scheduler, served, setup.http(), placement, load, registry);
+            CompletableFuture<ServerBinding> binding = Http.get(system).newServerAt(setup.http().host(), setup.http().port())
+                    .bind(api.routes()).toCompletableFuture();
+            binding.whenComplete((b, failure) -> {
+                if (failure != null) setup.bound().completeExceptionally(failure);
+                else setup.bound().complete(b.localAddress().getPort());
+            });
+            shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind", () ->
+                    binding.thenCompose(ServerBinding::unbind).exceptionally(e -> Done.getInstance()));
+        } else {
+            setup.bound().complete(-1);
+        }
+        HttpApi stopAdmitting = api;
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "drain-requests", () -> {
-            api.stopAdmitting();
+            if (stopAdmitting != null) stopAdmitting.stopAdmitting();
             return AskPattern.<Scheduler.Command, Done>ask(scheduler, replyTo -> new Scheduler.Drain(drainTimeout, replyTo),
                     drainTimeout.plusSeconds(5), system.scheduler());
-        });
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind", () ->
-                binding.thenCompose(ServerBinding::unbind).exceptionally(e -> Done.getInstance()));
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
-            expertBackend.close();
-            sharedBackend.close();
-            loaded.close();
-            return CompletableFuture.completedFuture(Done.getInstance());
         });
     }
 

@@ -31,6 +31,7 @@ public final class MeshMain {
         var model = new ModelCommands(defaultModel, out, err);
         Map<String, Consumer<String[]>> commands = new LinkedHashMap<>();
         commands.put("serve", argv -> ServeCommand.run(argv, defaultModel));
+        commands.put("node", argv -> NodeCommand.run(argv, defaultModel));
         commands.put("generate", model::generate);
         commands.put("tokenize", model::tokenize);
         commands.put("logits", model::logits);

@@ -7,6 +7,7 @@ import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
 /** A running node: the opened model, its actor system and the HTTP port it listens on. */
 public final class MeshNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MeshNode.class);
+    static final List<String> ROLES = List.of("gateway", "attention", "expert");
 
     private final ActorSystem<Void> system;
     private final int httpPort;
@@ -30,6 +32,16 @@ public final class MeshNode implements AutoCloseable {
 
     /** Opens the model, starts the node and returns once the HTTP API listens. */
     public static MeshNode start(Path modelDir, Config config, GatewaySettings http) {
+        List<String> roles = config.getStringList("pekko.cluster.roles");
+        for (String role : roles) {
+            if (!ROLES.contains(role)) throw new IllegalArgumentException("unknown role '" + role + "' (roles: " + String.join(", ", ROLES) + ")");
+        }
+        if (roles.contains("gateway") && !roles.contains("attention")) {
+            throw new IllegalArgumentException("the gateway role needs the attention role on the same node");
+        }
+        if (!roles.contains("attention") && !roles.contains("expert")) {
+            throw new IllegalArgumentException("a node needs the attention or the expert role (or both)");
+        }
         long t0 = System.nanoTime();
         LOG.info("loading model from {}", modelDir);
         Tokenizer tokenizer = Tokenizer.load(modelDir);
@@ -51,8 +63,12 @@ public final class MeshNode implements AutoCloseable {
         }
         try {
             int port = bound.get(60, TimeUnit.SECONDS);
-            LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed",
-                    http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000);
+            if (port >= 0) {
+                LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed",
+                        http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000);
+            } else {
+                LOG.info("node up with roles {} ({} ms after start)", roles, (System.nanoTime() - t0) / 1_000_000);
+            }
             return new MeshNode(system, port);
         } catch (ExecutionException | TimeoutException e) {
             system.terminate();
@@ -65,6 +81,7 @@ public final class MeshNode implements AutoCloseable {
         }
     }
 
+    /** The HTTP port, or -1 on a node without the gateway role. */
     public int httpPort() {
         return httpPort;
     }

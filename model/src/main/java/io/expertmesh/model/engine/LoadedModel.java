@@ -27,6 +27,11 @@ public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieWeight
         }
     }
 
+    /** The MoE feed-forward with every expert in this process, on the model's backend. */
+    public MoeFeedForward localMoe() {
+        return new LocalMoeFeedForward(new LocalRoutedExperts(experts, model.backend()), weights, model.backend());
+    }
+
     @Override
     public void close() {
         model.backend().close();

@@ -1,0 +1,192 @@
+package io.expertmesh.cluster;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.util.Pool;
+import io.expertmesh.experts.ExpertEntity;
+import io.expertmesh.experts.ExpertHost;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.JSerializer;
+
+/**
+ * The serializer of every {@link io.expertmesh.experts.MeshMessage} that crosses nodes: Kryo with
+ * each message class registered under a fixed id, actor references as their serialization format,
+ * and activations (rows sent to experts, partial sums back) as F32, or as BF16 when
+ * {@code expertmesh.serialization.activations = bf16} (half the bytes, rounded to nearest even).
+ */
+public final class KryoSerializer extends JSerializer {
+    private static final int IDENTIFIER = 7_451_001;
+
+    private final Pool<Kryo> pool;
+
+    public KryoSerializer(ExtendedActorSystem system) {
+        ActorRefResolver resolver = ActorRefResolver.get(Adapter.toTyped(system));
+        String activations = system.settings().config().getString("expertmesh.serialization.activations");
+        boolean bf16 = switch (activations) {
+            case "f32" -> false;
+            case "bf16" -> true;
+            default -> throw new IllegalArgumentException(
+                    "expertmesh.serialization.activations must be \"f32\" or \"bf16\", got \"" + activations + "\"");
+        };
+        this.pool = new Pool<>(true, false, 64) {
+            @Override
+            protected Kryo create() {
+                return newKryo(resolver, bf16);
+            }
+        };
+    }
+
+    static Kryo newKryo(ActorRefResolver resolver, boolean bf16) {
+        Kryo kryo = new Kryo();
+        kryo.setRegistrationRequired(false);
+        kryo.setReferences(false);
+        kryo.addDefaultSerializer(ActorRef.class, new ActorRefSerializer(resolver));
+        kryo.register(int[].class, 100);
+        kryo.register(float[].class, 101);
+        kryo.register(ExpertEntity.Wake.class, 110);
+        kryo.register(ExpertHost.DispatchBatch.class, new DispatchBatchSerializer(bf16), 111);
+        kryo.register(ExpertHost.PartialSums.class, new PartialSumsSerializer(bf16), 112);
+        kryo.register(ExpertHost.DispatchRefused.class, 113);
+        kryo.register(ExpertHost.Subscribe.class, 114);
+        kryo.register(ExpertHost.HostedExperts.class, 115);
+        return kryo;
+    }
+
+    @Override
+    public int identifier() {
+        return IDENTIFIER;
+    }
+
+    @Override
+    public boolean includeManifest() {
+        return false;
+    }
+
+    @Override
+    public byte[] toBinary(Object o) {
+        Kryo kryo = pool.obtain();
+        try (Output out = new Output(256, -1)) {
+            kryo.writeClassAndObject(out, o);
+            return out.toBytes();
+        } finally {
+            pool.free(kryo);
+        }
+    }
+
+    @Override
+    public Object fromBinaryJava(byte[] bytes, Class<?> manifest) {
+        Kryo kryo = pool.obtain();
+        try (Input in = new Input(bytes)) {
+            return kryo.readClassAndObject(in);
+        } finally {
+            pool.free(kryo);
+        }
+    }
+
+    /** An actor reference as its cluster-wide serialization format. */
+    private static final class ActorRefSerializer extends Serializer<ActorRef<?>> {
+        private final ActorRefResolver resolver;
+
+        ActorRefSerializer(ActorRefResolver resolver) {
+            this.resolver = resolver;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, ActorRef<?> ref) {
+            output.writeString(resolver.toSerializationFormat(ref));
+        }
+
+        @Override
+        public ActorRef<?> read(Kryo kryo, Input input, Class<? extends ActorRef<?>> type) {
+            return resolver.resolveActorRef(input.readString());
+        }
+    }
+
+    private static final class DispatchBatchSerializer extends Serializer<ExpertHost.DispatchBatch> {
+        private final boolean bf16;
+
+        DispatchBatchSerializer(boolean bf16) {
+            this.bf16 = bf16;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output out, ExpertHost.DispatchBatch b) {
+            out.writeVarLong(b.step(), true);
+            out.writeVarInt(b.layer(), true);
+            out.writeVarInt(b.rows(), true);
+            out.writeVarInt(b.hidden(), true);
+            out.writeVarInt(b.k(), true);
+            writeActivations(out, b.activations(), bf16);
+            out.writeInts(b.experts(), 0, b.experts().length);
+            out.writeFloats(b.weights(), 0, b.weights().length);
+            kryo.writeObject(out, b.replyTo(), kryo.getDefaultSerializer(ActorRef.class));
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public ExpertHost.DispatchBatch read(Kryo kryo, Input in, Class<? extends ExpertHost.DispatchBatch> type) {
+            long step = in.readVarLong(true);
+            int layer = in.readVarInt(true);
+            int rows = in.readVarInt(true);
+            int hidden = in.readVarInt(true);
+            int k = in.readVarInt(true);
+            float[] activations = readActivations(in);
+            int[] experts = in.readInts(rows * k);
+            float[] weights = in.readFloats(rows * k);
+            var replyTo = (ActorRef<ExpertHost.DispatchReply>) kryo.readObject(in, ActorRef.class, kryo.getDefaultSerializer(ActorRef.class));
+            return new ExpertHost.DispatchBatch(step, layer, rows, hidden, activations, k, experts, weights, replyTo);
+        }
+    }
+
+    private static final class PartialSumsSerializer extends Serializer<ExpertHost.PartialSums> {
+        private final boolean bf16;
+
+        PartialSumsSerializer(boolean bf16) {
+            this.bf16 = bf16;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output out, ExpertHost.PartialSums p) {
+            out.writeVarLong(p.step(), true);
+            out.writeVarInt(p.layer(), true);
+            out.writeString(p.node());
+            writeActivations(out, p.sums(), bf16);
+        }
+
+        @Override
+        public ExpertHost.PartialSums read(Kryo kryo, Input in, Class<? extends ExpertHost.PartialSums> type) {
+            return new ExpertHost.PartialSums(in.readVarLong(true), in.readVarInt(true), in.readString(), readActivations(in));
+        }
+    }
+
+    /** Length, a precision flag, then the values: 4 bytes each, or the upper 2 bytes of each rounded to nearest even. */
+    static void writeActivations(Output out, float[] values, boolean bf16) {
+        out.writeVarInt(values.length, true);
+        out.writeBoolean(bf16);
+        if (!bf16) {
+            out.writeFloats(values, 0, values.length);
+            return;
+        }
+        for (float v : values) {
+            int bits = Float.floatToRawIntBits(v);
+            if (Float.isNaN(v)) {
+                out.writeShort((bits >>> 16) | 0x40);
+            } else {
+                out.writeShort((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+            }
+        }
+    }
+
+    static float[] readActivations(Input in) {
+        int n = in.readVarInt(true);
+        if (!in.readBoolean()) return in.readFloats(n);
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) values[i] = Float.intBitsToFloat((in.readShort() & 0xFFFF) << 16);
+        return values;
+    }
+}

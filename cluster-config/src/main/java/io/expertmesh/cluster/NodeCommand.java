@@ -1,0 +1,57 @@
+package io.expertmesh.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.expertmesh.gateway.GatewaySettings;
+import io.expertmesh.model.cli.CliArgs;
+import io.expertmesh.model.cli.UsageException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code mesh node --roles gateway,attention|expert [--model DIR] --cluster-port P
+ * [--seed-nodes 127.0.0.1:P1,...] [--http-port H] [--host 127.0.0.1] [--api-key K] [--threads N]}:
+ * one cluster node. Without seed nodes it starts a new cluster by joining itself.
+ */
+final class NodeCommand {
+    private NodeCommand() {}
+
+    static void run(String[] argv, Path defaultModel) {
+        CliArgs a = CliArgs.parse("node", argv, Set.of("roles", "model", "cluster-port", "seed-nodes", "http-port", "host", "api-key", "threads"),
+                Set.of("debug"));
+        Path dir = a.directory("model", defaultModel);
+        List<String> roles = Arrays.stream(a.required("roles").split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList();
+        for (String r : roles) {
+            if (!MeshNode.ROLES.contains(r)) throw new UsageException("--roles: unknown role '" + r + "' (roles: gateway, attention, expert)");
+        }
+        String host = a.string("host", "127.0.0.1");
+        int clusterPort = a.integer("cluster-port", 0, 0, 65535);
+        List<String> seeds = new ArrayList<>();
+        if (a.has("seed-nodes")) {
+            for (String seed : a.required("seed-nodes").split(",")) {
+                String[] hostPort = seed.trim().split(":");
+                if (hostPort.length != 2 || !hostPort[1].matches("\\d{1,5}")) {
+                    throw new UsageException("--seed-nodes: expected HOST:PORT[,HOST:PORT...], got '" + seed + "'");
+                }
+                seeds.add("pekko://expertmesh@" + hostPort[0] + ":" + hostPort[1]);
+            }
+        }
+        Config config = ConfigFactory.empty()
+                .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles))
+                .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(seeds))
+                .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
+                .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(clusterPort))
+                .withFallback(ConfigFactory.load());
+        if (a.has("threads")) {
+            config = ConfigFactory.parseString("expertmesh.engine.threads = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
+        }
+        GatewaySettings http = GatewaySettings.from(config).withHost(host);
+        http = http.withPort(a.integer("http-port", http.port(), 0, 65535));
+        if (a.has("api-key")) http = http.withApiKey(a.required("api-key"));
+        MeshNode.start(dir, config, http).awaitTermination();
+    }
+}
