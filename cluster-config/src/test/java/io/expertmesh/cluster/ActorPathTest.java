@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The actor path (per MoE layer a DispatchBatch to the expert host holding the sharded experts, the
- * shared expert in its own actor) gives exactly the tokens of the in-process fast path.
+ * shared expert in its own actor) gives exactly the tokens of the in-process fast path, with every
+ * message serialized as if it crossed nodes ({@code serialize-messages = on}).
  */
 class ActorPathTest {
     private static TestServer server;
@@ -23,7 +24,7 @@ class ActorPathTest {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start("expertmesh.experts.local-fast-path = off");
+        server = TestServer.start("expertmesh.experts.local-fast-path = off, pekko.actor.serialize-messages = on");
         reference = new ReferenceGenerator();
     }
 

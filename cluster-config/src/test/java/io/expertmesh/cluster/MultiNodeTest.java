@@ -1,0 +1,227 @@
+package io.expertmesh.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * A real cluster on loopback, each node its own JVM: a gateway+attention node and expert nodes.
+ * The experts spread over the expert nodes and give the one-node tokens; streams keep flowing while
+ * an expert node leaves and while one joins; after an expert node is killed every stream ends within
+ * 10 s and new requests succeed within 15 s.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class MultiNodeTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final List<NodeProcess> NODES = new ArrayList<>();
+    private static NodeProcess gateway;
+    private static NodeProcess expertB;
+    private static NodeProcess expertC;
+    private static ReferenceGenerator reference;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        int seed = NodeProcess.freePort();
+        gateway = start("A", "gateway,attention", seed, seed);
+        expertB = start("B", "expert", seed, NodeProcess.freePort());
+        expertC = start("C", "expert", seed, NodeProcess.freePort());
+        reference = new ReferenceGenerator();
+        awaitPlacement(Set.of(expertB.address(), expertC.address()), Duration.ofSeconds(90));
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        for (NodeProcess n : NODES) n.close();
+        if (reference != null) reference.close();
+    }
+
+    private static NodeProcess start(String name, String roles, int seed, int port) {
+        NodeProcess n = NodeProcess.start(name, roles, seed, port);
+        NODES.add(n);
+        return n;
+    }
+
+    private static URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + gateway.httpPort + path);
+    }
+
+    private static HttpResponse<String> get(String path) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private static HttpRequest chat(ObjectNode body) {
+        return HttpRequest.newBuilder(uri("/v1/chat/completions")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+    }
+
+    /** The set of member addresses hosting experts, once all 64 are placed; empty before. */
+    private static Set<String> hosts() {
+        HttpResponse<String> r = get("/cluster");
+        if (r == null || r.statusCode() != 200) return Set.of();
+        JsonNode placement = TestServer.json(r.body()).path("placement");
+        Set<String> nodes = new HashSet<>();
+        for (int e = 0; e < 64; e++) {
+            JsonNode n = placement.path(Integer.toString(e));
+            if (!n.isTextual()) return Set.of();
+            nodes.add(n.asText());
+        }
+        return nodes;
+    }
+
+    private static void awaitPlacement(Set<String> expected, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Set<String> now = Set.of();
+        while (System.nanoTime() < deadline) {
+            now = hosts();
+            if (now.equals(expected)) return;
+            TestServer.sleep(200);
+        }
+        StringBuilder logs = new StringBuilder();
+        for (NodeProcess n : NODES) logs.append("\n--- ").append(n.name).append(" ---\n").append(tail(n.log()));
+        throw new AssertionError("placement on " + now + ", expected " + expected + logs);
+    }
+
+    private static String tail(String log) {
+        return log.length() > 4000 ? log.substring(log.length() - 4000) : log;
+    }
+
+    private static double metric(String name) {
+        for (String line : get("/metrics").body().split("\n")) {
+            if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1).trim());
+        }
+        return 0;
+    }
+
+    /** A stream in flight: its response and when it ended. */
+    record Stream(CompletableFuture<HttpResponse<String>> response, long[] endedNanos) {
+        List<JsonNode> events() {
+            return TestServer.events(response.join());
+        }
+
+        boolean finishedNormally() {
+            List<JsonNode> ev = events();
+            return ev.getLast().asText().equals("[DONE]") && ev.get(ev.size() - 2).path("choices").path(0).path("finish_reason").isTextual();
+        }
+    }
+
+    private static List<Stream> startStreams(int n, int maxTokens) {
+        List<Stream> streams = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            long[] ended = {0};
+            var f = HTTP.sendAsync(chat(TestServer.chatBody("Stream number " + i + " keeps talking.", maxTokens, true)),
+                    HttpResponse.BodyHandlers.ofString()).whenComplete((r, t) -> ended[0] = System.nanoTime());
+            streams.add(new Stream(f, ended));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (metric("mesh:num_requests_running") < n) {
+            assertTrue(System.nanoTime() < deadline, "streams never all ran");
+            TestServer.sleep(20);
+        }
+        return streams;
+    }
+
+    private static void awaitAll(List<Stream> streams, Duration timeout, Predicate<Stream> check, String what) {
+        CompletableFuture.allOf(streams.stream().map(Stream::response).toArray(CompletableFuture[]::new))
+                .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).join();
+        for (Stream s : streams) assertTrue(check.test(s), what + ": " + s.events().get(s.events().size() - 2));
+    }
+
+    @Test
+    @Order(1)
+    void expertsSpreadOverTheExpertNodesAndGiveTheOneNodeTokens() {
+        for (String user : List.of("Give me a short introduction to large language model.", "Hello", "Why is the sky blue?")) {
+            HttpResponse<String> r = HTTP.sendAsync(chat(TestServer.chatBody(user, 24, false)), HttpResponse.BodyHandlers.ofString()).join();
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(reference.greedyChat(user, 24).text(),
+                    TestServer.json(r.body()).path("choices").path(0).path("message").path("content").asText(), user);
+        }
+        assertEquals(Set.of(expertB.address(), expertC.address()), hosts());
+        String metrics = get("/metrics").body();
+        for (NodeProcess n : List.of(expertB, expertC)) {
+            assertTrue(metrics.contains("mesh:dispatch_messages_total{node=\"" + n.address() + "\"}"), "dispatches to " + n.name);
+        }
+        JsonNode members = TestServer.json(get("/cluster").body()).path("members");
+        assertEquals(3, members.size());
+        for (JsonNode m : members) assertEquals("Up", m.path("status").asText());
+    }
+
+    @Test
+    @Order(2)
+    void anExpertNodeThatLeavesHandsItsExpertsOverWithoutErrors() throws Exception {
+        List<Stream> streams = startStreams(3, 400);
+        expertC.terminate();
+        awaitPlacement(Set.of(expertB.address()), Duration.ofSeconds(30));
+        awaitAll(streams, Duration.ofSeconds(120), Stream::finishedNormally, "a stream ended with an error during a graceful leave");
+        assertTrue(expertC.awaitExit(Duration.ofSeconds(30)), "the leaving node exits");
+    }
+
+    @Test
+    @Order(3)
+    void aJoiningExpertNodeTakesExpertsWhileStreamsFlow() {
+        List<Stream> streams = startStreams(3, 400);
+        int seed = gateway.clusterPort;
+        NodeProcess expertD = start("D", "expert", seed, NodeProcess.freePort());
+        awaitPlacement(Set.of(expertB.address(), expertD.address()), Duration.ofSeconds(90));
+        awaitAll(streams, Duration.ofSeconds(120), Stream::finishedNormally, "a stream ended with an error while a node joined");
+        expertC = expertD;
+    }
+
+    @Test
+    @Order(4)
+    void afterAnExpertNodeIsKilledStreamsEndWithin10sAndNewRequestsSucceedWithin15s() {
+        List<Stream> streams = startStreams(3, 3000);
+        long killed = System.nanoTime();
+        expertB.kill();
+        awaitAll(streams, Duration.ofSeconds(60), s -> true, "");
+        for (Stream s : streams) {
+            double seconds = (s.endedNanos()[0] - killed) / 1e9;
+            List<JsonNode> ev = s.events();
+            JsonNode last = ev.get(ev.size() - 2);
+            assertEquals("[DONE]", ev.getLast().asText());
+            assertTrue(s.finishedNormally() || seconds <= 10.0,
+                    "a stream ended " + seconds + " s after the kill with " + last);
+            assertTrue(s.finishedNormally() || last.path("error").path("message").asText().length() > 0, last.toString());
+        }
+        double firstSuccess = -1;
+        while ((System.nanoTime() - killed) / 1e9 < 20) {
+            HttpResponse<String> r = HTTP.sendAsync(chat(TestServer.chatBody("Are you back?", 4, false)), HttpResponse.BodyHandlers.ofString())
+                    .orTimeout(20, TimeUnit.SECONDS).join();
+            if (r.statusCode() == 200 && TestServer.json(r.body().trim()).has("choices")) {
+                firstSuccess = (System.nanoTime() - killed) / 1e9;
+                break;
+            }
+            TestServer.sleep(250);
+        }
+        assertTrue(firstSuccess >= 0 && firstSuccess <= 15.0, "first successful request " + firstSuccess + " s after the kill\n--- A ---\n"
+                + tail(gateway.log()) + "\n--- " + expertC.name + " ---\n" + tail(expertC.log()));
+        awaitPlacement(Set.of(expertC.address()), Duration.ofSeconds(30));
+    }
+}
