@@ -33,11 +33,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code mesh bench-serve}: throughput of the HTTP service at several numbers of concurrent SSE
+ * {@code mesh bench-serve [--url http://127.0.0.1:PORT]}: throughput of the HTTP service at several numbers of concurrent SSE
  * streams, time to first token from the server's own histogram, and the service's overhead over the
  * engine: the same single-stream requests run through the in-process generator and through HTTP,
  * alternating round by round. Every request generates exactly {@code --gen} tokens (min_tokens =
- * max_tokens). Medians over rounds after a warm-up round.
+ * max_tokens). Medians over rounds after a warm-up round. With {@code --url} it measures a running
+ * server or cluster instead (no engine comparison) and prints the dispatch counters' growth.
  */
 final class ServeBench {
     private static final Pattern TTFT_BUCKET = Pattern.compile("^mesh:time_to_first_token_seconds_bucket\\{.*le=\"([^\"]+)\".*} (\\S+)$");
@@ -47,7 +48,8 @@ final class ServeBench {
     record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99) {}
 
     static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "threads"), Set.of("json", "debug"));
+        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "threads", "url"),
+                Set.of("json", "debug"));
         Path dir = a.directory("model", defaultModel);
         int[] levels = a.has("streams") ? a.intList("streams") : new int[] {1, 8, 32};
         int promptLen = a.integer("prompt-len", 128, 1, 1 << 16);
@@ -63,6 +65,21 @@ final class ServeBench {
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < maxStreams; i++) prompts.add(random.ints(promptLen, 3, Math.min(tokenizer.size(), 50_000)).toArray());
 
+        if (a.has("url")) {
+            URI url = URI.create(a.required("url"));
+            if (!"127.0.0.1".equals(url.getHost()) && !"localhost".equals(url.getHost())) {
+                throw new UsageException("--url must point at 127.0.0.1 (benchmarks stay on loopback), got " + url);
+            }
+            var client = new Client(url.getPort());
+            client.awaitHealthy();
+            var progress = new Progress(err, "bench-serve", (rounds + 1) * levels.length, "rounds");
+            var before = client.dispatchTotals();
+            List<Level> results = measureLevels(client, prompts, levels, rounds, gen, progress);
+            progress.finish();
+            report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, List.of(), List.of(), results);
+            reportDispatch(out, before, client.dispatchTotals());
+            return;
+        }
         try (MeshNode node = MeshNode.start(dir, config, GatewaySettings.from(config).withPort(0));
              LoadedModel engine = LoadedModel.open(dir, Guardian.threads(config))) {
             var client = new Client(node.httpPort());
@@ -79,23 +96,39 @@ final class ServeBench {
                 }
                 progress.advance(1);
             }
-            List<Level> results = new ArrayList<>();
-            for (int streams : levels) {
-                client.round(prompts.subList(0, streams), gen);
-                progress.advance(1);
-                TreeMap<Double, Double> before = client.ttftBuckets();
-                List<Double> tokS = new ArrayList<>();
-                for (int r = 0; r < rounds; r++) {
-                    tokS.add(client.round(prompts.subList(0, streams), gen));
-                    progress.advance(1);
-                }
-                TreeMap<Double, Double> after = client.ttftBuckets();
-                after.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
-                results.add(new Level(streams, tokS, quantile(after, 0.5), quantile(after, 0.99)));
-            }
+            List<Level> results = measureLevels(client, prompts, levels, rounds, gen, progress);
             progress.finish();
-            report(a.flag("json"), out, dir, promptLen, gen, rounds, engineTokS, serviceTokS, results);
+            report(a.flag("json"), out, dir.toString(), promptLen, gen, rounds, engineTokS, serviceTokS, results);
         }
+    }
+
+    /** Per level: a warm-up round, then {@code rounds} measured rounds; TTFT from the histogram's growth over them. */
+    private static List<Level> measureLevels(Client client, List<int[]> prompts, int[] levels, int rounds, int gen, Progress progress) {
+        List<Level> results = new ArrayList<>();
+        for (int streams : levels) {
+            client.round(prompts.subList(0, streams), gen);
+            progress.advance(1);
+            TreeMap<Double, Double> before = client.ttftBuckets();
+            List<Double> tokS = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                tokS.add(client.round(prompts.subList(0, streams), gen));
+                progress.advance(1);
+            }
+            TreeMap<Double, Double> after = client.ttftBuckets();
+            after.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
+            results.add(new Level(streams, tokS, quantile(after, 0.5), quantile(after, 0.99)));
+        }
+        return results;
+    }
+
+    /** Dispatch traffic during the run, from the attention node's counters: per node, messages and payload bytes. */
+    private static void reportDispatch(PrintStream out, TreeMap<String, Double> before, TreeMap<String, Double> after) {
+        if (after.isEmpty()) {
+            out.println("dispatch: none (every expert ran in-process)");
+            return;
+        }
+        after.forEach((key, value) -> out.printf("%s %s%n", key, key.contains("quantile")
+                ? String.format("%.6f (last minute, not a difference)", value) : String.format("%.0f", value - before.getOrDefault(key, 0.0))));
     }
 
     /** Tokens per second of one greedy request through the in-process generator, prefill included. */
@@ -131,13 +164,15 @@ final class ServeBench {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    private static void report(boolean json, PrintStream out, Path dir, int promptLen, int gen, int rounds, List<Double> engine,
+    private static void report(boolean json, PrintStream out, String target, int promptLen, int gen, int rounds, List<Double> engine,
                                List<Double> service, List<Level> levels) {
-        double ratio = median(service) / median(engine);
+        double ratio = engine.isEmpty() ? Double.NaN : median(service) / median(engine);
         if (json) {
             ObjectNode o = Json.MAPPER.createObjectNode();
-            o.put("model", dir.toString()).put("prompt_len", promptLen).put("gen", gen).put("rounds", rounds);
-            o.put("engine_single_tok_s", median(engine)).put("service_single_tok_s", median(service)).put("service_over_engine", ratio);
+            o.put("target", target).put("prompt_len", promptLen).put("gen", gen).put("rounds", rounds);
+            if (!engine.isEmpty()) {
+                o.put("engine_single_tok_s", median(engine)).put("service_single_tok_s", median(service)).put("service_over_engine", ratio);
+            }
             ArrayNode arr = o.putArray("levels");
             for (Level l : levels) {
                 arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
@@ -146,9 +181,11 @@ final class ServeBench {
             out.println(Json.write(o));
             return;
         }
-        out.printf("model %s, prompts of %d tokens, %d generated tokens each, median of %d rounds%n", dir, promptLen, gen, rounds);
-        out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
-                median(engine), median(service), ratio, format(engine), format(service));
+        out.printf("%s, prompts of %d tokens, %d generated tokens each, median of %d rounds%n", target, promptLen, gen, rounds);
+        if (!engine.isEmpty()) {
+            out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
+                    median(engine), median(service), ratio, format(engine), format(service));
+        }
         out.printf("%8s %12s %14s %14s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "rounds (tok/s)");
         for (Level l : levels) {
             out.printf("%8d %12.1f %14.4f %14.4f   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(), format(l.tokPerS()));
@@ -197,6 +234,20 @@ final class ServeBench {
                 tokens += Long.parseLong(m.group(1));
             }
             return tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+
+        /** mesh:dispatch_* counters and the dispatch round-trip quantiles, by their full Prometheus names. */
+        TreeMap<String, Double> dispatchTotals() {
+            TreeMap<String, Double> totals = new TreeMap<>();
+            for (String line : get("/metrics").body().split("\n")) {
+                if (line.startsWith("mesh:dispatch_") || line.startsWith("mesh:moe_dispatch_round_trip_seconds_count")
+                        || line.startsWith("mesh:moe_dispatch_round_trip_seconds_sum") || line.startsWith("mesh:generation_tokens_total")
+                        || line.startsWith("mesh:moe_dispatch_round_trip_seconds{quantile")) {
+                    int space = line.lastIndexOf(' ');
+                    totals.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+                }
+            }
+            return totals;
         }
 
         TreeMap<Double, Double> ttftBuckets() {
