@@ -51,8 +51,8 @@ public final class MeshNode implements AutoCloseable {
         }
         try {
             int port = bound.get(60, TimeUnit.SECONDS);
-            LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed",
-                    http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000);
+            LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed; "
+                    + "playground: {}", http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000, playgroundUrl(http.host(), port));
             return new MeshNode(system, port);
         } catch (ExecutionException | TimeoutException e) {
             system.terminate();
@@ -63,6 +63,13 @@ public final class MeshNode implements AutoCloseable {
             system.terminate();
             throw new IllegalStateException("interrupted while starting", e);
         }
+    }
+
+    /** The address a browser opens: a wildcard bind address becomes loopback, an IPv6 literal gets brackets. */
+    static String playgroundUrl(String host, int port) {
+        String h = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1"
+                : host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+        return "http://" + h + ":" + port + "/";
     }
 
     public int httpPort() {
