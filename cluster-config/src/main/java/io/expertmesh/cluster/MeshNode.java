@@ -64,8 +64,8 @@ public final class MeshNode implements AutoCloseable {
         try {
             int port = bound.get(60, TimeUnit.SECONDS);
             if (port >= 0) {
-                LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed",
-                        http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000);
+                LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed; "
+                        + "playground: {}", http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000, playgroundUrl(http.host(), port));
             } else {
                 LOG.info("node up with roles {} ({} ms after start)", roles, (System.nanoTime() - t0) / 1_000_000);
             }
@@ -79,6 +79,13 @@ public final class MeshNode implements AutoCloseable {
             system.terminate();
             throw new IllegalStateException("interrupted while starting", e);
         }
+    }
+
+    /** The address a browser opens: a wildcard bind address becomes loopback, an IPv6 literal gets brackets. */
+    static String playgroundUrl(String host, int port) {
+        String h = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1"
+                : host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+        return "http://" + h + ":" + port + "/";
     }
 
     /** The HTTP port, or -1 on a node without the gateway role. */

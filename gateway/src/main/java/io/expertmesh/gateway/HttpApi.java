@@ -52,9 +52,9 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * The HTTP API: OpenAI-compatible completions (JSON or SSE), models, tokenize/detokenize, health,
- * metrics, cluster status, and the WebSocket stream. Every error is an OpenAI-style JSON body.
- * Requests become {@link Scheduler.Submit}s whose events are streamed back as they come; a client
- * that goes away cancels its request.
+ * metrics, cluster status, the WebSocket stream and the browser playground ({@link Playground}).
+ * Every error is an OpenAI-style JSON body. Requests become {@link Scheduler.Submit}s whose events
+ * are streamed back as they come; a client that goes away cancels its request.
  */
 public final class HttpApi extends AllDirectives {
     private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
@@ -69,6 +69,7 @@ public final class HttpApi extends AllDirectives {
     private final PrometheusMeterRegistry registry;
     private final long created = Instant.now().getEpochSecond();
     private final AtomicBoolean draining = new AtomicBoolean();
+    private final Playground playground = new Playground();
 
     public HttpApi(ActorSystem<?> system, ActorRef<Scheduler.Command> scheduler, ServedModel model, GatewaySettings settings,
                    PlacementView placement, ExpertLoad expertLoad, PrometheusMeterRegistry registry) {
@@ -92,14 +93,15 @@ public final class HttpApi extends AllDirectives {
                 path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
                         ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8),
                         registry.scrape())))),
+                playground.route(),
+                path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> socketAuthorized(() -> handleWebSocketMessages(
+                        StreamSocket.flow(system, scheduler, model, settings, draining))))),
                 authorized(() -> concat(
                         path(PathMatchers.segment("v1").slash("chat").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
                         path(PathMatchers.segment("v1").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.COMPLETION, body)))),
                         path(PathMatchers.segment("v1").slash("models"), () -> get(() -> json(200, ResponseFormatter.modelList(model.id(), created)))),
-                        path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> handleWebSocketMessages(
-                                StreamSocket.flow(system, scheduler, model, settings, draining)))),
                         path("tokenize", () -> post(() -> withBody(this::tokenize))),
                         path("detokenize", () -> post(() -> withBody(this::detokenize))),
                         path("cluster", () -> get(() -> json(200, clusterStatus())))))
@@ -113,6 +115,16 @@ public final class HttpApi extends AllDirectives {
             return error(ApiException.unauthorized(header.isPresent() ? "Incorrect API key provided"
                     : "Missing API key: send 'Authorization: Bearer <key>'"));
         });
+    }
+
+    /**
+     * The WebSocket's key check: the header as elsewhere, or {@code ?api_key=KEY}, since a browser
+     * cannot set headers on a WebSocket.
+     */
+    private Route socketAuthorized(Supplier<Route> inner) {
+        if (settings.apiKey() == null) return inner.get();
+        return parameterOptional("api_key", key -> key.isPresent() && key.get().equals(settings.apiKey())
+                ? inner.get() : authorized(inner));
     }
 
     /** Reads the body as JSON within the size limit, then completes with {@code handler}'s response. */
