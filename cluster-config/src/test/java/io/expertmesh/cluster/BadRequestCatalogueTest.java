@@ -1,14 +1,20 @@
 package io.expertmesh.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.gateway.api.BadBodies;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -117,6 +123,15 @@ class BadRequestCatalogueTest {
     @Test
     void aPlainGetOnTheWebSocketPathGets400() {
         error(server.get("/v1/stream"), 400);
+    }
+
+    @Test
+    void aWebSocketFromAnotherSiteIsRefused() {
+        var refused = server.http.newWebSocketBuilder().header("Origin", "https://evil.example")
+                .buildAsync(URI.create("ws://127.0.0.1:" + server.node.httpPort() + "/v1/stream"), new WebSocket.Listener() {});
+        var failure = assertThrows(CompletionException.class, refused::join);
+        var handshake = assertInstanceOf(WebSocketHandshakeException.class, failure.getCause());
+        assertEquals(403, handshake.getResponse().statusCode());
     }
 
     @Test

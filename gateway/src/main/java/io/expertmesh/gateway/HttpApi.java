@@ -19,6 +19,7 @@ import io.expertmesh.gateway.api.TokenizeRequest;
 import io.expertmesh.model.Json;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -94,8 +95,8 @@ public final class HttpApi extends AllDirectives {
                         ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8),
                         registry.scrape())))),
                 playground.route(),
-                path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> socketAuthorized(() -> handleWebSocketMessages(
-                        StreamSocket.flow(system, scheduler, model, settings, draining))))),
+                path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> sameOrigin(() -> socketAuthorized(() -> handleWebSocketMessages(
+                        StreamSocket.flow(system, scheduler, model, settings, draining)))))),
                 authorized(() -> concat(
                         path(PathMatchers.segment("v1").slash("chat").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
@@ -125,6 +126,24 @@ public final class HttpApi extends AllDirectives {
         if (settings.apiKey() == null) return inner.get();
         return parameterOptional("api_key", key -> key.isPresent() && key.get().equals(settings.apiKey())
                 ? inner.get() : authorized(inner));
+    }
+
+    /**
+     * Browsers let any web page open a WebSocket to 127.0.0.1; a socket whose {@code Origin} is
+     * another site is refused. Clients outside a browser send no Origin and are let in.
+     */
+    private Route sameOrigin(Supplier<Route> inner) {
+        return optionalHeaderValueByName("Origin", origin -> optionalHeaderValueByName("Host", host -> {
+            if (origin.isEmpty()) return inner.get();
+            String authority;
+            try {
+                authority = URI.create(origin.get()).getRawAuthority();
+            } catch (IllegalArgumentException e) {
+                authority = null;
+            }
+            if (authority != null && host.isPresent() && authority.equalsIgnoreCase(host.get())) return inner.get();
+            return error(ApiException.forbidden("WebSocket connections from another origin (" + origin.get() + ") are refused"));
+        }));
     }
 
     /** Reads the body as JSON within the size limit, then completes with {@code handler}'s response. */

@@ -36,6 +36,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(401, "authentication_error", message, null, null);
     }
 
+    /** 403: refused whatever the credentials (a cross-site WebSocket). */
+    public static ApiException forbidden(String message) {
+        return new ApiException(403, "permission_error", message, null, null);
+    }
+
     /** 404: unknown model or path. */
     public static ApiException notFound(String message) {
         return new ApiException(404, "not_found_error", message, null, null);
