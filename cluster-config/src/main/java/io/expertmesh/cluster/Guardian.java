@@ -19,7 +19,7 @@ import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.engine.ErnieModel;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.StopTokens;
-import io.expertmesh.model.kernels.CpuBackend;
+import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
@@ -28,8 +28,6 @@ import com.typesafe.config.Config;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
@@ -88,14 +86,13 @@ final class Guardian {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
         String node = cluster.selfMember().address().toString();
-        int threads = threads(config);
-        List<CpuBackend> backends = new ArrayList<>();
+        // One set of compute threads per node: the engine, the expert host and the shared expert take
+        // turns on it, instead of several pools spinning against each other for the same cores.
+        KernelBackend backend = loaded.model().backend();
 
         ActorRef<ExpertHost.Command> host = null;
         if (expert) {
-            CpuBackend expertBackend = new CpuBackend(threads);
-            backends.add(expertBackend);
-            host = ctx.spawn(ExpertHost.create(modelConfig, expertBackend,
+            host = ctx.spawn(ExpertHost.create(modelConfig, backend,
                     system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-expert-dispatcher")), node), "expert-host");
         }
         ActorRef<ExpertHost.Command> localHost = host;
@@ -107,29 +104,25 @@ final class Guardian {
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         if (attention) {
-            startAttention(ctx, setup, node, expert, threads, backends, shutdown);
+            startAttention(ctx, setup, node, expert, shutdown);
         } else {
             setup.bound().complete(-1);
         }
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
-            backends.forEach(CpuBackend::close);
             loaded.close();
             return CompletableFuture.completedFuture(Done.getInstance());
         });
     }
 
     /** The placement tracker, shared expert, scheduler and (with the gateway role) the HTTP API. */
-    private static void startAttention(ActorContext<Void> ctx, NodeSetup setup, String node, boolean expert, int threads,
-                                       List<CpuBackend> backends, CoordinatedShutdown shutdown) {
+    private static void startAttention(ActorContext<Void> ctx, NodeSetup setup, String node, boolean expert, CoordinatedShutdown shutdown) {
         ActorSystem<Void> system = ctx.getSystem();
         Config config = setup.config();
         LoadedModel loaded = setup.model();
         var modelConfig = loaded.config();
         PlacementView placement = new PlacementView(modelConfig.numExperts());
         ctx.spawn(PlacementTracker.create(placement, config.getDuration("expertmesh.experts.wake-interval")), "placement");
-        CpuBackend sharedBackend = new CpuBackend(threads);
-        backends.add(sharedBackend);
-        ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), sharedBackend,
+        ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), loaded.model().backend(),
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-shared-expert-dispatcher"))), "shared-expert");
 
         ExpertLoad load = new ExpertLoad(modelConfig.numExperts());
