@@ -197,31 +197,32 @@ class MultiNodeTest {
     @Test
     @Order(4)
     void afterAnExpertNodeIsKilledStreamsEndWithin10sAndNewRequestsSucceedWithin15s() {
-        List<Stream> streams = startStreams(3, 3000);
+        List<Stream> streams = startStreams(3, 1000);
         long killed = System.nanoTime();
         expertB.kill();
-        awaitAll(streams, Duration.ofSeconds(60), s -> true, "");
-        for (Stream s : streams) {
-            double seconds = (s.endedNanos()[0] - killed) / 1e9;
-            List<JsonNode> ev = s.events();
-            JsonNode last = ev.get(ev.size() - 2);
-            assertEquals("[DONE]", ev.getLast().asText());
-            assertTrue(s.finishedNormally() || seconds <= 10.0,
-                    "a stream ended " + seconds + " s after the kill with " + last);
-            assertTrue(s.finishedNormally() || last.path("error").path("message").asText().length() > 0, last.toString());
-        }
         double firstSuccess = -1;
+        String lastFailure = "none";
         while ((System.nanoTime() - killed) / 1e9 < 20) {
             HttpResponse<String> r = HTTP.sendAsync(chat(TestServer.chatBody("Are you back?", 4, false)), HttpResponse.BodyHandlers.ofString())
                     .orTimeout(20, TimeUnit.SECONDS).join();
+            lastFailure = String.format("%.1f s: %d %s", (System.nanoTime() - killed) / 1e9, r.statusCode(), r.body().trim());
             if (r.statusCode() == 200 && TestServer.json(r.body().trim()).has("choices")) {
                 firstSuccess = (System.nanoTime() - killed) / 1e9;
                 break;
             }
             TestServer.sleep(250);
         }
-        assertTrue(firstSuccess >= 0 && firstSuccess <= 15.0, "first successful request " + firstSuccess + " s after the kill\n--- A ---\n"
-                + tail(gateway.log()) + "\n--- " + expertC.name + " ---\n" + tail(expertC.log()));
+        assertTrue(firstSuccess >= 0 && firstSuccess <= 15.0, "first successful request " + firstSuccess + " s after the kill; last answer at "
+                + lastFailure + "\n--- A ---\n" + tail(gateway.log()) + "\n--- " + expertC.name + " ---\n" + tail(expertC.log()));
+        awaitAll(streams, Duration.ofSeconds(120), s -> true, "");
+        for (Stream s : streams) {
+            double seconds = (s.endedNanos()[0] - killed) / 1e9;
+            List<JsonNode> ev = s.events();
+            JsonNode last = ev.get(ev.size() - 2);
+            assertEquals("[DONE]", ev.getLast().asText());
+            assertTrue(s.finishedNormally() || seconds <= 10.0, "a stream ended " + seconds + " s after the kill with " + last);
+            assertTrue(s.finishedNormally() || last.path("error").path("message").asText().length() > 0, last.toString());
+        }
         awaitPlacement(Set.of(expertC.address()), Duration.ofSeconds(30));
     }
 }
