@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * counters, and tokens routed per expert.
  */
 public final class ServingMetrics implements DispatchedMoeFeedForward.DispatchMetrics {
-    private static final Duration[] LATENCY_BUCKETS = buckets(0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
-            1, 2.5, 5, 7.5, 10, 20, 40, 80);
+    private static final Duration[] LATENCY_BUCKETS = buckets(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03,
+            0.04, 0.06, 0.08, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80);
 
     final Timer timeToFirstToken;
     final Timer interTokenLatency;
@@ -49,8 +49,9 @@ public final class ServingMetrics implements DispatchedMoeFeedForward.DispatchMe
         FunctionCounter.builder("mesh:prefix_cache_hits", pool, p -> p.prefixHits()).description("Prompt tokens served from the prefix cache").register(registry);
         dispatchRoundTrip = Timer.builder("mesh:moe_dispatch_round_trip").description(
                 "Per MoE layer of a dispatched step: from sending the rows to the expert nodes to having every reply")
-                .serviceLevelObjectives(buckets(0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1))
-                .publishPercentiles(0.5, 0.99).register(registry);
+                .serviceLevelObjectives(buckets(0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003,
+                        0.005, 0.01, 0.02, 0.05, 0.1, 1, 10))
+                .register(registry);
         Gauge.builder("mesh:placement_version", placement, p -> p.current().version())
                 .description("Version of this node's expert placement table").register(registry);
         for (int e = 0; e < load.experts(); e++) {

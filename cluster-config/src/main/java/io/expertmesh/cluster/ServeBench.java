@@ -41,11 +41,13 @@ import java.util.regex.Pattern;
  * server or cluster instead (no engine comparison) and prints the dispatch counters' growth.
  */
 final class ServeBench {
-    private static final Pattern TTFT_BUCKET = Pattern.compile("^mesh:time_to_first_token_seconds_bucket\\{.*le=\"([^\"]+)\".*} (\\S+)$");
+    private static final String TTFT = "mesh:time_to_first_token_seconds";
+    private static final String ITL = "mesh:inter_token_latency_seconds";
+    private static final String DISPATCH = "mesh:moe_dispatch_round_trip_seconds";
 
     private ServeBench() {}
 
-    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99) {}
+    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50) {}
 
     static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
         CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "threads", "url"),
@@ -74,10 +76,11 @@ final class ServeBench {
             client.awaitHealthy();
             var progress = new Progress(err, "bench-serve", (rounds + 1) * levels.length, "rounds");
             var before = client.dispatchTotals();
+            var roundTrips = client.buckets(DISPATCH);
             List<Level> results = measureLevels(client, prompts, levels, rounds, gen, progress);
             progress.finish();
             report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, List.of(), List.of(), results);
-            reportDispatch(out, before, client.dispatchTotals());
+            reportDispatch(out, client, before, roundTrips);
             return;
         }
         try (MeshNode node = MeshNode.start(dir, config, GatewaySettings.from(config).withPort(0));
@@ -108,27 +111,37 @@ final class ServeBench {
         for (int streams : levels) {
             client.round(prompts.subList(0, streams), gen);
             progress.advance(1);
-            TreeMap<Double, Double> before = client.ttftBuckets();
+            TreeMap<Double, Double> ttftBefore = client.buckets(TTFT);
+            TreeMap<Double, Double> itlBefore = client.buckets(ITL);
             List<Double> tokS = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 tokS.add(client.round(prompts.subList(0, streams), gen));
                 progress.advance(1);
             }
-            TreeMap<Double, Double> after = client.ttftBuckets();
-            after.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
-            results.add(new Level(streams, tokS, quantile(after, 0.5), quantile(after, 0.99)));
+            TreeMap<Double, Double> ttft = since(ttftBefore, client.buckets(TTFT));
+            TreeMap<Double, Double> itl = since(itlBefore, client.buckets(ITL));
+            results.add(new Level(streams, tokS, quantile(ttft, 0.5), quantile(ttft, 0.99), quantile(itl, 0.5)));
         }
         return results;
     }
 
-    /** Dispatch traffic during the run, from the attention node's counters: per node, messages and payload bytes. */
-    private static void reportDispatch(PrintStream out, TreeMap<String, Double> before, TreeMap<String, Double> after) {
-        if (after.isEmpty()) {
+    private static TreeMap<Double, Double> since(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
+        TreeMap<Double, Double> delta = new TreeMap<>(after);
+        delta.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
+        return delta;
+    }
+
+    /** Dispatch traffic during the run, from the attention node's counters: per node, messages and payload bytes; round-trip quantiles. */
+    private static void reportDispatch(PrintStream out, Client client, TreeMap<String, Double> before, TreeMap<Double, Double> roundTripBefore) {
+        TreeMap<String, Double> after = client.dispatchTotals();
+        after.forEach((key, value) -> out.printf("%s %.0f%n", key, value - before.getOrDefault(key, 0.0)));
+        TreeMap<Double, Double> roundTrips = since(roundTripBefore, client.buckets(DISPATCH));
+        if (!roundTrips.isEmpty() && roundTrips.lastEntry().getValue() > 0) {
+            out.printf("dispatch round trip per MoE layer: p50 %.0f µs, p99 %.0f µs over %.0f layers%n", quantile(roundTrips, 0.5) * 1e6,
+                    quantile(roundTrips, 0.99) * 1e6, roundTrips.lastEntry().getValue());
+        } else {
             out.println("dispatch: none (every expert ran in-process)");
-            return;
         }
-        after.forEach((key, value) -> out.printf("%s %s%n", key, key.contains("quantile")
-                ? String.format("%.6f (last minute, not a difference)", value) : String.format("%.0f", value - before.getOrDefault(key, 0.0))));
     }
 
     /** Tokens per second of one greedy request through the in-process generator, prefill included. */
@@ -176,7 +189,7 @@ final class ServeBench {
             ArrayNode arr = o.putArray("levels");
             for (Level l : levels) {
                 arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
-                        .put("ttft_p99_s", l.ttftP99());
+                        .put("ttft_p99_s", l.ttftP99()).put("itl_p50_s", l.itlP50());
             }
             out.println(Json.write(o));
             return;
@@ -186,9 +199,10 @@ final class ServeBench {
             out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
                     median(engine), median(service), ratio, format(engine), format(service));
         }
-        out.printf("%8s %12s %14s %14s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "rounds (tok/s)");
+        out.printf("%8s %12s %14s %14s %14s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "ITL p50 (ms)", "rounds (tok/s)");
         for (Level l : levels) {
-            out.printf("%8d %12.1f %14.4f %14.4f   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(), format(l.tokPerS()));
+            out.printf("%8d %12.1f %14.4f %14.4f %14.2f   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(), l.itlP50() * 1e3,
+                    format(l.tokPerS()));
         }
     }
 
@@ -236,13 +250,11 @@ final class ServeBench {
             return tokens / ((System.nanoTime() - t0) / 1e9);
         }
 
-        /** mesh:dispatch_* counters and the dispatch round-trip quantiles, by their full Prometheus names. */
+        /** The mesh:dispatch_* counters and generated tokens, by their full Prometheus names. */
         TreeMap<String, Double> dispatchTotals() {
             TreeMap<String, Double> totals = new TreeMap<>();
             for (String line : get("/metrics").body().split("\n")) {
-                if (line.startsWith("mesh:dispatch_") || line.startsWith("mesh:moe_dispatch_round_trip_seconds_count")
-                        || line.startsWith("mesh:moe_dispatch_round_trip_seconds_sum") || line.startsWith("mesh:generation_tokens_total")
-                        || line.startsWith("mesh:moe_dispatch_round_trip_seconds{quantile")) {
+                if (line.startsWith("mesh:dispatch_") || line.startsWith("mesh:generation_tokens_total")) {
                     int space = line.lastIndexOf(' ');
                     totals.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
                 }
@@ -250,10 +262,12 @@ final class ServeBench {
             return totals;
         }
 
-        TreeMap<Double, Double> ttftBuckets() {
+        /** The cumulative buckets (upper bound → count) of a histogram in /metrics. */
+        TreeMap<Double, Double> buckets(String histogram) {
+            Pattern bucket = Pattern.compile("^" + Pattern.quote(histogram + "_bucket{") + ".*le=\"([^\"]+)\".*} (\\S+)$");
             TreeMap<Double, Double> buckets = new TreeMap<>();
             for (String line : get("/metrics").body().split("\n")) {
-                Matcher m = TTFT_BUCKET.matcher(line);
+                Matcher m = bucket.matcher(line);
                 if (m.matches()) {
                     double le = m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1));
                     buckets.put(le, Double.parseDouble(m.group(2)));
