@@ -92,8 +92,8 @@ final class Guardian {
 
         ActorRef<ExpertHost.Command> host = null;
         if (expert) {
-            host = ctx.spawn(ExpertHost.create(modelConfig, backend,
-                    system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-expert-dispatcher")), node), "expert-host");
+            host = ctx.spawn(ExpertHost.create(modelConfig, backend, node), "expert-host",
+                    DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
         }
         ActorRef<ExpertHost.Command> localHost = host;
         Checkpoint checkpoint = loaded.checkpoint();

@@ -12,8 +12,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -28,8 +26,9 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * The routed experts of one node. The node's {@link ExpertEntity} instances register their
  * weights here; a {@link DispatchBatch} carries the rows routed to this node's experts, which run
  * as grouped expert FFNs on the node's kernel backend, and ONE {@link PartialSums} reply returns,
- * per row, the weighted sum over the row's experts on this node. Compute runs on a dedicated
- * executor; the result is piped back to the actor, which replies.
+ * per row, the weighted sum over the row's experts on this node. The host computes inside its own
+ * message handler, so it must be spawned on a dedicated dispatcher (its compute would otherwise hold
+ * a shared actor thread); every hop saved matters, since a step waits for the reply once per MoE layer.
  */
 public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "expert-host");
@@ -63,13 +62,10 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
 
     record ExpertStopped(int expert, ActorRef<ExpertEntity.Command> entity) implements Command, NoSerializationVerificationNeeded {}
 
-    private record Computed(DispatchBatch batch, float[] sums, Throwable failure) implements Command, NoSerializationVerificationNeeded {}
-
     private record SubscriberGone(ActorRef<HostedExperts> subscriber) implements Command, NoSerializationVerificationNeeded {}
 
     private final ErnieConfig config;
     private final KernelBackend backend;
-    private final Executor compute;
     private final String node;
     private final Map<Integer, MlpWeights[]> hosted = new TreeMap<>();
     private final Map<Integer, ActorRef<ExpertEntity.Command>> entities = new TreeMap<>();
@@ -77,22 +73,18 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     private LocalRoutedExperts experts;
     private long version;
 
-    /**
-     * {@code node} names this node in replies (its cluster address); {@code compute} runs the expert
-     * FFNs one batch at a time on {@code backend}.
-     */
-    public static Behavior<Command> create(ErnieConfig config, KernelBackend backend, Executor compute, String node) {
+    /** {@code node} names this node in replies (its cluster address); expert FFNs run on {@code backend}. */
+    public static Behavior<Command> create(ErnieConfig config, KernelBackend backend, String node) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
-            return new ExpertHost(ctx, config, backend, compute, node);
+            return new ExpertHost(ctx, config, backend, node);
         });
     }
 
-    private ExpertHost(ActorContext<Command> ctx, ErnieConfig config, KernelBackend backend, Executor compute, String node) {
+    private ExpertHost(ActorContext<Command> ctx, ErnieConfig config, KernelBackend backend, String node) {
         super(ctx);
         this.config = config;
         this.backend = backend;
-        this.compute = compute;
         this.node = node;
         rebuild();
     }
@@ -108,7 +100,6 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
                     return this;
                 })
                 .onMessage(DispatchBatch.class, this::onDispatch)
-                .onMessage(Computed.class, this::onComputed)
                 .build();
     }
 
@@ -145,19 +136,11 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
                 return this;
             }
         }
-        LocalRoutedExperts runner = experts;
-        CompletableFuture<float[]> result = CompletableFuture.supplyAsync(() -> run(runner, batch), compute);
-        getContext().pipeToSelf(result, (sums, failure) -> new Computed(batch, sums, failure));
-        return this;
-    }
-
-    private Behavior<Command> onComputed(Computed done) {
-        DispatchBatch b = done.batch();
-        if (done.failure() != null) {
-            getContext().getLog().error("expert batch of step {} layer {} failed", b.step(), b.layer(), done.failure());
-            b.replyTo().tell(new DispatchRefused(b.step(), b.layer(), node, "expert compute failed: " + done.failure()));
-        } else {
-            b.replyTo().tell(new PartialSums(b.step(), b.layer(), node, done.sums()));
+        try {
+            batch.replyTo().tell(new PartialSums(batch.step(), batch.layer(), node, run(experts, batch)));
+        } catch (RuntimeException e) {
+            getContext().getLog().error("expert batch of step {} layer {} failed", batch.step(), batch.layer(), e);
+            batch.replyTo().tell(new DispatchRefused(batch.step(), batch.layer(), node, "expert compute failed: " + e));
         }
         return this;
     }

@@ -14,7 +14,6 @@ import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.weights.RoutedExpertWeights;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
-import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -46,7 +45,7 @@ class ExpertHostTest {
     }
 
     private ActorRef<ExpertHost.Command> hostWith(int... experts) {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, Executors.newSingleThreadExecutor(), "node-a"));
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, "node-a"));
         TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
         host.tell(new ExpertHost.Subscribe(watcher.getRef()));
         watcher.receiveMessage();
@@ -108,7 +107,7 @@ class ExpertHostTest {
 
     @Test
     void subscribersLearnEveryChangeWithAGrowingVersion() {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, Executors.newSingleThreadExecutor(), "node-b"));
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, "node-b"));
         TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
         host.tell(new ExpertHost.Subscribe(watcher.getRef()));
         assertEquals(0, watcher.receiveMessage().experts().length);
