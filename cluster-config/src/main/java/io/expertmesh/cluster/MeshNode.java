@@ -1,6 +1,7 @@
 package io.expertmesh.cluster;
 
 import com.typesafe.config.Config;
+import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.tokenizer.ChatTemplate;
@@ -51,6 +52,7 @@ public final class MeshNode implements AutoCloseable {
         LOG.info("model loaded in {} ms: {} layers, hidden {}, {} experts (top-{}), vocabulary {}, {} threads",
                 (System.nanoTime() - t0) / 1_000_000, c.numLayers(), c.hiddenSize(), c.numExperts(), c.expertsPerToken(),
                 c.vocabSize(), model.model().backend().threads());
+        checkFrameSize(config, model);
         String modelId = modelDir.toAbsolutePath().normalize().getFileName().toString();
         var bound = new CompletableFuture<Integer>();
         ActorSystem<Void> system;
@@ -86,6 +88,20 @@ public final class MeshNode implements AutoCloseable {
         String h = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1"
                 : host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
         return "http://" + h + ":" + port + "/";
+    }
+
+    /** A dispatch batch (and its reply) must fit Artery's large-message frame, or it would be dropped on the way. */
+    private static void checkFrameSize(Config config, LoadedModel model) {
+        var c = model.config();
+        int rows = SchedulerSettings.from(config, c.maxPositions()).maxBatchTokens();
+        long largestBatch = (long) rows * (c.hiddenSize() * 4L + c.expertsPerToken() * 8L) + 4096;
+        long frame = config.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size");
+        if (largestBatch > frame) {
+            model.close();
+            throw new IllegalArgumentException("a dispatch batch of expertmesh.scheduler.max-batch-tokens = " + rows + " rows needs "
+                    + largestBatch + " bytes, more than pekko.remote.artery.advanced.maximum-large-frame-size = " + frame
+                    + "; lower the first or raise the second");
+        }
     }
 
     /** The HTTP port, or -1 on a node without the gateway role. */

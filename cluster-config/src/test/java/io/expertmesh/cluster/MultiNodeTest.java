@@ -56,8 +56,9 @@ class MultiNodeTest {
         if (reference != null) reference.close();
     }
 
+    /** Ordinary Artery frames are capped at 64 KiB here, so a long prompt's dispatch batches must take the large-message channel. */
     private static NodeProcess start(String name, String roles, int seed, int port) {
-        NodeProcess n = NodeProcess.start(name, roles, seed, port);
+        NodeProcess n = NodeProcess.start(name, roles, seed, port, "-Dpekko.remote.artery.advanced.maximum-frame-size=64KiB");
         NODES.add(n);
         return n;
     }
@@ -157,7 +158,8 @@ class MultiNodeTest {
     @Test
     @Order(1)
     void expertsSpreadOverTheExpertNodesAndGiveTheOneNodeTokens() {
-        for (String user : List.of("Give me a short introduction to large language model.", "Hello", "Why is the sky blue?")) {
+        String longPrompt = "Read every word of this long message before you answer. ".repeat(16);
+        for (String user : List.of("Give me a short introduction to large language model.", "Hello", "Why is the sky blue?", longPrompt)) {
             HttpResponse<String> r = HTTP.sendAsync(chat(TestServer.chatBody(user, 24, false)), HttpResponse.BodyHandlers.ofString()).join();
             assertEquals(200, r.statusCode(), r.body());
             assertEquals(reference.greedyChat(user, 24).text(),
