@@ -350,7 +350,7 @@ public class StreamingSimulation extends Simulation {
     private static Session record(String transport, Session session) {
         String error = null;
         if (session.contains("verdict")) error = session.getString("verdict");
-        else if (session.isFailed() || !session.contains("contentTimes")) error = "a Gatling check failed or timed out (see the report)";
+        else if (session.isFailed() || !session.contains("contentTimes")) error = ClientStats.GATLING_KO;
         boolean cancelled = session.contains("cancel") && session.getBoolean("cancel") && error == null;
         long ttft = session.contains("firstAt") ? session.getLong("firstAt") - session.getLong("t0") : -1;
         long tokens = session.contains("tokens") ? session.getLong("tokens") : 0;

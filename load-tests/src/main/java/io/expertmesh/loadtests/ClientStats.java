@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * on each message. Written as JSON when the simulation ends and read back by {@link LoadSummary}.
  */
 public final class ClientStats {
+    /** The error recorded for a completion that failed through a Gatling request or check (simulation.log has its message). */
+    public static final String GATLING_KO = "a Gatling request or check failed";
+
     /** Counters and histograms of one transport. */
     public static final class Transport {
         public final AtomicLong started = new AtomicLong();

@@ -194,17 +194,26 @@ public final class LoadSummary {
                     f1(gen / windowS), Math.round(gen), Math.round(pre)));
         }
 
-        // Errors, briefly.
+        // Errors, briefly: Gatling's messages of failed requests and checks, then the client's own checks.
+        List<String> errs = new ArrayList<>();
+        sim.requests.stream().filter(r -> !r.ok())
+                .collect(java.util.stream.Collectors.groupingBy(r -> r.name() + ": " + r.message(), java.util.TreeMap::new,
+                        java.util.stream.Collectors.counting()))
+                .entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> errs.add("x" + e.getValue() + " " + e.getKey()));
         if (client != null) {
-            List<String> errs = new ArrayList<>();
-            client.sse.errors().forEach((k, v) -> errs.add("sse x" + v + ": " + k));
-            client.ws.errors().forEach((k, v) -> errs.add("ws x" + v + ": " + k));
-            if (!errs.isEmpty()) {
-                out.add("");
-                out.add("errors (client checks; Gatling's own messages are in the report):");
-                errs.stream().limit(4).forEach(e -> out.add("  " + StreamValidator.abbreviate(e)));
-                if (errs.size() > 4) out.add("  ... " + (errs.size() - 4) + " more kinds");
-            }
+            client.sse.errors().forEach((k, v) -> {
+                if (!k.equals(ClientStats.GATLING_KO)) errs.add("x" + v + " sse check: " + k);
+            });
+            client.ws.errors().forEach((k, v) -> {
+                if (!k.equals(ClientStats.GATLING_KO)) errs.add("x" + v + " ws check: " + k);
+            });
+        }
+        if (!errs.isEmpty()) {
+            out.add("");
+            out.add("errors (Gatling's KO messages from simulation.log, then the client's chunk checks):");
+            errs.stream().limit(4).forEach(e -> out.add("  " + StreamValidator.abbreviate(e)));
+            if (errs.size() > 4) out.add("  ... " + (errs.size() - 4) + " more kinds (see the report)");
         }
 
         // Verdict.
