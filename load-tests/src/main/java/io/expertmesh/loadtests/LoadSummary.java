@@ -197,7 +197,7 @@ public final class LoadSummary {
         // Errors, briefly: Gatling's messages of failed requests and checks, then the client's own checks.
         List<String> errs = new ArrayList<>();
         sim.requests.stream().filter(r -> !r.ok())
-                .collect(java.util.stream.Collectors.groupingBy(r -> r.name() + ": " + r.message(), java.util.TreeMap::new,
+                .collect(java.util.stream.Collectors.groupingBy(r -> r.name() + ": " + withoutIds(r.message()), java.util.TreeMap::new,
                         java.util.stream.Collectors.counting()))
                 .entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                 .forEach(e -> errs.add("x" + e.getValue() + " " + e.getKey()));
@@ -226,6 +226,11 @@ public final class LoadSummary {
                 gatlingStatus != null ? "; Gatling's assertions: " + gatlingStatus : ""));
         out.add("RESULT: " + (passed ? "PASS" : "FAIL"));
         return new Result(out, passed);
+    }
+
+    /** Groups messages that differ only in a WebSocket request id ({@code "id":"u12-0"}). */
+    static String withoutIds(String message) {
+        return message.replaceAll("\"id\":\"[^\"]*\"", "\"id\":\"...\"");
     }
 
     private static String row(String label, MsHistogram h) {

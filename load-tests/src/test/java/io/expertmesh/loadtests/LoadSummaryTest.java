@@ -43,6 +43,12 @@ class LoadSummaryTest {
     }
 
     @Test
+    void groupsErrorsThatDifferOnlyInTheRequestId() {
+        org.junit.jupiter.api.Assertions.assertEquals("error frame: {\"id\":\"...\",\"error\":{\"message\":\"busy\"}}",
+                LoadSummary.withoutIds("error frame: {\"id\":\"u259-1\",\"error\":{\"message\":\"busy\"}}"));
+    }
+
+    @Test
     void failsOnTheTtftBoundAndOnUnfinishedCompletions() throws IOException {
         LoadSummary.Result slow = run(client(500, 0));
         assertFalse(slow.passed());
