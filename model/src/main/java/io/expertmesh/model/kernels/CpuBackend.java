@@ -16,7 +16,14 @@ import java.util.function.IntConsumer;
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
     private static final int STREAM_MAX_ROWS = 4;
-    private static final long STREAM_TASK_BYTES = 256 * 1024;
+    /**
+     * Bounds of a streaming task's weight bytes. Bigger tasks stream faster (each task start makes the
+     * hardware prefetchers find eight new row streams), but each thread needs several tasks so the
+     * last ones even out across cores.
+     */
+    private static final long MIN_STREAM_TASK_BYTES = 256 * 1024;
+    private static final long MAX_STREAM_TASK_BYTES = 4 * 1024 * 1024;
+    private static final int STREAM_TASKS_PER_THREAD = 8;
     private static final long TILE_BYTES = 384 * 1024;
     private static final int ELEMENTWISE_TASK = 16 * 1024;
 
@@ -55,12 +62,16 @@ public final class CpuBackend implements KernelBackend {
         int count = products.size();
         Map<FloatMatrix, FloatMatrix> permuted = new IdentityHashMap<>();
         for (MatMul m : products) permuted.computeIfAbsent(m.x(), this::permuted);
+        long streamed = 0;
+        for (MatMul m : products) if (streams(m)) streamed += m.linear().weight().byteSize();
+        long taskBytes = Math.clamp(streamed / ((long) runner.threads() * STREAM_TASKS_PER_THREAD), MIN_STREAM_TASK_BYTES,
+                MAX_STREAM_TASK_BYTES);
         int[] firstTask = new int[count + 1];
         int[] rowsPerTask = new int[count];
         for (int p = 0; p < count; p++) {
             MatMul m = products.get(p);
             WeightMatrix w = m.linear().weight();
-            rowsPerTask[p] = streams(m) ? streamRows(w) : tileRows(w.cols());
+            rowsPerTask[p] = streams(m) ? streamRows(w, taskBytes) : tileRows(w.cols());
             firstTask[p + 1] = firstTask[p] + (w.rows() + rowsPerTask[p] - 1) / rowsPerTask[p];
         }
         runner.run(firstTask[count], task -> {
@@ -79,8 +90,8 @@ public final class CpuBackend implements KernelBackend {
         return m.x().rows() <= STREAM_MAX_ROWS && m.linear().weight().dtype() == DType.BF16;
     }
 
-    private static int streamRows(WeightMatrix w) {
-        return (int) Math.max(8, (STREAM_TASK_BYTES / w.rowBytes() + 7) / 8 * 8);
+    private static int streamRows(WeightMatrix w, long taskBytes) {
+        return (int) Math.max(8, (taskBytes / w.rowBytes() + 7) / 8 * 8);
     }
 
     private static int tileRows(int cols) {
