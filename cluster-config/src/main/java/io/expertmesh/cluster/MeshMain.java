@@ -2,6 +2,7 @@ package io.expertmesh.cluster;
 
 import io.expertmesh.model.ModelFormatException;
 import io.expertmesh.model.cli.Bench;
+import io.expertmesh.model.cli.GpuCheck;
 import io.expertmesh.model.cli.ModelCommands;
 import io.expertmesh.model.cli.Synth;
 import io.expertmesh.model.cli.UsageException;
@@ -38,6 +39,7 @@ public final class MeshMain {
         commands.put("synth", argv -> Synth.run(argv, out, err));
         commands.put("bench", argv -> Bench.run(argv, defaultModel, out, err));
         commands.put("bench-serve", argv -> ServeBench.run(argv, defaultModel, out, err));
+        commands.put("gpu-check", argv -> GpuCheck.run(argv, defaultModel, out, err));
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
             err.println("usage: mesh <command> [options]   commands: " + String.join(", ", commands.keySet()));
             return args.length == 0 ? EXIT_USAGE : 0;

@@ -3,9 +3,11 @@ package io.expertmesh.cluster;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.model.Json;
+import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.safetensors.SafetensorsFile;
 import io.expertmesh.model.safetensors.Tensor;
 import java.io.ByteArrayOutputStream;
@@ -124,6 +126,24 @@ class MeshMainTest {
         assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--bogus", "1"), 2, "--bogus");
         assertOneLineError(mesh("tokenize", "--model", tmp.resolve("absent").toString(), "--text", "x"), 2, "absent");
         assertOneLineError(mesh("frobnicate"), 2, "frobnicate");
+    }
+
+    @Test
+    void deviceChoiceIsValidatedAndAutoRunsOnTheCpuWhereThereIsNoGpu() {
+        String[] base = {"generate", "--model", MODEL.toString(), "--prompt-ids", "3,4053,1449", "--max-new-tokens", "4", "--json"};
+        assertOneLineError(mesh(concat(base, "--device", "tpu")), 2, "--device must be cpu, cuda or auto");
+        assumeTrue(CudaDevice.unavailableReason().isPresent(), "this machine has a GPU");
+        assertOneLineError(mesh(concat(base, "--device", "cuda")), 2, "libcuda.so.1");
+        assertOneLineError(mesh("gpu-check", "--model", MODEL.toString(), "--out", tmp.resolve("gpu").toString()), 1, "gpu-check needs a GPU");
+        Result cpu = mesh(concat(base, "--device", "cpu"));
+        assertEquals(0, cpu.code(), cpu.err());
+        assertEquals(cpu.out(), mesh(concat(base, "--device", "auto")).out());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

@@ -38,7 +38,15 @@ public final class Bench {
     private Bench() {}
 
     public static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("bench", argv, Set.of("model", "prompt-len", "gen", "rounds", "threads", "seed"), Set.of("json", "debug"));
+        CliArgs a = CliArgs.parse("bench", argv, Set.of("model", "prompt-len", "gen", "rounds", "threads", "seed", "device", "config", "layers",
+                "batches"), Set.of("json", "debug"));
+        if (GpuCheckpoint.selected(a)) {
+            out.println(Json.write(GpuCheck.bench(a, defaultModel, err)));
+            return;
+        }
+        if (a.has("config") || a.has("batches") || a.has("layers")) {
+            throw new UsageException("--config, --layers and --batches apply to --device cuda only");
+        }
         Path dir = a.directory("model", defaultModel);
         int promptLen = a.integer("prompt-len", 512, 1, 1 << 20);
         int gen = a.integer("gen", 64, 2, 1 << 20);

@@ -2,14 +2,12 @@ package io.expertmesh.model.cli;
 
 import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
-import io.expertmesh.model.engine.ForwardTrace;
+import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.LoadedModel;
-import io.expertmesh.model.engine.SequenceChunk;
-import io.expertmesh.model.engine.SequenceKvCache;
+import io.expertmesh.model.engine.SequenceEngine;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.generate.StopTokens;
-import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import io.expertmesh.model.tokenizer.ChatTemplate;
@@ -38,7 +36,7 @@ public final class ModelCommands {
     public void generate(String[] argv) {
         CliArgs a = CliArgs.parse("generate", argv,
                 Set.of("model", "prompt", "prompt-ids", "system", "max-new-tokens", "temperature", "top-p", "top-k", "min-p",
-                        "repetition-penalty", "presence-penalty", "frequency-penalty", "seed", "stop", "threads"),
+                        "repetition-penalty", "presence-penalty", "frequency-penalty", "seed", "stop", "threads", "device"),
                 Set.of("json", "stop-at-eos", "debug"));
         Path dir = a.directory("model", defaultModel);
         if (a.has("prompt") == a.has("prompt-ids")) throw new UsageException("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
@@ -72,8 +70,8 @@ public final class ModelCommands {
             throw new UsageException(e.getMessage().replace('_', '-'));
         }
         boolean json = a.flag("json");
-        try (LoadedModel model = LoadedModel.open(dir, threads(a))) {
-            Generation g = new Generator(model.model(), tokenizer).generate(prompt, params, text -> {
+        try (OpenedEngine model = open(dir, a, prompt.length + maxNew)) {
+            Generation g = new Generator(model.engine(), tokenizer).generate(prompt, params, text -> {
                 if (!json) {
                     out.print(text);
                     out.flush();
@@ -110,19 +108,21 @@ public final class ModelCommands {
     }
 
     public void logits(String[] argv) {
-        CliArgs a = CliArgs.parse("logits", argv, Set.of("model", "prompt-ids", "top", "threads"), Set.of("json", "debug"));
+        CliArgs a = CliArgs.parse("logits", argv, Set.of("model", "prompt-ids", "top", "threads", "device"), Set.of("json", "debug"));
         Path dir = a.directory("model", defaultModel);
         int[] ids = a.intList("prompt-ids");
         int top = a.integer("top", 10, 1, 1 << 20);
-        try (LoadedModel model = LoadedModel.open(dir, threads(a))) {
-            ErnieConfig config = model.config();
+        try (OpenedEngine model = open(dir, a, ids.length)) {
+            ErnieConfig config = model.engine().config();
             for (int id : ids) {
                 if (id >= config.vocabSize()) {
                     throw new UsageException("--prompt-ids: token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
                 }
             }
-            FloatMatrix hidden = model.model().forward(List.of(new SequenceChunk(new SequenceKvCache(config), 0, ids)), ForwardTrace.NONE);
-            float[] logits = model.model().logits(hidden, new int[] {ids.length - 1}).data();
+            float[] logits;
+            try (SequenceEngine.Sequence sequence = model.engine().newSequence()) {
+                logits = sequence.append(ids);
+            }
             Integer[] order = new Integer[logits.length];
             for (int t = 0; t < order.length; t++) order[t] = t;
             Arrays.sort(order, (x, y) -> logits[x] != logits[y] ? Float.compare(logits[y], logits[x]) : Integer.compare(x, y));
@@ -137,6 +137,28 @@ public final class ModelCommands {
                 out.println(Json.write(Map.of("top", best)));
             } else {
                 for (Map<String, Object> e : best) out.println(e.get("id") + "\t" + e.get("logit"));
+            }
+        }
+    }
+
+    /** The model on the device {@code --device} selects, with room for a sequence of {@code tokens} tokens. */
+    private OpenedEngine open(Path dir, CliArgs a, int tokens) {
+        if (GpuCheckpoint.selected(a)) {
+            GpuCheckpoint gpu = GpuCheckpoint.open(dir, tokens + GpuModel.KV_BLOCK, err);
+            return new OpenedEngine(gpu.gpu(), gpu);
+        }
+        LoadedModel cpu = LoadedModel.open(dir, threads(a));
+        return new OpenedEngine(cpu.model(), cpu);
+    }
+
+    /** An engine and what to close when done with it. */
+    private record OpenedEngine(SequenceEngine engine, AutoCloseable owner) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the model: " + e.getMessage(), e);
             }
         }
     }

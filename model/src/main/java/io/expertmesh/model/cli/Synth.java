@@ -63,6 +63,15 @@ public final class Synth {
 
     private Synth() {}
 
+    /** The config of the first {@code layers} layers of {@code full} (raw JSON {@code raw}), in BF16. */
+    static ObjectNode firstLayers(JsonNode raw, ErnieConfig full, int layers) {
+        ObjectNode config = raw.deepCopy();
+        config.put("num_hidden_layers", layers);
+        config.put("moe_layer_end_index", Math.min(full.moeLayerEnd(), layers - 1));
+        config.put("torch_dtype", "bfloat16");
+        return config;
+    }
+
     public static void run(String[] argv, PrintStream out, PrintStream err) {
         CliArgs a = CliArgs.parse("synth", argv, Set.of("config", "layers", "out", "seed", "shard-gb", "threads"), Set.of("debug"));
         Path configFile = Path.of(a.required("config"));
@@ -73,10 +82,7 @@ public final class Synth {
         long seed = a.has("seed") ? a.longValue("seed") : 0;
         long shardBytes = (long) (a.number("shard-gb", 4f) * (1L << 30));
         if (shardBytes < (1 << 20)) throw new UsageException("--shard-gb must be at least 0.001");
-        ObjectNode config = raw.deepCopy();
-        config.put("num_hidden_layers", layers);
-        config.put("moe_layer_end_index", Math.min(full.moeLayerEnd(), layers - 1));
-        config.put("torch_dtype", "bfloat16");
+        ObjectNode config = firstLayers(raw, full, layers);
         ErnieConfig cfg = ErnieConfig.parse(config, configFile + " (first " + layers + " layers)");
         try {
             Files.createDirectories(outDir);

@@ -18,7 +18,7 @@ import java.util.List;
  * rows, so prefill chunks and decode tokens of many sequences share every weight pass. Only
  * attention looks at sequences separately.
  */
-public final class ErnieModel {
+public final class ErnieModel implements SequenceEngine {
     private final ErnieConfig config;
     private final ErnieWeights weights;
     private final MoeFeedForward moe;
@@ -33,8 +33,27 @@ public final class ErnieModel {
         this.inverseFrequencies = RotaryEmbedding.inverseFrequencies(config.headDim(), config.ropeTheta());
     }
 
+    @Override
     public ErnieConfig config() {
         return config;
+    }
+
+    @Override
+    public Sequence newSequence() {
+        var cache = new SequenceKvCache(config);
+        return new Sequence() {
+            private int length;
+
+            @Override
+            public float[] append(int[] tokens) {
+                FloatMatrix hidden = forward(List.of(new SequenceChunk(cache, length, tokens)), ForwardTrace.NONE);
+                length += tokens.length;
+                return logits(hidden, new int[] {hidden.rows() - 1}).data();
+            }
+
+            @Override
+            public void close() {}
+        };
     }
 
     public KernelBackend backend() {

@@ -42,6 +42,16 @@ public final class RotaryEmbedding {
         return new RotaryEmbedding(cos, sin, half);
     }
 
+    /** cos of row r's angle i at {@code r · headDim/2 + i}. */
+    public float[] cosTable() {
+        return cos;
+    }
+
+    /** sin of row r's angle i at {@code r · headDim/2 + i}. */
+    public float[] sinTable() {
+        return sin;
+    }
+
     /** Rotates every head of every row of {@code x} in place; row r is at positions[r]. */
     public void apply(FloatMatrix x, int heads) {
         float[] d = x.data();

@@ -1,24 +1,19 @@
 package io.expertmesh.model.generate;
 
-import io.expertmesh.model.engine.ErnieModel;
-import io.expertmesh.model.engine.ForwardTrace;
-import io.expertmesh.model.engine.SequenceChunk;
-import io.expertmesh.model.engine.SequenceKvCache;
-import io.expertmesh.model.kernels.FloatMatrix;
+import io.expertmesh.model.engine.SequenceEngine;
 import io.expertmesh.model.sampling.Sampler;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.sampling.TokenHistory;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.Consumer;
 
 /** Generates one sequence in-process: the whole prompt in one pass, then one token per step. */
 public final class Generator {
-    private final ErnieModel model;
+    private final SequenceEngine model;
     private final Tokenizer tokenizer;
 
-    public Generator(ErnieModel model, Tokenizer tokenizer) {
+    public Generator(SequenceEngine model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
     }
@@ -37,40 +32,36 @@ public final class Generator {
         var sampler = new Sampler(params);
         var history = new TokenHistory(prompt);
         var text = new OutputText(tokenizer, params.stopStrings());
-        var cache = new SequenceKvCache(model.config());
         int[] generated = new int[params.maxNewTokens()];
         int count = 0;
         FinishReason finish = FinishReason.LENGTH;
         long start = System.nanoTime();
         long prefillEnd = start;
         if (params.maxNewTokens() > 0) {
-            float[] logits = step(new SequenceChunk(cache, 0, prompt));
-            prefillEnd = System.nanoTime();
-            while (true) {
-                int next = sampler.sample(logits, history);
-                generated[count++] = next;
-                history.addGenerated(next);
-                if (params.stopTokenIds().contains(next)) {
-                    finish = FinishReason.STOP;
-                    break;
+            try (SequenceEngine.Sequence sequence = model.newSequence()) {
+                float[] logits = sequence.append(prompt);
+                prefillEnd = System.nanoTime();
+                while (true) {
+                    int next = sampler.sample(logits, history);
+                    generated[count++] = next;
+                    history.addGenerated(next);
+                    if (params.stopTokenIds().contains(next)) {
+                        finish = FinishReason.STOP;
+                        break;
+                    }
+                    emit(text.push(next), onText);
+                    if (text.stopped()) {
+                        finish = FinishReason.STOP;
+                        break;
+                    }
+                    if (count == params.maxNewTokens()) break;
+                    logits = sequence.append(new int[] {next});
                 }
-                emit(text.push(next), onText);
-                if (text.stopped()) {
-                    finish = FinishReason.STOP;
-                    break;
-                }
-                if (count == params.maxNewTokens()) break;
-                logits = step(new SequenceChunk(cache, prompt.length + count - 1, new int[] {next}));
             }
         }
         emit(text.finish(), onText);
         long end = System.nanoTime();
         return new Generation(prompt, Arrays.copyOf(generated, count), text.text(), finish, prefillEnd - start, end - prefillEnd);
-    }
-
-    private float[] step(SequenceChunk chunk) {
-        FloatMatrix hidden = model.forward(List.of(chunk), ForwardTrace.NONE);
-        return model.logits(hidden, new int[] {hidden.rows() - 1}).data();
     }
 
     private static void emit(String delta, Consumer<String> onText) {

@@ -1,0 +1,508 @@
+// ExpertMesh CUDA kernels for the ERNIE-4.5 MoE forward pass.
+//
+// Weights are BF16 on the device; activations, the KV cache, the router and every accumulation are
+// fp32, so the GPU path differs from the CPU path only in the order of fp32 additions.
+// Compiled to PTX by scripts/build-ptx (nvcc -arch=sm_90); the PTX is committed as a resource and
+// loaded with the CUDA driver API (JCuda), so no CUDA runtime, cuBLAS or NVRTC is needed at run time.
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+// Tokens one weight pass serves in the small-batch kernels: each warp keeps this many accumulators.
+#define MAX_TOKENS 8
+// Positions one attention block scores at a time (its thread count).
+#define ATTN_CHUNK 128
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over the block; every thread gets the result. `red` holds 32 floats of shared memory.
+__device__ float block_sum(float v, float* red) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_sum(v);
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    v = lane < warps ? red[lane] : 0.f;
+    v = warp_sum(v);
+    __syncthreads();
+    return v;
+}
+
+__device__ float block_max(float v, float* red) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_max(v);
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    v = lane < warps ? red[lane] : -INFINITY;
+    v = warp_max(v);
+    __syncthreads();
+    return v;
+}
+
+__device__ __forceinline__ float silu_times(float g, float u) {
+    return g / (1.f + expf(-g)) * u;
+}
+
+// Eight BF16 weights (one 16-byte load) widened to fp32.
+__device__ __forceinline__ void widen8(uint4 p, float* w) {
+    w[0] = __uint_as_float(p.x << 16); w[1] = __uint_as_float(p.x & 0xffff0000u);
+    w[2] = __uint_as_float(p.y << 16); w[3] = __uint_as_float(p.y & 0xffff0000u);
+    w[4] = __uint_as_float(p.z << 16); w[5] = __uint_as_float(p.z & 0xffff0000u);
+    w[6] = __uint_as_float(p.w << 16); w[7] = __uint_as_float(p.w & 0xffff0000u);
+}
+
+// acc[t] += W[row] · x[t] for t < tokens, one warp per row; x rows are `ldx` floats apart.
+__device__ __forceinline__ void warp_row_dots(const __nv_bfloat16* __restrict__ w, const float* __restrict__ x, int ldx,
+                                              int cols, int tokens, float* acc) {
+    int lane = threadIdx.x & 31;
+    if ((cols & 7) == 0) {
+        const uint4* w8 = reinterpret_cast<const uint4*>(w);
+        for (int c8 = lane; c8 < cols / 8; c8 += 32) {
+            float wf[8];
+            widen8(__ldg(w8 + c8), wf);
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < tokens) {
+                    const float4* xv = reinterpret_cast<const float4*>(x + (size_t)t * ldx + c8 * 8);
+                    float4 a = xv[0], b = xv[1];
+                    float s = acc[t];
+                    s = fmaf(wf[0], a.x, s); s = fmaf(wf[1], a.y, s); s = fmaf(wf[2], a.z, s); s = fmaf(wf[3], a.w, s);
+                    s = fmaf(wf[4], b.x, s); s = fmaf(wf[5], b.y, s); s = fmaf(wf[6], b.z, s); s = fmaf(wf[7], b.w, s);
+                    acc[t] = s;
+                }
+            }
+        }
+    } else {
+        for (int c = lane; c < cols; c += 32) {
+            float wv = __bfloat162float(w[c]);
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < tokens) acc[t] = fmaf(wv, x[(size_t)t * ldx + c], acc[t]);
+            }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < MAX_TOKENS; t++) {
+        if (t < tokens) acc[t] = warp_sum(acc[t]);  // tokens is the same for the whole warp
+    }
+}
+
+// out[t, c] = table[ids[t], c]: one block per token.
+extern "C" __global__ void embed_rows(const __nv_bfloat16* __restrict__ table, const int* __restrict__ ids,
+                                      float* __restrict__ out, int dim) {
+    const __nv_bfloat16* row = table + (size_t)ids[blockIdx.x] * dim;
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) out[(size_t)blockIdx.x * dim + c] = __bfloat162float(row[c]);
+}
+
+// out[t] = w ⊙ (x[t] · rsqrt(mean(x[t]²) + eps)): one block per row.
+extern "C" __global__ void rms_norm(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ out,
+                                    int dim, float eps) {
+    __shared__ float red[32];
+    const float* xr = x + (size_t)blockIdx.x * dim;
+    float* o = out + (size_t)blockIdx.x * dim;
+    float s = 0.f;
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) s = fmaf(xr[c], xr[c], s);
+    s = block_sum(s, red);
+    float scale = 1.f / sqrtf(s / dim + eps);
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) o[c] = __fmul_rn(w[c], __fmul_rn(xr[c], scale));
+}
+
+// y[t, r] = W[r] · x[t] (+ bias[r]) for up to MAX_TOKENS tokens: one warp per weight row, so each
+// row is read once per launch. The decode path (and small batches) of every linear layer.
+extern "C" __global__ void linear_small(const __nv_bfloat16* __restrict__ W, const float* __restrict__ x,
+                                        const float* __restrict__ bias, float* __restrict__ y, int rows, int cols,
+                                        int tokens, int ldy) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    if (row >= rows) return;
+    float acc[MAX_TOKENS];
+#pragma unroll
+    for (int t = 0; t < MAX_TOKENS; t++) acc[t] = 0.f;
+    warp_row_dots(W + (size_t)row * cols, x, cols, cols, tokens, acc);
+    if ((threadIdx.x & 31) == 0) {
+        float b = bias ? bias[row] : 0.f;
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) {
+            if (t < tokens) y[(size_t)t * ldy + row] = acc[t] + b;
+        }
+    }
+}
+
+// The same product for many tokens: a 64-row × 64-token tile per block, K in steps of 16 through
+// shared memory, 4×4 outputs per thread (fp32 FMA on the CUDA cores).
+extern "C" __global__ void linear_tiled(const __nv_bfloat16* __restrict__ W, const float* __restrict__ x,
+                                        const float* __restrict__ bias, float* __restrict__ y, int rows, int cols,
+                                        int tokens, int ldy) {
+    __shared__ float ws[16][68];
+    __shared__ float xs[16][68];
+    int r0 = blockIdx.x * 64, t0 = blockIdx.y * 64;
+    int tr = threadIdx.x & 15, tt = threadIdx.x >> 4;
+    float acc[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
+    for (int k0 = 0; k0 < cols; k0 += 16) {
+        for (int i = threadIdx.x; i < 1024; i += 256) {
+            int rr = i >> 4, kk = i & 15, r = r0 + rr, k = k0 + kk;
+            ws[kk][rr] = (r < rows && k < cols) ? __bfloat162float(W[(size_t)r * cols + k]) : 0.f;
+            int t = t0 + rr;
+            xs[kk][rr] = (t < tokens && k < cols) ? x[(size_t)t * cols + k] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < 16; kk++) {
+            float a[4], b[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) a[i] = ws[kk][tr * 4 + i];
+#pragma unroll
+            for (int j = 0; j < 4; j++) b[j] = xs[kk][tt * 4 + j];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int r = r0 + tr * 4 + i;
+        if (r >= rows) continue;
+        float b = bias ? bias[r] : 0.f;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int t = t0 + tt * 4 + j;
+            if (t < tokens) y[(size_t)t * ldy + r] = acc[i][j] + b;
+        }
+    }
+}
+
+// Interleaved (GPT-J) rotary embedding of every head of row t, with the host's cos/sin table
+// [tokens, headDim/2] (the CPU path's own values).
+extern "C" __global__ void rope_interleaved(float* __restrict__ x, const float* __restrict__ cosT,
+                                            const float* __restrict__ sinT, int heads, int headDim) {
+    int t = blockIdx.x, half = headDim / 2;
+    for (int i = threadIdx.x; i < heads * half; i += blockDim.x) {
+        int h = i / half, j = i % half;
+        float* p = x + (size_t)t * heads * headDim + h * headDim + 2 * j;
+        float c = cosT[t * half + j], s = sinT[t * half + j];
+        float a = p[0], b = p[1];
+        p[0] = __fsub_rn(__fmul_rn(a, c), __fmul_rn(b, s));
+        p[1] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+    }
+}
+
+// Writes row t's key and value into its slot of the layer's block pool.
+extern "C" __global__ void kv_store(const float* __restrict__ k, const float* __restrict__ v, float* __restrict__ kPool,
+                                    float* __restrict__ vPool, const int* __restrict__ slots, int kvDim) {
+    int t = blockIdx.x;
+    size_t dst = (size_t)slots[t] * kvDim;
+    for (int c = threadIdx.x; c < kvDim; c += blockDim.x) {
+        kPool[dst + c] = k[(size_t)t * kvDim + c];
+        vPool[dst + c] = v[(size_t)t * kvDim + c];
+    }
+}
+
+// Causal attention of query row t, head h (block (t, h), ATTN_CHUNK threads) over its sequence's
+// paged KV blocks: positions [0, positions[t]] in chunks of ATTN_CHUNK with an online softmax, so
+// any context length works. Query head h reads KV head h / (heads / kvHeads).
+extern "C" __global__ void attention_rows(const float* __restrict__ q, const float* __restrict__ kPool,
+                                          const float* __restrict__ vPool, const int* __restrict__ tables,
+                                          const int* __restrict__ tableStart, const int* __restrict__ positions,
+                                          float* __restrict__ out, int heads, int kvHeads, int headDim, int blockSize,
+                                          float scale) {
+    extern __shared__ float sm[];
+    float* qs = sm;
+    float* ps = sm + headDim;
+    int* slot = reinterpret_cast<int*>(ps + ATTN_CHUNK);
+    __shared__ float red[32];
+    int t = blockIdx.x, h = blockIdx.y, kvh = h / (heads / kvHeads), kvDim = kvHeads * headDim;
+    const int* table = tables + tableStart[t];
+    int n = positions[t] + 1;
+    const float* qr = q + (size_t)t * heads * headDim + h * headDim;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+    float m = -INFINITY, l = 0.f;
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};  // dims threadIdx.x + i·ATTN_CHUNK, headDim ≤ 4·ATTN_CHUNK
+    __syncthreads();
+    for (int c0 = 0; c0 < n; c0 += ATTN_CHUNK) {
+        int count = min(ATTN_CHUNK, n - c0);
+        float s = -INFINITY;
+        if (threadIdx.x < count) {
+            int p = c0 + threadIdx.x;
+            int sl = table[p / blockSize] * blockSize + p % blockSize;
+            slot[threadIdx.x] = sl;
+            const float* kr = kPool + (size_t)sl * kvDim + kvh * headDim;
+            float d = 0.f;
+            for (int i = 0; i < headDim; i++) d = fmaf(qs[i], kr[i], d);
+            s = d * scale;
+        }
+        float mNew = fmaxf(m, block_max(s, red));
+        float e = threadIdx.x < count ? expf(s - mNew) : 0.f;
+        ps[threadIdx.x] = e;
+        float sum = block_sum(e, red);
+        float correction = expf(m - mNew);
+        l = l * correction + sum;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int d = threadIdx.x + i * ATTN_CHUNK;
+            if (d < headDim) {
+                float a = acc[i] * correction;
+                for (int j = 0; j < count; j++) a = fmaf(ps[j], vPool[(size_t)slot[j] * kvDim + kvh * headDim + d], a);
+                acc[i] = a;
+            }
+        }
+        m = mNew;
+        __syncthreads();
+    }
+    float* o = out + (size_t)t * heads * headDim + h * headDim;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int d = threadIdx.x + i * ATTN_CHUNK;
+        if (d < headDim) o[d] = acc[i] / l;
+    }
+}
+
+// Expert choice of token t (one block per token): fp32 router logits, softmax, the k best by
+// p + bias (ties to the lower id; the bias only chooses), weights p / max(Σ chosen p, normMin).
+// Shared memory: `experts` floats.
+extern "C" __global__ void route_topk(const float* __restrict__ x, const float* __restrict__ router,
+                                      const float* __restrict__ bias, int* __restrict__ chosen,
+                                      float* __restrict__ weights, int dim, int experts, int k, float normMin) {
+    extern __shared__ float p[];
+    int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    const float* xr = x + (size_t)t * dim;
+    for (int e = warp; e < experts; e += warps) {
+        const float* w = router + (size_t)e * dim;
+        float s = 0.f;
+        for (int c = lane; c < dim; c += 32) s = fmaf(xr[c], w[c], s);
+        s = warp_sum(s);
+        if (lane == 0) p[e] = s;
+    }
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    float mx = -INFINITY;
+    for (int e = 0; e < experts; e++) mx = fmaxf(mx, p[e]);
+    float sum = 0.f;
+    for (int e = 0; e < experts; e++) {
+        p[e] = expf(p[e] - mx);
+        sum += p[e];
+    }
+    for (int e = 0; e < experts; e++) p[e] /= sum;
+    float total = 0.f;
+    int* out = chosen + t * k;
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        float bestScore = -INFINITY;
+        for (int e = 0; e < experts; e++) {
+            bool taken = false;
+            for (int i = 0; i < j; i++) taken |= out[i] == e;
+            if (taken) continue;
+            float score = p[e] + bias[e];
+            if (best < 0 || score > bestScore) {
+                best = e;
+                bestScore = score;
+            }
+        }
+        out[j] = best;
+        total += p[best];
+    }
+    float denom = fmaxf(total, normMin);
+    for (int j = 0; j < k; j++) weights[t * k + j] = p[out[j]] / denom;
+}
+
+// Groups a step's (token, choice) pairs by expert, tokens ascending within an expert: slot s of
+// expert e lies in [expertStart[e], expertStart[e+1]); tokenSlot[t·k + j] is the slot of choice j
+// of token t; active[0..n) lists the n experts with tokens, ascending, and active[experts] = n, so
+// the expert kernels need only min(experts, tokens·k) blocks per row group. One block; the choices
+// are staged in shared memory (tokens·k + experts ints).
+extern "C" __global__ void moe_group(const int* __restrict__ chosen, int tokens, int k, int experts,
+                                     int* __restrict__ expertStart, int* __restrict__ slotToken,
+                                     int* __restrict__ tokenSlot, int* __restrict__ active) {
+    extern __shared__ int smem[];
+    int* ch = smem;
+    int* fill = smem + tokens * k;
+    int n = tokens * k;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) ch[i] = chosen[i];
+    for (int e = threadIdx.x; e < experts; e += blockDim.x) fill[e] = 0;
+    __syncthreads();
+    for (int i = threadIdx.x; i < n; i += blockDim.x) atomicAdd(&fill[ch[i]], 1);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int start = 0, used = 0;
+        for (int e = 0; e < experts; e++) {
+            int c = fill[e];
+            if (c > 0) active[used++] = e;
+            expertStart[e] = start;
+            fill[e] = start;
+            start += c;
+        }
+        expertStart[experts] = start;
+        active[experts] = used;
+        for (int i = 0; i < n; i++) {
+            int s = fill[ch[i]]++;
+            slotToken[s] = i / k;
+            tokenSlot[i] = s;
+        }
+    }
+}
+
+// All routed experts of a step in one launch: block (row group, i) serves the i-th expert with
+// tokens (blocks past their count return at once). For each slot s of expert e,
+// h[s, r] = silu(gate_e[r] · x[token(s)]) · (up_e[r] · x[token(s)]). gate/up hold every expert's
+// matrix back to back ([experts, inter, dim]).
+extern "C" __global__ void experts_gate_up(const __nv_bfloat16* __restrict__ gate, const __nv_bfloat16* __restrict__ up,
+                                           const float* __restrict__ x, const int* __restrict__ expertStart,
+                                           const int* __restrict__ active, const int* __restrict__ slotToken,
+                                           float* __restrict__ h, int inter, int dim, int experts) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    if (blockIdx.y >= (unsigned)active[experts] || row >= inter) return;
+    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
+    const __nv_bfloat16* g = gate + ((size_t)e * inter + row) * dim;
+    const __nv_bfloat16* u = up + ((size_t)e * inter + row) * dim;
+    int lane = threadIdx.x & 31;
+    for (int sb = s0; sb < s1; sb += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, s1 - sb);
+        float ag[MAX_TOKENS], au[MAX_TOKENS];
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) ag[t] = au[t] = 0.f;
+        for (int c = lane; c < dim; c += 32) {
+            float gw = __bfloat162float(g[c]), uw = __bfloat162float(u[c]);
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < count) {
+                    float xv = x[(size_t)slotToken[sb + t] * dim + c];
+                    ag[t] = fmaf(gw, xv, ag[t]);
+                    au[t] = fmaf(uw, xv, au[t]);
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) {
+            if (t < count) {
+                float a = warp_sum(ag[t]), b = warp_sum(au[t]);
+                if (lane == 0) h[(size_t)(sb + t) * inter + row] = silu_times(a, b);
+            }
+        }
+    }
+}
+
+// y[s] = down_e · h[s] for every slot of every expert with tokens: block (row group, i) serves the
+// i-th such expert, one warp per row.
+extern "C" __global__ void experts_down(const __nv_bfloat16* __restrict__ down, const float* __restrict__ h,
+                                        const int* __restrict__ expertStart, const int* __restrict__ active,
+                                        float* __restrict__ y, int dim, int inter, int experts) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    if (blockIdx.y >= (unsigned)active[experts] || row >= dim) return;
+    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
+    const __nv_bfloat16* w = down + ((size_t)e * dim + row) * inter;
+    for (int sb = s0; sb < s1; sb += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, s1 - sb);
+        float acc[MAX_TOKENS];
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) acc[t] = 0.f;
+        warp_row_dots(w, h + (size_t)sb * inter, inter, inter, count, acc);
+        if ((threadIdx.x & 31) == 0) {
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < count) y[(size_t)(sb + t) * dim + row] = acc[t];
+            }
+        }
+    }
+}
+
+// x[t] += Σ over t's experts in ascending id of w · y[slot] (+ shared[t] when given), as the CPU
+// path adds them. One block per token; k ≤ 32.
+extern "C" __global__ void moe_combine(const float* __restrict__ y, const int* __restrict__ tokenSlot,
+                                       const int* __restrict__ chosen, const float* __restrict__ weights,
+                                       const float* __restrict__ shared, float* __restrict__ x, int k, int dim) {
+    int t = blockIdx.x;
+    int order[32];
+    for (int j = 0; j < k; j++) order[j] = j;
+    for (int a = 1; a < k; a++) {
+        int v = order[a], b = a;
+        while (b > 0 && chosen[t * k + order[b - 1]] > chosen[t * k + v]) {
+            order[b] = order[b - 1];
+            b--;
+        }
+        order[b] = v;
+    }
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+        float acc = 0.f;
+        for (int i = 0; i < k; i++) {
+            int j = order[i];
+            acc = __fadd_rn(acc, __fmul_rn(y[(size_t)tokenSlot[t * k + j] * dim + c], weights[t * k + j]));
+        }
+        if (shared) acc = __fadd_rn(acc, shared[(size_t)t * dim + c]);
+        x[(size_t)t * dim + c] = __fadd_rn(x[(size_t)t * dim + c], acc);
+    }
+}
+
+// gate[i] = silu(gate[i]) · up[i].
+extern "C" __global__ void swiglu(float* __restrict__ gate, const float* __restrict__ up, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) gate[i] = silu_times(gate[i], up[i]);
+}
+
+// x[i] += y[i].
+extern "C" __global__ void add_in_place(float* __restrict__ x, const float* __restrict__ y, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] = __fadd_rn(x[i], y[i]);
+}
+
+// Deterministic pseudo-random BF16 weights in [-scale, scale) (splitmix64 of seed + index), for
+// benchmarks on the real shape without a checkpoint on disk.
+extern "C" __global__ void fill_random_bf16(__nv_bfloat16* __restrict__ w, size_t n, unsigned long long seed, float scale) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (i + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        float u = (float)(z >> 40) * (1.f / 16777216.f);
+        w[i] = __float2bfloat16((2.f * u - 1.f) * scale);
+    }
+}
+
+// out[r] = the index of the largest logit of row r (ties to the lower index): greedy sampling on the
+// GPU, so a step copies one int per sequence back instead of a row of logits.
+extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int* __restrict__ out, int vocab) {
+    __shared__ float bestValue[32];
+    __shared__ int bestIndex[32];
+    const float* row = logits + (size_t)blockIdx.x * vocab;
+    float v = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        float x = row[i];
+        if (x > v) {
+            v = x;
+            idx = i;
+        }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+        if (ov > v || (ov == v && oi < idx)) {
+            v = ov;
+            idx = oi;
+        }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) {
+        bestValue[warp] = v;
+        bestIndex[warp] = idx;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < (int)(blockDim.x >> 5); w++) {
+            if (bestValue[w] > v || (bestValue[w] == v && bestIndex[w] < idx)) {
+                v = bestValue[w];
+                idx = bestIndex[w];
+            }
+        }
+        out[blockIdx.x] = idx;
+    }
+}

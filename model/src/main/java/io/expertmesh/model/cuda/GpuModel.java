@@ -1,0 +1,418 @@
+package io.expertmesh.model.cuda;
+
+import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.engine.RotaryEmbedding;
+import io.expertmesh.model.engine.SequenceEngine;
+import io.expertmesh.model.kernels.FloatMatrix;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * The ERNIE-4.5 MoE forward pass on one GPU, top to bottom as {@code ErnieModel} does it on the CPU:
+ * BF16 weights uploaded once, fp32 activations, fp32 KV cache in 16-token blocks, the router, the
+ * grouping of rows by expert and every routed expert of a layer in one launch each for gate/up and
+ * down, then the weighted combine in ascending expert id plus the shared expert. A step takes
+ * chunks of many sequences as consecutive rows, like the CPU model.
+ */
+public final class GpuModel implements SequenceEngine, AutoCloseable {
+    public static final int KV_BLOCK = 16;
+    /** Rows the small-batch kernels serve per weight pass (MAX_TOKENS in ernie.cu). */
+    private static final int SMALL_ROWS = 8;
+    private static final int THREADS = 256;
+    private static final int WARPS_PER_BLOCK = THREADS / 32;
+    /** Threads of an attention block (ATTN_CHUNK in ernie.cu). */
+    private static final int ATTENTION_CHUNK = 128;
+    /** Choices (tokens × k) plus experts that moe_group can stage in 48 KB of shared memory. */
+    private static final int MAX_GROUPED_CHOICES = 48 * 1024 / 4;
+
+    record DeviceLinear(DevicePointer weight, DevicePointer bias, int rows, int cols) {}
+
+    record DeviceMlp(DeviceLinear gate, DeviceLinear up, DeviceLinear down) {
+        int intermediate() {
+            return gate.rows();
+        }
+    }
+
+    /** One layer on the device: exactly one of {@code dense} and {@code router} is set. */
+    record DeviceLayer(DevicePointer inputNorm, DevicePointer postNorm, DeviceLinear q, DeviceLinear k, DeviceLinear v,
+                       DeviceLinear o, DeviceMlp dense, DevicePointer router, DevicePointer correctionBias, DeviceMlp shared,
+                       DevicePointer expertGate, DevicePointer expertUp, DevicePointer expertDown, DevicePointer keys,
+                       DevicePointer values) {}
+
+    private final Gpu device;
+    private final ErnieConfig config;
+    private final DevicePointer embeddings;
+    private final DeviceLinear lmHead;
+    private final DevicePointer finalNorm;
+    private final List<DeviceLayer> layers;
+    private final float[] inverseFrequencies;
+    private final Deque<Integer> freeBlocks = new ArrayDeque<>();
+    private final long weightBytes;
+    private Scratch scratch;
+
+    private GpuModel(Gpu device, ErnieConfig config, WeightSource source, int kvTokens) {
+        if (config.headDim() > 4 * ATTENTION_CHUNK || config.expertsPerToken() > 32 || config.useBias()) {
+            throw new IllegalArgumentException("the CUDA path supports head_dim <= 512, moe_k <= 32 and use_bias = false; this model has "
+                    + "head_dim " + config.headDim() + ", moe_k " + config.expertsPerToken() + ", use_bias " + config.useBias());
+        }
+        this.device = device;
+        this.config = config;
+        device.makeCurrent();
+        int d = config.hiddenSize();
+        long bytes = 0;
+        embeddings = device.allocate(2L * config.vocabSize() * d);
+        source.matrix(WeightSource.Part.EMBEDDINGS, -1, -1, config.vocabSize(), d, embeddings, 0);
+        bytes += 2L * config.vocabSize() * d;
+        int kvBlocksTotal = (kvTokens + KV_BLOCK - 1) / KV_BLOCK;
+        List<DeviceLayer> built = new ArrayList<>();
+        for (int l = 0; l < config.numLayers(); l++) {
+            var q = linear(source, WeightSource.Part.Q, l, config.queryDim(), d);
+            var k = linear(source, WeightSource.Part.K, l, config.kvDim(), d);
+            var v = linear(source, WeightSource.Part.V, l, config.kvDim(), d);
+            var o = linear(source, WeightSource.Part.O, l, d, config.queryDim());
+            bytes += 2L * d * (2L * config.queryDim() + 2L * config.kvDim());
+            DeviceMlp dense = null, shared = null;
+            DevicePointer router = null, bias = null, gate = null, up = null, down = null;
+            if (config.isMoeLayer(l)) {
+                router = device.upload(source.vector(WeightSource.Part.ROUTER, l, config.numExperts() * d));
+                bias = device.upload(source.vector(WeightSource.Part.CORRECTION_BIAS, l, config.numExperts()));
+                if (config.numSharedExperts() > 0) {
+                    shared = mlp(source, WeightSource.Part.SHARED_GATE, l, config.sharedIntermediateSize());
+                    bytes += 6L * d * config.sharedIntermediateSize();
+                }
+                int inter = config.moeIntermediateSize();
+                long each = (long) inter * d;
+                gate = device.allocate(2 * each * config.numExperts());
+                up = device.allocate(2 * each * config.numExperts());
+                down = device.allocate(2 * each * config.numExperts());
+                for (int e = 0; e < config.numExperts(); e++) {
+                    source.matrix(WeightSource.Part.EXPERT_GATE, l, e, inter, d, gate, 2 * each * e);
+                    source.matrix(WeightSource.Part.EXPERT_UP, l, e, inter, d, up, 2 * each * e);
+                    source.matrix(WeightSource.Part.EXPERT_DOWN, l, e, d, inter, down, 2 * each * e);
+                }
+                bytes += 6 * each * config.numExperts();
+            } else {
+                dense = mlp(source, WeightSource.Part.DENSE_GATE, l, config.intermediateSize());
+                bytes += 6L * d * config.intermediateSize();
+            }
+            long kvBytes = 4L * kvBlocksTotal * KV_BLOCK * config.kvDim();
+            built.add(new DeviceLayer(device.upload(source.vector(WeightSource.Part.INPUT_NORM, l, d)),
+                    device.upload(source.vector(WeightSource.Part.POST_ATTENTION_NORM, l, d)), q, k, v, o, dense, router, bias,
+                    shared, gate, up, down, device.allocate(kvBytes), device.allocate(kvBytes)));
+            source.layerDone(l);
+        }
+        layers = List.copyOf(built);
+        finalNorm = device.upload(source.vector(WeightSource.Part.FINAL_NORM, -1, d));
+        if (config.tieWordEmbeddings()) {
+            lmHead = new DeviceLinear(embeddings, DevicePointer.NULL, config.vocabSize(), d);
+        } else {
+            lmHead = linear(source, WeightSource.Part.LM_HEAD, -1, config.vocabSize(), d);
+            bytes += 2L * config.vocabSize() * d;
+        }
+        for (int b = 0; b < kvBlocksTotal; b++) freeBlocks.add(b);
+        weightBytes = bytes;
+        inverseFrequencies = RotaryEmbedding.inverseFrequencies(config.headDim(), config.ropeTheta());
+        device.synchronize();
+    }
+
+    /** Builds the model on {@code device} from {@code source}, with a KV cache of {@code kvTokens} tokens. */
+    public static GpuModel load(Gpu device, ErnieConfig config, WeightSource source, int kvTokens) {
+        return new GpuModel(device, config, source, kvTokens);
+    }
+
+    private DeviceLinear linear(WeightSource source, WeightSource.Part part, int layer, int rows, int cols) {
+        DevicePointer w = device.allocate(2L * rows * cols);
+        source.matrix(part, layer, -1, rows, cols, w, 0);
+        return new DeviceLinear(w, DevicePointer.NULL, rows, cols);
+    }
+
+    /** The gate, up and down projections; {@code gatePart} is the gate's part, the next two follow it. */
+    private DeviceMlp mlp(WeightSource source, WeightSource.Part gatePart, int layer, int inter) {
+        WeightSource.Part[] parts = WeightSource.Part.values();
+        int d = config.hiddenSize();
+        return new DeviceMlp(linear(source, gatePart, layer, inter, d), linear(source, parts[gatePart.ordinal() + 1], layer, inter, d),
+                linear(source, parts[gatePart.ordinal() + 2], layer, d, inter));
+    }
+
+    @Override
+    public ErnieConfig config() {
+        return config;
+    }
+
+    public Gpu device() {
+        return device;
+    }
+
+    /** Bytes of weights on the device (BF16 matrices; norms, router and KV cache not counted). */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    @Override
+    public DeviceSequence newSequence() {
+        return new DeviceSequence();
+    }
+
+    /** A sequence whose KV cache lives in this model's device block pool. */
+    public final class DeviceSequence implements Sequence {
+        private final List<Integer> blocks = new ArrayList<>();
+        private int length;
+        private boolean closed;
+
+        public int length() {
+            return length;
+        }
+
+        @Override
+        public float[] append(int[] tokens) {
+            FloatMatrix logits = forward(List.of(this), List.of(tokens), new int[] {tokens.length - 1});
+            return logits.data();
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            freeBlocks.addAll(blocks);
+            blocks.clear();
+        }
+
+        private void reserve(int tokens) {
+            int needed = (tokens + KV_BLOCK - 1) / KV_BLOCK;
+            if (needed - blocks.size() > freeBlocks.size()) {
+                throw new IllegalStateException("the GPU KV cache is full: " + tokens + " tokens need " + needed + " blocks");
+            }
+            while (blocks.size() < needed) blocks.add(freeBlocks.poll());
+        }
+    }
+
+    /**
+     * Runs one chunk of tokens per sequence, as consecutive rows, and returns the logits of the given
+     * rows (indices into all rows of the step).
+     */
+    public FloatMatrix forward(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
+        Scratch s = prepare(sequences, chunks);
+        for (int l = 0; l < layers.size(); l++) layer(layers.get(l), s);
+        finish(s, logitRows);
+        FloatMatrix out = FloatMatrix.zeros(logitRows.length, config.vocabSize());
+        device.copyOut(out.data(), s.logits, logitRows.length * config.vocabSize());
+        return out;
+    }
+
+    /** As {@link #forward}, but returns the greedy token of each given row, chosen on the GPU. */
+    public int[] forwardGreedy(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
+        Scratch s = prepare(sequences, chunks);
+        for (int l = 0; l < layers.size(); l++) layer(layers.get(l), s);
+        finish(s, logitRows);
+        device.launch("argmax_rows", logitRows.length, 1, THREADS, 0, s.logits, s.ids, config.vocabSize());
+        int[] next = new int[logitRows.length];
+        device.copyOut(next, s.ids, next.length);
+        return next;
+    }
+
+    private Scratch prepare(List<DeviceSequence> sequences, List<int[]> chunks) {
+        device.makeCurrent();
+        int rows = 0;
+        int tableInts = 0;
+        for (int i = 0; i < sequences.size(); i++) {
+            DeviceSequence seq = sequences.get(i);
+            int end = seq.length + chunks.get(i).length;
+            if (end > config.maxPositions()) {
+                throw new IllegalArgumentException("sequence of " + end + " tokens exceeds max_position_embeddings " + config.maxPositions());
+            }
+            seq.reserve(end);
+            rows += chunks.get(i).length;
+            tableInts += seq.blocks.size();
+        }
+        if (rows * config.expertsPerToken() + config.numExperts() > MAX_GROUPED_CHOICES) {
+            throw new IllegalArgumentException("a GPU step takes at most " + (MAX_GROUPED_CHOICES - config.numExperts()) / config.expertsPerToken()
+                    + " tokens, got " + rows);
+        }
+        Scratch s = scratch(rows, tableInts);
+        int[] ids = new int[rows], positions = new int[rows], slots = new int[rows], tableStart = new int[rows];
+        int[] tables = new int[tableInts];
+        int row = 0, table = 0;
+        for (int i = 0; i < sequences.size(); i++) {
+            DeviceSequence seq = sequences.get(i);
+            for (int b = 0; b < seq.blocks.size(); b++) tables[table + b] = seq.blocks.get(b);
+            int chunkStart = row;
+            for (int token : chunks.get(i)) {
+                if (token < 0 || token >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+                }
+                int pos = seq.length + row - chunkStart;
+                ids[row] = token;
+                positions[row] = pos;
+                slots[row] = seq.blocks.get(pos / KV_BLOCK) * KV_BLOCK + pos % KV_BLOCK;
+                tableStart[row] = table;
+                row++;
+            }
+            table += seq.blocks.size();
+        }
+        for (int i = 0; i < sequences.size(); i++) sequences.get(i).length += chunks.get(i).length;
+        RotaryEmbedding rope = RotaryEmbedding.forPositions(positions, inverseFrequencies);
+        device.copyIn(s.ids, ids, rows);
+        device.copyIn(s.positions, positions, rows);
+        device.copyIn(s.slots, slots, rows);
+        device.copyIn(s.tableStart, tableStart, rows);
+        device.copyIn(s.tables, tables, tableInts);
+        device.copyIn(s.cos, rope.cosTable(), rope.cosTable().length);
+        device.copyIn(s.sin, rope.sinTable(), rope.sinTable().length);
+        s.rows = rows;
+        device.launch("embed_rows", rows, 1, THREADS, 0, embeddings, s.ids, s.x, config.hiddenSize());
+        return s;
+    }
+
+    private void layer(DeviceLayer layer, Scratch s) {
+        int rows = s.rows, d = config.hiddenSize(), hd = config.headDim();
+        device.launch("rms_norm", rows, 1, THREADS, 0, s.x, layer.inputNorm(), s.h, d, config.rmsNormEps());
+        linear(layer.q(), s.h, s.q, rows);
+        linear(layer.k(), s.h, s.k, rows);
+        linear(layer.v(), s.h, s.v, rows);
+        device.launch("rope_interleaved", rows, 1, ATTENTION_CHUNK, 0, s.q, s.cos, s.sin, config.numHeads(), hd);
+        device.launch("rope_interleaved", rows, 1, ATTENTION_CHUNK, 0, s.k, s.cos, s.sin, config.numKvHeads(), hd);
+        device.launch("kv_store", rows, 1, ATTENTION_CHUNK, 0, s.k, s.v, layer.keys(), layer.values(), s.slots, config.kvDim());
+        device.launch("attention_rows", rows, config.numHeads(), ATTENTION_CHUNK, 4 * (hd + 2 * ATTENTION_CHUNK), s.q, layer.keys(),
+                layer.values(), s.tables, s.tableStart, s.positions, s.context, config.numHeads(), config.numKvHeads(), hd, KV_BLOCK,
+                (float) Math.pow(hd, -0.5));
+        linear(layer.o(), s.context, s.out, rows);
+        addInPlace(s.x, s.out, rows * d);
+        device.launch("rms_norm", rows, 1, THREADS, 0, s.x, layer.postNorm(), s.h, d, config.rmsNormEps());
+        if (layer.dense() != null) {
+            mlp(layer.dense(), s.h, s.out, rows, s);
+            addInPlace(s.x, s.out, rows * d);
+            return;
+        }
+        int experts = config.numExperts(), k = config.expertsPerToken(), inter = config.moeIntermediateSize();
+        device.launch("route_topk", rows, 1, THREADS, 4 * experts, s.h, layer.router(), layer.correctionBias(), s.chosen, s.routeWeights,
+                d, experts, k, config.moeNormMin());
+        device.launch("moe_group", 1, 1, THREADS, 4 * (rows * k + experts), s.chosen, rows, k, experts, s.expertStart, s.slotToken,
+                s.tokenSlot, s.activeExperts);
+        int activeBound = Math.min(experts, rows * k);
+        device.launch("experts_gate_up", blocksFor(inter), activeBound, THREADS, 0, layer.expertGate(), layer.expertUp(), s.h,
+                s.expertStart, s.activeExperts, s.slotToken, s.expertHidden, inter, d, experts);
+        device.launch("experts_down", blocksFor(d), activeBound, THREADS, 0, layer.expertDown(), s.expertHidden, s.expertStart,
+                s.activeExperts, s.expertOut, d, inter, experts);
+        DevicePointer shared = DevicePointer.NULL;
+        if (layer.shared() != null) {
+            mlp(layer.shared(), s.h, s.out, rows, s);
+            shared = s.out;
+        }
+        device.launch("moe_combine", rows, 1, THREADS, 0, s.expertOut, s.tokenSlot, s.chosen, s.routeWeights, shared, s.x, k, d);
+    }
+
+    private void finish(Scratch s, int[] logitRows) {
+        int d = config.hiddenSize();
+        device.launch("rms_norm", s.rows, 1, THREADS, 0, s.x, finalNorm, s.h, d, config.rmsNormEps());
+        s.ensureLogits(logitRows.length);
+        for (int i = 0; i < logitRows.length; i++) {
+            if (logitRows[i] < 0 || logitRows[i] >= s.rows) throw new IllegalArgumentException("no row " + logitRows[i] + " in this step");
+            device.copy(s.logitInput.plus(4L * i * d), s.h.plus(4L * logitRows[i] * d), 4L * d);
+        }
+        linear(lmHead, s.logitInput, s.logits, logitRows.length);
+    }
+
+    private void mlp(DeviceMlp m, DevicePointer in, DevicePointer out, int rows, Scratch s) {
+        linear(m.gate(), in, s.gate, rows);
+        linear(m.up(), in, s.up, rows);
+        int n = rows * m.intermediate();
+        device.launch("swiglu", (n + THREADS - 1) / THREADS, 1, THREADS, 0, s.gate, s.up, n);
+        linear(m.down(), s.gate, out, rows);
+    }
+
+    private void linear(DeviceLinear l, DevicePointer x, DevicePointer y, int rows) {
+        if (rows <= SMALL_ROWS) {
+            device.launch("linear_small", blocksFor(l.rows()), 1, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(), rows, l.rows());
+        } else {
+            device.launch("linear_tiled", (l.rows() + 63) / 64, (rows + 63) / 64, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(),
+                    rows, l.rows());
+        }
+    }
+
+    private void addInPlace(DevicePointer x, DevicePointer y, int n) {
+        device.launch("add_in_place", (n + THREADS - 1) / THREADS, 1, THREADS, 0, x, y, n);
+    }
+
+    /** Blocks of {@link #THREADS} threads for one warp per row. */
+    private static int blocksFor(int rows) {
+        return (rows + WARPS_PER_BLOCK - 1) / WARPS_PER_BLOCK;
+    }
+
+    private Scratch scratch(int rows, int tableInts) {
+        if (scratch == null || scratch.capacity < rows || scratch.tableCapacity < tableInts) {
+            int capacity = Math.max(rows, scratch == null ? 0 : 2 * scratch.capacity);
+            int tables = Math.max(tableInts, scratch == null ? 0 : 2 * scratch.tableCapacity);
+            if (scratch != null) scratch.free();
+            scratch = new Scratch(capacity, tables);
+        }
+        return scratch;
+    }
+
+    /** Per-step device buffers for up to {@code capacity} rows. */
+    private final class Scratch {
+        final int capacity, tableCapacity;
+        final DevicePointer ids, positions, slots, tableStart, tables, cos, sin;
+        final DevicePointer x, h, q, k, v, context, out, gate, up;
+        final DevicePointer chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut;
+        DevicePointer logitInput, logits;
+        int logitCapacity;
+        int rows;
+
+        Scratch(int capacity, int tableCapacity) {
+            this.capacity = capacity;
+            this.tableCapacity = tableCapacity;
+            long r = capacity;
+            int d = config.hiddenSize(), k = config.expertsPerToken();
+            int widest = Math.max(config.intermediateSize(), config.sharedIntermediateSize());
+            ids = device.allocate(4 * r);
+            positions = device.allocate(4 * r);
+            slots = device.allocate(4 * r);
+            tableStart = device.allocate(4 * r);
+            tables = device.allocate(4L * tableCapacity);
+            cos = device.allocate(4 * r * config.headDim() / 2);
+            sin = device.allocate(4 * r * config.headDim() / 2);
+            x = device.allocate(4 * r * d);
+            h = device.allocate(4 * r * d);
+            q = device.allocate(4 * r * config.queryDim());
+            this.k = device.allocate(4 * r * config.kvDim());
+            v = device.allocate(4 * r * config.kvDim());
+            context = device.allocate(4 * r * config.queryDim());
+            out = device.allocate(4 * r * d);
+            gate = device.allocate(4 * r * widest);
+            up = device.allocate(4 * r * widest);
+            chosen = device.allocate(4 * r * k);
+            routeWeights = device.allocate(4 * r * k);
+            expertStart = device.allocate(4L * (config.numExperts() + 1));
+            activeExperts = device.allocate(4L * (config.numExperts() + 1));
+            slotToken = device.allocate(4 * r * k);
+            tokenSlot = device.allocate(4 * r * k);
+            expertHidden = device.allocate(4 * r * k * config.moeIntermediateSize());
+            expertOut = device.allocate(4 * r * k * d);
+        }
+
+        void ensureLogits(int rowsWanted) {
+            if (logits != null && logitCapacity >= rowsWanted) return;
+            if (logits != null) {
+                device.free(logits);
+                device.free(logitInput);
+            }
+            logitCapacity = Math.max(rowsWanted, 2 * logitCapacity);
+            logitInput = device.allocate(4L * logitCapacity * config.hiddenSize());
+            logits = device.allocate(4L * logitCapacity * config.vocabSize());
+        }
+
+        void free() {
+            for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
+                    up, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut, logitInput, logits}) {
+                if (p != null) device.free(p);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        device.close();
+    }
+}
