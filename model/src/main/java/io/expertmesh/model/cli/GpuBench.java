@@ -12,8 +12,9 @@ import java.util.SplittableRandom;
 
 /**
  * Throughput of a {@link GpuModel}: prefill of one prompt, then greedy decoding of {@code batch}
- * sequences together, for each batch size (argmax on the GPU), and at batch 1 once more with the
- * logits copied to the host sampler, to compare the two. Medians over rounds after a warm-up.
+ * sequences together, for each batch size (argmax on the GPU, decode steps replayed as CUDA graphs),
+ * and at batch 1 twice more: with the logits copied to the host sampler, and launching kernel by
+ * kernel, to compare. Medians over rounds after a warm-up.
  */
 final class GpuBench {
     private GpuBench() {}
@@ -21,10 +22,11 @@ final class GpuBench {
     static Map<String, Object> run(GpuModel gpu, int promptLen, int gen, int[] batches, int rounds, long seed, PrintStream err) {
         int vocabLimit = Math.min(gpu.config().vocabSize(), 50_000);
         int[] prompt = new SplittableRandom(seed).ints(promptLen, 0, vocabLimit).toArray();
-        var progress = new Progress(err, "gpu bench", (rounds + 1) * (2 + batches.length), "runs");
+        var progress = new Progress(err, "gpu bench", (rounds + 1) * (3 + batches.length), "runs");
         List<Double> prefill = new ArrayList<>();
         Map<Integer, List<Double>> decode = new LinkedHashMap<>();
         List<Double> hostSampling = new ArrayList<>();
+        List<Double> withoutGraphs = new ArrayList<>();
         for (int round = 0; round <= rounds; round++) {
             double p = prefill(gpu, prompt);
             progress.advance(1);
@@ -37,6 +39,11 @@ final class GpuBench {
             double h = decode(gpu, prompt, 1, gen, true);
             progress.advance(1);
             if (round > 0) hostSampling.add(h);
+            gpu.useGraphs(false);
+            double g = decode(gpu, prompt, 1, gen, false);
+            gpu.useGraphs(true);
+            progress.advance(1);
+            if (round > 0) withoutGraphs.add(g);
         }
         progress.finish();
         long[] memory = gpu.device().memoryUsedAndTotal();
@@ -52,6 +59,7 @@ final class GpuBench {
         decode.forEach((b, v) -> byBatch.put(String.valueOf(b), median(v)));
         out.put("decode_tok_s", byBatch);
         out.put("decode_tok_s_batch1_host_sampling", median(hostSampling));
+        out.put("decode_tok_s_batch1_without_cuda_graphs", median(withoutGraphs));
         out.put("gpu_memory_used_gb", memory[0] / 1e9);
         out.put("gpu_memory_total_gb", memory[1] / 1e9);
         return out;

@@ -12,11 +12,19 @@ import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoD;
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,12 +41,18 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
 
 /**
  * One GPU through the CUDA driver API: a context, the project's PTX module, device memory and
  * kernel launches. Every call comes from the thread that uses the model, after {@link #makeCurrent}.
+ * Launches and device-to-device copies go to one stream (which graphs are captured from); it is a
+ * blocking stream, so the synchronous host copies, issued on the legacy stream, stay ordered with it.
  */
 public final class CudaDevice implements Gpu {
     private static final String PTX_RESOURCE = "/io/expertmesh/model/cuda/ernie.ptx";
@@ -56,6 +70,7 @@ public final class CudaDevice implements Gpu {
 
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
+    private final CUstream stream = new CUstream();
     private final Map<String, CUfunction> functions = new HashMap<>();
     /** Live allocations by base address: a {@link DevicePointer} inside one is resolved to it plus an offset. */
     private final TreeMap<Long, Allocation> allocations = new TreeMap<>();
@@ -72,6 +87,7 @@ public final class CudaDevice implements Gpu {
         cuCtxCreate(context, 0, device);
         byte[] ptx = ptx();
         cuModuleLoadData(module, Arrays.copyOf(ptx, ptx.length + 1));
+        cuStreamCreate(stream, 0);
     }
 
     /** Why no GPU can be used in this process, or empty when one can. Probed once. */
@@ -185,7 +201,7 @@ public final class CudaDevice implements Gpu {
 
     @Override
     public void copy(DevicePointer dst, DevicePointer src, long bytes) {
-        cuMemcpyDtoD(resolve(dst, bytes), resolve(src, bytes), bytes);
+        cuMemcpyDtoDAsync(resolve(dst, bytes), resolve(src, bytes), bytes, stream);
     }
 
     @Override
@@ -200,12 +216,39 @@ public final class CudaDevice implements Gpu {
                 default -> throw new IllegalArgumentException(kernel + ": unsupported argument " + args[i]);
             };
         }
-        cuLaunchKernel(function(kernel), gridX, gridY, 1, block, 1, 1, sharedBytes, null, Pointer.to(params), null);
+        cuLaunchKernel(function(kernel), gridX, gridY, 1, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
     }
 
     @Override
     public void synchronize() {
         cuCtxSynchronize();
+    }
+
+    @Override
+    public Graph capture(Runnable work) {
+        CUgraph graph = new CUgraph();
+        cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+        try {
+            work.run();
+        } finally {
+            cuStreamEndCapture(stream, graph);
+        }
+        CUgraphExec exec = new CUgraphExec();
+        cuGraphInstantiate(exec, graph, 0);
+        return new CapturedGraph(graph, exec);
+    }
+
+    @Override
+    public void replay(Graph graph) {
+        cuGraphLaunch(((CapturedGraph) graph).exec, stream);
+    }
+
+    private record CapturedGraph(CUgraph graph, CUgraphExec exec) implements Graph {
+        @Override
+        public void close() {
+            cuGraphExecDestroy(exec);
+            cuGraphDestroy(graph);
+        }
     }
 
     private CUfunction function(String kernel) {
@@ -219,8 +262,10 @@ public final class CudaDevice implements Gpu {
     @Override
     public void close() {
         makeCurrent();
+        cuCtxSynchronize();
         for (Allocation a : allocations.values()) cuMemFree(a);
         allocations.clear();
+        cuStreamDestroy(stream);
         cuCtxDestroy(context);
     }
 }

@@ -47,6 +47,21 @@ public interface Gpu extends AutoCloseable {
 
     void synchronize();
 
+    /**
+     * Records the launches and device-to-device copies {@code work} issues, without running them, as
+     * a graph for {@link #replay}: their arguments are fixed now, device memory is read when it runs.
+     */
+    Graph capture(Runnable work);
+
+    /** Runs a captured graph (after every copy issued before it). */
+    void replay(Graph graph);
+
+    /** A captured sequence of launches. */
+    interface Graph extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     @Override
     void close();
 }

@@ -7,7 +7,9 @@ import io.expertmesh.model.kernels.FloatMatrix;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The ERNIE-4.5 MoE forward pass on one GPU, top to bottom as {@code ErnieModel} does it on the CPU:
@@ -51,6 +53,9 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private final Deque<Integer> freeBlocks = new ArrayDeque<>();
     private final long weightBytes;
     private Scratch scratch;
+    private boolean graphs = true;
+    /** Rows of the step being prepared when it is a decode step (one token per sequence), else -1. */
+    private int decodeRows = -1;
 
     private GpuModel(Gpu device, ErnieConfig config, WeightSource source, int kvTokens) {
         if (config.headDim() > 4 * ATTENTION_CHUNK || config.expertsPerToken() > 32 || config.useBias()) {
@@ -193,9 +198,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
      * rows (indices into all rows of the step).
      */
     public FloatMatrix forward(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
-        Scratch s = prepare(sequences, chunks);
-        for (int l = 0; l < layers.size(); l++) layer(layers.get(l), s);
-        finish(s, logitRows);
+        Scratch s = prepare(sequences, chunks, logitRows);
+        run(s, logitRows, false);
         FloatMatrix out = FloatMatrix.zeros(logitRows.length, config.vocabSize());
         device.copyOut(out.data(), s.logits, logitRows.length * config.vocabSize());
         return out;
@@ -203,16 +207,51 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
 
     /** As {@link #forward}, but returns the greedy token of each given row, chosen on the GPU. */
     public int[] forwardGreedy(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
-        Scratch s = prepare(sequences, chunks);
-        for (int l = 0; l < layers.size(); l++) layer(layers.get(l), s);
-        finish(s, logitRows);
-        device.launch("argmax_rows", logitRows.length, 1, THREADS, 0, s.logits, s.ids, config.vocabSize());
+        Scratch s = prepare(sequences, chunks, logitRows);
+        run(s, logitRows, true);
         int[] next = new int[logitRows.length];
         device.copyOut(next, s.ids, next.length);
         return next;
     }
 
-    private Scratch prepare(List<DeviceSequence> sequences, List<int[]> chunks) {
+    /** Whether decode steps replay a captured graph (one per batch size) instead of launching kernel by kernel. */
+    public void useGraphs(boolean on) {
+        graphs = on;
+    }
+
+    /**
+     * The step's launches, after its inputs are on the device. A decode step (one token per sequence,
+     * logits of every row) has the same launches with the same arguments whenever the batch size
+     * repeats, since positions, slots and block tables are read from device memory: it is captured
+     * once per batch size and replayed.
+     */
+    private void run(Scratch s, int[] logitRows, boolean greedy) {
+        Runnable launches = () -> {
+            device.launch("embed_rows", s.rows, 1, THREADS, 0, embeddings, s.ids, s.x, config.hiddenSize());
+            for (DeviceLayer layer : layers) layer(layer, s);
+            finish(s, logitRows);
+            if (greedy) device.launch("argmax_rows", logitRows.length, 1, THREADS, 0, s.logits, s.ids, config.vocabSize());
+        };
+        if (!graphs || !isDecodeStep(s.rows, logitRows)) {
+            launches.run();
+            return;
+        }
+        int key = greedy ? -s.rows : s.rows;
+        Gpu.Graph graph = s.graphs.get(key);
+        if (graph == null) {
+            graph = device.capture(launches);
+            s.graphs.put(key, graph);
+        }
+        device.replay(graph);
+    }
+
+    private boolean isDecodeStep(int rows, int[] logitRows) {
+        if (rows != decodeRows || logitRows.length != rows) return false;
+        for (int i = 0; i < rows; i++) if (logitRows[i] != i) return false;
+        return true;
+    }
+
+    private Scratch prepare(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
         device.makeCurrent();
         int rows = 0;
         int tableInts = 0;
@@ -261,7 +300,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         device.copyIn(s.cos, rope.cosTable(), rope.cosTable().length);
         device.copyIn(s.sin, rope.sinTable(), rope.sinTable().length);
         s.rows = rows;
-        device.launch("embed_rows", rows, 1, THREADS, 0, embeddings, s.ids, s.x, config.hiddenSize());
+        decodeRows = rows == sequences.size() ? rows : -1;
+        s.ensureLogits(logitRows.length);
         return s;
     }
 
@@ -306,7 +346,6 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private void finish(Scratch s, int[] logitRows) {
         int d = config.hiddenSize();
         device.launch("rms_norm", s.rows, 1, THREADS, 0, s.x, finalNorm, s.h, d, config.rmsNormEps());
-        s.ensureLogits(logitRows.length);
         for (int i = 0; i < logitRows.length; i++) {
             if (logitRows[i] < 0 || logitRows[i] >= s.rows) throw new IllegalArgumentException("no row " + logitRows[i] + " in this step");
             device.copy(s.logitInput.plus(4L * i * d), s.h.plus(4L * logitRows[i] * d), 4L * d);
@@ -359,6 +398,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         DevicePointer logitInput, logits;
         int logitCapacity;
         int rows;
+        /** Captured decode steps by batch size (negative: greedy); they hold this scratch's addresses. */
+        final Map<Integer, Gpu.Graph> graphs = new HashMap<>();
 
         Scratch(int capacity, int tableCapacity) {
             this.capacity = capacity;
@@ -395,6 +436,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         void ensureLogits(int rowsWanted) {
             if (logits != null && logitCapacity >= rowsWanted) return;
             if (logits != null) {
+                dropGraphs();
                 device.free(logits);
                 device.free(logitInput);
             }
@@ -403,7 +445,13 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             logits = device.allocate(4L * logitCapacity * config.vocabSize());
         }
 
+        void dropGraphs() {
+            graphs.values().forEach(Gpu.Graph::close);
+            graphs.clear();
+        }
+
         void free() {
+            dropGraphs();
             for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
                     up, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut, logitInput, logits}) {
                 if (p != null) device.free(p);
@@ -413,6 +461,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
 
     @Override
     public void close() {
+        if (scratch != null) scratch.dropGraphs();
         device.close();
     }
 }

@@ -37,6 +37,7 @@ final class EmulatedGpu implements Gpu {
     private final Arena arena = Arena.ofShared();
     private final TreeMap<Long, MemorySegment> memory = new TreeMap<>();
     private final MethodHandle launch;
+    private List<Runnable> recording;
 
     private EmulatedGpu(MethodHandle launch) {
         this.launch = launch;
@@ -131,6 +132,11 @@ final class EmulatedGpu implements Gpu {
         if (memory.remove(p.address()) == null) throw new IllegalArgumentException("no allocation at 0x" + Long.toHexString(p.address()));
     }
 
+    /** As in a CUDA stream capture, copies to or from the host may not be recorded. */
+    private void hostCopyAllowed() {
+        if (recording != null) throw new IllegalStateException("a host copy inside a graph capture");
+    }
+
     private MemorySegment at(DevicePointer p, long bytes) {
         var e = memory.floorEntry(p.address());
         if (e == null || p.address() + bytes > e.getKey() + e.getValue().byteSize()) {
@@ -141,36 +147,50 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void copyIn(DevicePointer dst, float[] data, int count) {
+        hostCopyAllowed();
         MemorySegment.copy(data, 0, at(dst, 4L * count), ValueLayout.JAVA_FLOAT, 0, count);
     }
 
     @Override
     public void copyIn(DevicePointer dst, int[] data, int count) {
+        hostCopyAllowed();
         MemorySegment.copy(data, 0, at(dst, 4L * count), ValueLayout.JAVA_INT, 0, count);
     }
 
     @Override
     public void copyIn(DevicePointer dst, MemorySegment src) {
+        hostCopyAllowed();
         at(dst, src.byteSize()).copyFrom(src);
     }
 
     @Override
     public void copyOut(float[] dst, DevicePointer src, int count) {
+        hostCopyAllowed();
         MemorySegment.copy(at(src, 4L * count), ValueLayout.JAVA_FLOAT, 0, dst, 0, count);
     }
 
     @Override
     public void copyOut(int[] dst, DevicePointer src, int count) {
+        hostCopyAllowed();
         MemorySegment.copy(at(src, 4L * count), ValueLayout.JAVA_INT, 0, dst, 0, count);
     }
 
     @Override
     public void copy(DevicePointer dst, DevicePointer src, long bytes) {
+        if (recording != null) {
+            recording.add(() -> copy(dst, src, bytes));
+            return;
+        }
         at(dst, bytes).copyFrom(at(src, bytes));
     }
 
     @Override
     public void launch(String kernel, int gridX, int gridY, int block, int sharedBytes, Object... args) {
+        if (recording != null) {
+            Object[] captured = args.clone();
+            recording.add(() -> launch(kernel, gridX, gridY, block, sharedBytes, captured));
+            return;
+        }
         try (Arena call = Arena.ofConfined()) {
             MemorySegment argv = call.allocate(ValueLayout.ADDRESS, args.length);
             for (int i = 0; i < args.length; i++) {
@@ -195,6 +215,31 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void synchronize() {}
+
+    /** Records like a CUDA stream capture: launches and device copies with their arguments as given, run later. */
+    @Override
+    public Graph capture(Runnable work) {
+        if (recording != null) throw new IllegalStateException("capture inside a capture");
+        recording = new ArrayList<>();
+        try {
+            work.run();
+            List<Runnable> steps = List.copyOf(recording);
+            return new RecordedGraph(steps);
+        } finally {
+            recording = null;
+        }
+    }
+
+    @Override
+    public void replay(Graph graph) {
+        if (recording != null) throw new IllegalStateException("replay inside a capture");
+        for (Runnable step : ((RecordedGraph) graph).steps()) step.run();
+    }
+
+    private record RecordedGraph(List<Runnable> steps) implements Graph {
+        @Override
+        public void close() {}
+    }
 
     @Override
     public void close() {

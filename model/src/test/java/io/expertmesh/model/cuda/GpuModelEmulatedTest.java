@@ -70,6 +70,30 @@ class GpuModelEmulatedTest {
     }
 
     @Test
+    void decodeStepsReplayedFromACapturedGraphEqualKernelByKernelSteps() {
+        var gpu = EmulatedGpu.open();
+        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
+        try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 1);
+             GpuModel model = GpuModel.load(gpu.get(), cpu.config(),
+                     new CheckpointWeights(gpu.get(), cpu.weights(), cpu.experts(), layer -> {}), 1024);
+             GpuModel.DeviceSequence replayed = model.newSequence();
+             GpuModel.DeviceSequence launched = model.newSequence()) {
+            int[] prompt = {3, 4053, 1449, 12};
+            float[] a = replayed.append(prompt);
+            model.useGraphs(false);
+            float[] b = launched.append(prompt);
+            for (int step = 0; step < 4; step++) {
+                assertArrayEquals(b, a, "step " + step);
+                int next = Sampler.argmax(a);
+                model.useGraphs(true);
+                a = replayed.append(new int[] {next});
+                model.useGraphs(false);
+                b = launched.append(new int[] {next});
+            }
+        }
+    }
+
+    @Test
     void randomWeightsOfAConfigsShapeRunTheBenchmarkLoop() {
         var gpu = EmulatedGpu.open();
         assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
