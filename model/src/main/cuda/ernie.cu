@@ -5,7 +5,10 @@
 // Compiled to PTX by scripts/build-ptx (nvcc -arch=sm_90); the PTX is committed as a resource and
 // loaded with the CUDA driver API (JCuda), so no CUDA runtime, cuBLAS or NVRTC is needed at run time.
 #include <cuda_bf16.h>
+#include <mma.h>
 #include <stdint.h>
+
+using namespace nvcuda;
 
 // Tokens one weight pass serves in the small-batch kernels: each warp keeps this many accumulators.
 #define MAX_TOKENS 8
@@ -179,6 +182,71 @@ extern "C" __global__ void linear_tiled(const __nv_bfloat16* __restrict__ W, con
             int t = t0 + tt * 4 + j;
             if (t < tokens) y[(size_t)t * ldy + r] = acc[i][j] + b;
         }
+    }
+}
+
+// x split into three BF16 parts, hi = bf16(x), mid = bf16(x - hi), lo = bf16(x - hi - mid): each
+// difference is exact in fp32, and the three parts hold all 24 significant bits of a normal x, so
+// W·hi + W·mid + W·lo on the tensor cores (exact BF16 products, fp32 accumulation) is the fp32
+// product up to the order of additions, while W stays BF16. Elements [n, padded) are zero: the
+// tensor-core tiles read whole 16-token groups.
+extern "C" __global__ void split_bf16(const float* __restrict__ x, __nv_bfloat16* __restrict__ hi,
+                                      __nv_bfloat16* __restrict__ mid, __nv_bfloat16* __restrict__ lo, int n,
+                                      int padded) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < padded; i += gridDim.x * blockDim.x) {
+        float v = i < n ? x[i] : 0.f;
+        __nv_bfloat16 h = __float2bfloat16(v);
+        float r = v - __bfloat162float(h);
+        __nv_bfloat16 m = __float2bfloat16(r);
+        hi[i] = h;
+        mid[i] = m;
+        lo[i] = __float2bfloat16(r - __bfloat162float(m));
+    }
+}
+
+// y[t, r] = W[r] · x[t] (+ bias[r]) on the tensor cores for many tokens (prefill): each warp owns
+// 16 weight rows × 64 tokens (4 accumulator tiles, so each A tile is loaded once per 4 products),
+// K in steps of 16; the fp32 activations enter as their three BF16 parts (split_bf16) with fp32
+// accumulation. Needs rows and cols multiples of 16; x parts padded to whole 16-token groups.
+// Four warps per block; grid (rows / 64 rounded up, tokens / 64 rounded up).
+extern "C" __global__ void linear_tc(const __nv_bfloat16* __restrict__ W, const __nv_bfloat16* __restrict__ xHi,
+                                     const __nv_bfloat16* __restrict__ xMid, const __nv_bfloat16* __restrict__ xLo,
+                                     const float* __restrict__ bias, float* __restrict__ y, int rows, int cols,
+                                     int tokens, int ldy) {
+    __shared__ float staging[4][16 * 16];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int r0 = (blockIdx.x * 4 + warp) * 16;
+    int t0 = blockIdx.y * 64;
+    if (r0 >= rows) return;
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4];
+#pragma unroll
+    for (int j = 0; j < 4; j++) wmma::fill_fragment(acc[j], 0.f);
+    int groups = min(4, (tokens - t0 + 15) / 16);
+    for (int k0 = 0; k0 < cols; k0 += 16) {
+        wmma::load_matrix_sync(a, W + (size_t)r0 * cols + k0, cols);
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            if (j < groups) {
+                size_t xo = (size_t)(t0 + 16 * j) * cols + k0;
+                wmma::load_matrix_sync(b, xHi + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+                wmma::load_matrix_sync(b, xMid + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+                wmma::load_matrix_sync(b, xLo + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+            }
+        }
+    }
+    for (int j = 0; j < groups; j++) {
+        wmma::store_matrix_sync(staging[warp], acc[j], 16, wmma::mem_col_major);
+        __syncwarp();
+        for (int i = lane; i < 256; i += 32) {
+            int m = i % 16, n = i / 16, t = t0 + 16 * j + n;
+            if (t < tokens) y[(size_t)t * ldy + r0 + m] = staging[warp][i] + (bias ? bias[r0 + m] : 0.f);
+        }
+        __syncwarp();
     }
 }
 

@@ -26,6 +26,7 @@ void emu_yield_warp();
 extern uint64_t emu_shuffle_slots[1024];
 
 inline void __syncthreads() { emu_yield_sync(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { emu_yield_warp(); }
 
 template <class T> inline T __shfl_xor_sync(unsigned, T v, int laneMask) {
     static_assert(sizeof(T) <= 8, "shuffle of a value wider than 8 bytes");
@@ -61,3 +62,58 @@ inline float __fsub_rn(float a, float b) { return a - b; }
 inline int atomicAdd(int* p, int v) { int old = *p; *p += v; return old; }
 using std::min;
 using std::max;
+
+// WMMA: every lane holds the whole tile and does the whole (warp-collective) operation itself, so
+// the result is the same in every lane, as the API promises; products summed in k order in fp32.
+#include <type_traits>
+namespace nvcuda { namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <class Use, int M, int N, int K, class T, class Layout = void> struct fragment {
+    static constexpr int rows = std::is_same<Use, matrix_b>::value ? K : M;
+    static constexpr int cols = std::is_same<Use, matrix_a>::value ? K : N;
+    float v[rows * cols];
+};
+
+inline float widen(__nv_bfloat16 b) { return __bfloat162float(b); }
+inline float widen(float f) { return f; }
+
+template <class Use, int M, int N, int K, class T, class L>
+inline void fill_fragment(fragment<Use, M, N, K, T, L>& f, float value) {
+    for (float& x : f.v) x = value;
+}
+
+// Element (r, c) of the tile at p[r·ldm + c] (row_major) or p[c·ldm + r] (col_major).
+template <class Use, int M, int N, int K, class T, class L, class P>
+inline void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const P* p, unsigned ldm) {
+    using F = fragment<Use, M, N, K, T, L>;
+    for (int r = 0; r < F::rows; r++)
+        for (int c = 0; c < F::cols; c++)
+            f.v[r * F::cols + c] = widen(std::is_same<L, col_major>::value ? p[(size_t)c * ldm + r] : p[(size_t)r * ldm + c]);
+}
+
+template <int M, int N, int K, class T, class LA, class LB>
+inline void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a, M, N, K, T, LA>& a,
+                     const fragment<matrix_b, M, N, K, T, LB>& b, const fragment<accumulator, M, N, K, float>& c) {
+    float out[M * N];
+    std::memcpy(out, c.v, sizeof out);
+    for (int m = 0; m < M; m++)            // k outside n: each sum still runs in k order, and n vectorizes
+        for (int k = 0; k < K; k++)
+            for (int n = 0; n < N; n++) out[m * N + n] += a.v[m * K + k] * b.v[k * N + n];
+    std::memcpy(d.v, out, sizeof out);
+}
+
+template <int M, int N, int K>
+inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm, layout_t layout) {
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            if (layout == mem_col_major) p[(size_t)n * ldm + m] = f.v[m * N + n];
+            else p[(size_t)m * ldm + n] = f.v[m * N + n];
+        }
+}
+} }

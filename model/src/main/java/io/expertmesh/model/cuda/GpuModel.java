@@ -361,9 +361,20 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         linear(m.down(), s.gate, out, rows);
     }
 
+    /**
+     * {@code y = x · Wᵀ}: up to 8 rows stream each weight row once (decode); more rows use the tensor
+     * cores (x as three BF16 parts, so fp32-exact products) when the shape is whole 16×16 tiles, else
+     * fp32 tiles on the CUDA cores.
+     */
     private void linear(DeviceLinear l, DevicePointer x, DevicePointer y, int rows) {
         if (rows <= SMALL_ROWS) {
             device.launch("linear_small", blocksFor(l.rows()), 1, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(), rows, l.rows());
+        } else if (l.rows() % 16 == 0 && l.cols() % 16 == 0) {
+            int padded = (rows + 15) / 16 * 16 * l.cols();
+            device.launch("split_bf16", Math.min(4096, (padded + THREADS - 1) / THREADS), 1, THREADS, 0, x, scratch.xHi, scratch.xMid,
+                    scratch.xLo, rows * l.cols(), padded);
+            device.launch("linear_tc", (l.rows() + 63) / 64, (rows + 63) / 64, 128, 0, l.weight(), scratch.xHi, scratch.xMid, scratch.xLo,
+                    l.bias(), y, l.rows(), l.cols(), rows, l.rows());
         } else {
             device.launch("linear_tiled", (l.rows() + 63) / 64, (rows + 63) / 64, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(),
                     rows, l.rows());
@@ -393,7 +404,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private final class Scratch {
         final int capacity, tableCapacity;
         final DevicePointer ids, positions, slots, tableStart, tables, cos, sin;
-        final DevicePointer x, h, q, k, v, context, out, gate, up;
+        final DevicePointer x, h, q, k, v, context, out, gate, up, xHi, xMid, xLo;
         final DevicePointer chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut;
         DevicePointer logitInput, logits;
         int logitCapacity;
@@ -423,6 +434,11 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             out = device.allocate(4 * r * d);
             gate = device.allocate(4 * r * widest);
             up = device.allocate(4 * r * widest);
+            long widestInput = Math.max(Math.max(d, config.queryDim()), widest);
+            long paddedRows = (r + 15) / 16 * 16;
+            xHi = device.allocate(2 * paddedRows * widestInput);
+            xMid = device.allocate(2 * paddedRows * widestInput);
+            xLo = device.allocate(2 * paddedRows * widestInput);
             chosen = device.allocate(4 * r * k);
             routeWeights = device.allocate(4 * r * k);
             expertStart = device.allocate(4L * (config.numExperts() + 1));
@@ -453,7 +469,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         void free() {
             dropGraphs();
             for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
-                    up, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut, logitInput, logits}) {
+                    up, xHi, xMid, xLo, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut, logitInput, logits}) {
                 if (p != null) device.free(p);
             }
         }

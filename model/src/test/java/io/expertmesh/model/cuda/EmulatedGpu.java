@@ -59,7 +59,7 @@ final class EmulatedGpu implements Gpu {
             Path translated = BUILD.resolve("ernie_emu.cpp");
             Files.writeString(translated, translate(Files.readString(SOURCE)));
             Path library = BUILD.resolve("libernie_emu.so");
-            Process gxx = new ProcessBuilder("g++", "-O2", "-std=c++17", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
+            Process gxx = new ProcessBuilder("g++", "-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
                     "-Wno-unknown-pragmas", "-I" + EMULATOR, "-o", library.toString(), translated.toString(),
                     EMULATOR.resolve("cuda_emulator.cpp").toString()).redirectErrorStream(true).start();
             String log = new String(gxx.getInputStream().readAllBytes());
@@ -83,7 +83,7 @@ final class EmulatedGpu implements Gpu {
 
     /** ernie.cu as C++ for the emulator, plus a trampoline per kernel that unpacks cuLaunchKernel-style arguments. */
     static String translate(String cuda) {
-        String cpp = cuda.replace("#include <cuda_bf16.h>", "#include \"cuda_emulator.h\"")
+        String cpp = cuda.replace("#include <cuda_bf16.h>", "#include \"cuda_emulator.h\"").replace("#include <mma.h>", "")
                 .replaceAll("extern __shared__ (\\w+) (\\w+)\\[\\];", "$1* $2 = reinterpret_cast<$1*>(emu_dynamic_smem);");
         StringBuilder tail = new StringBuilder("\nstruct KernelEntry { const char* name; void (*fn)(void**); };\n");
         List<String> names = new ArrayList<>();
