@@ -213,7 +213,7 @@ extern "C" __global__ void linear_tc(const __nv_bfloat16* __restrict__ W, const 
                                      const __nv_bfloat16* __restrict__ xMid, const __nv_bfloat16* __restrict__ xLo,
                                      const float* __restrict__ bias, float* __restrict__ y, int rows, int cols,
                                      int tokens, int ldy) {
-    __shared__ float staging[4][16 * 16];
+    __shared__ __align__(128) float staging[4][16 * 16];  // wmma::store_matrix_sync needs 32-byte alignment
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int r0 = (blockIdx.x * 4 + warp) * 16;
     int t0 = blockIdx.y * 64;

@@ -20,6 +20,7 @@ extern unsigned char* emu_dynamic_smem;
 #define __forceinline__ inline
 #define __restrict__ __restrict
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
 
 void emu_yield_sync();
 void emu_yield_warp();

@@ -43,7 +43,7 @@ final class EmulatedGpu implements Gpu {
         this.launch = launch;
     }
 
-    /** The emulator, built on first use; empty (see {@link #whyUnavailable}) when g++ is missing or fails. */
+    /** The emulator, built on first use; empty (see {@link #whyUnavailable}) when there is no g++. */
     static synchronized Optional<EmulatedGpu> open() {
         if (launcher == null) launcher = build();
         return launcher.map(EmulatedGpu::new);
@@ -64,8 +64,8 @@ final class EmulatedGpu implements Gpu {
                     EMULATOR.resolve("cuda_emulator.cpp").toString()).redirectErrorStream(true).start();
             String log = new String(gxx.getInputStream().readAllBytes());
             if (!gxx.waitFor(300, TimeUnit.SECONDS) || gxx.exitValue() != 0) {
-                unavailable = "g++ could not build the CUDA emulator: " + log;
-                return Optional.empty();
+                // A compile error is a bug in the kernels or the emulator, not a missing tool: fail, never skip.
+                throw new IllegalStateException("g++ could not build the CUDA emulator:\n" + log);
             }
             SymbolLookup lookup = SymbolLookup.libraryLookup(library.toAbsolutePath(), Arena.global());
             return Optional.of(Linker.nativeLinker().downcallHandle(lookup.find("emu_launch").orElseThrow(),
