@@ -147,8 +147,10 @@ public final class Bench {
         }
     }
 
-    private static double median(List<Round> rounds, ToDoubleFunction<Round> f) {
-        double[] v = rounds.stream().mapToDouble(f).sorted().toArray();
+    /** The median of {@code f} over {@code values}; NaN when there are none. */
+    static <T> double median(List<T> values, ToDoubleFunction<T> f) {
+        double[] v = values.stream().mapToDouble(f).sorted().toArray();
+        if (v.length == 0) return Double.NaN;
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
