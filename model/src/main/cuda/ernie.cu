@@ -483,6 +483,120 @@ extern "C" __global__ void experts_down(const __nv_bfloat16* __restrict__ down, 
     }
 }
 
+// Rows of x gathered into slot order (row s = x[slotToken[s]]) and split into three BF16 parts as
+// in split_bf16, for the tensor-core expert products; slots [slots, padded) are zero.
+extern "C" __global__ void gather_split_bf16(const float* __restrict__ x, const int* __restrict__ slotToken,
+                                             __nv_bfloat16* __restrict__ hi, __nv_bfloat16* __restrict__ mid,
+                                             __nv_bfloat16* __restrict__ lo, int slots, int padded, int dim) {
+    int s = blockIdx.x;
+    if (s >= padded) return;
+    const float* row = s < slots ? x + (size_t)slotToken[s] * dim : nullptr;
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+        float v = row ? row[c] : 0.f;
+        __nv_bfloat16 h = __float2bfloat16(v);
+        float r = v - __bfloat162float(h);
+        __nv_bfloat16 m = __float2bfloat16(r);
+        size_t i = (size_t)s * dim + c;
+        hi[i] = h;
+        mid[i] = m;
+        lo[i] = __float2bfloat16(r - __bfloat162float(m));
+    }
+}
+
+// acc[j] += W tile (16 rows from w, K = cols) · parts of slots [s + 16j, s + 16j + 16), j < groups.
+__device__ __forceinline__ void tc_rows_by_slots(const __nv_bfloat16* __restrict__ w, int cols,
+                                                 const __nv_bfloat16* __restrict__ hi, const __nv_bfloat16* __restrict__ mid,
+                                                 const __nv_bfloat16* __restrict__ lo, int s, int groups,
+                                                 wmma::fragment<wmma::accumulator, 16, 16, 16, float>* acc) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b;
+    for (int k0 = 0; k0 < cols; k0 += 16) {
+        wmma::load_matrix_sync(a, w + k0, cols);
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            if (j < groups) {
+                size_t xo = (size_t)(s + 16 * j) * cols + k0;
+                wmma::load_matrix_sync(b, hi + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+                wmma::load_matrix_sync(b, mid + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+                wmma::load_matrix_sync(b, lo + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+            }
+        }
+    }
+}
+
+// experts_gate_up on the tensor cores, for many tokens: block (row group of 64, i) serves the i-th
+// expert with tokens; each warp takes 16 rows of gate and up and walks the expert's slots 64 at a
+// time, so h[s, r] = silu(gate_e[r] · x[token(s)]) · (up_e[r] · x[token(s)]) as there. Needs inter
+// and dim multiples of 16; the gathered parts hold 16 zero slots past the last.
+extern "C" __global__ void experts_gate_up_tc(const __nv_bfloat16* __restrict__ gate, const __nv_bfloat16* __restrict__ up,
+                                              const __nv_bfloat16* __restrict__ hi, const __nv_bfloat16* __restrict__ mid,
+                                              const __nv_bfloat16* __restrict__ lo, const int* __restrict__ expertStart,
+                                              const int* __restrict__ active, float* __restrict__ h, int inter, int dim,
+                                              int experts) {
+    __shared__ __align__(128) float gateTile[4][16 * 16];
+    __shared__ __align__(128) float upTile[4][16 * 16];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int r0 = (blockIdx.x * 4 + warp) * 16;
+    if (blockIdx.y >= (unsigned)active[experts] || r0 >= inter) return;
+    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
+    const __nv_bfloat16* g = gate + ((size_t)e * inter + r0) * dim;
+    const __nv_bfloat16* u = up + ((size_t)e * inter + r0) * dim;
+    for (int sb = s0; sb < s1; sb += 64) {
+        int groups = min(4, (s1 - sb + 15) / 16);
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> accGate[4], accUp[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            wmma::fill_fragment(accGate[j], 0.f);
+            wmma::fill_fragment(accUp[j], 0.f);
+        }
+        tc_rows_by_slots(g, dim, hi, mid, lo, sb, groups, accGate);
+        tc_rows_by_slots(u, dim, hi, mid, lo, sb, groups, accUp);
+        for (int j = 0; j < groups; j++) {
+            wmma::store_matrix_sync(gateTile[warp], accGate[j], 16, wmma::mem_col_major);
+            wmma::store_matrix_sync(upTile[warp], accUp[j], 16, wmma::mem_col_major);
+            __syncwarp();
+            for (int i = lane; i < 256; i += 32) {
+                int m = i % 16, s = sb + 16 * j + i / 16;
+                if (s < s1) h[(size_t)s * inter + r0 + m] = silu_times(gateTile[warp][i], upTile[warp][i]);
+            }
+            __syncwarp();
+        }
+    }
+}
+
+// experts_down on the tensor cores: y[s] = down_e · h[s] with h given as three BF16 parts (split_bf16
+// over the slot-ordered h, 16 zero slots past the last); layout as experts_gate_up_tc.
+extern "C" __global__ void experts_down_tc(const __nv_bfloat16* __restrict__ down, const __nv_bfloat16* __restrict__ hi,
+                                           const __nv_bfloat16* __restrict__ mid, const __nv_bfloat16* __restrict__ lo,
+                                           const int* __restrict__ expertStart, const int* __restrict__ active,
+                                           float* __restrict__ y, int dim, int inter, int experts) {
+    __shared__ __align__(128) float tile[4][16 * 16];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int r0 = (blockIdx.x * 4 + warp) * 16;
+    if (blockIdx.y >= (unsigned)active[experts] || r0 >= dim) return;
+    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
+    const __nv_bfloat16* w = down + ((size_t)e * dim + r0) * inter;
+    for (int sb = s0; sb < s1; sb += 64) {
+        int groups = min(4, (s1 - sb + 15) / 16);
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) wmma::fill_fragment(acc[j], 0.f);
+        tc_rows_by_slots(w, inter, hi, mid, lo, sb, groups, acc);
+        for (int j = 0; j < groups; j++) {
+            wmma::store_matrix_sync(tile[warp], acc[j], 16, wmma::mem_col_major);
+            __syncwarp();
+            for (int i = lane; i < 256; i += 32) {
+                int m = i % 16, s = sb + 16 * j + i / 16;
+                if (s < s1) y[(size_t)s * dim + r0 + m] = tile[warp][i];
+            }
+            __syncwarp();
+        }
+    }
+}
+
 // x[t] += Σ over t's experts in ascending id of w · y[slot] (+ shared[t] when given), as the CPU
 // path adds them. One block per token; k ≤ 32.
 extern "C" __global__ void moe_combine(const float* __restrict__ y, const int* __restrict__ tokenSlot,

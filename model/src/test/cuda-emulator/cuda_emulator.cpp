@@ -35,7 +35,7 @@ emu_switch:
 
 namespace {
 enum State { READY, AT_WARP, AT_SYNC, DONE };
-constexpr size_t STACK = 16 * 1024;  // kernels keep only a few small arrays on the stack
+constexpr size_t STACK = 64 * 1024;  // emulated WMMA fragments hold whole tiles (1 KB each)
 struct Fiber { void* sp; State state; };
 std::vector<Fiber> fibers;
 std::vector<unsigned char> stacks;

@@ -331,16 +331,37 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         device.launch("moe_group", 1, 1, THREADS, 4 * (rows * k + experts), s.chosen, rows, k, experts, s.expertStart, s.slotToken,
                 s.tokenSlot, s.activeExperts);
         int activeBound = Math.min(experts, rows * k);
-        device.launch("experts_gate_up", blocksFor(inter), activeBound, THREADS, 0, layer.expertGate(), layer.expertUp(), s.h,
-                s.expertStart, s.activeExperts, s.slotToken, s.expertHidden, inter, d, experts);
-        device.launch("experts_down", blocksFor(d), activeBound, THREADS, 0, layer.expertDown(), s.expertHidden, s.expertStart,
-                s.activeExperts, s.expertOut, d, inter, experts);
+        if (rows > SMALL_ROWS && inter % 16 == 0 && d % 16 == 0) {
+            routedOnTensorCores(layer, s, rows * k, activeBound);
+        } else {
+            device.launch("experts_gate_up", blocksFor(inter), activeBound, THREADS, 0, layer.expertGate(), layer.expertUp(), s.h,
+                    s.expertStart, s.activeExperts, s.slotToken, s.expertHidden, inter, d, experts);
+            device.launch("experts_down", blocksFor(d), activeBound, THREADS, 0, layer.expertDown(), s.expertHidden, s.expertStart,
+                    s.activeExperts, s.expertOut, d, inter, experts);
+        }
         DevicePointer shared = DevicePointer.NULL;
         if (layer.shared() != null) {
             mlp(layer.shared(), s.h, s.out, rows, s);
             shared = s.out;
         }
         device.launch("moe_combine", rows, 1, THREADS, 0, s.expertOut, s.tokenSlot, s.chosen, s.routeWeights, shared, s.x, k, d);
+    }
+
+    /**
+     * The routed experts of a many-token step on the tensor cores: the rows gathered in slot order
+     * and split into BF16 parts, gate/up per expert, then h split likewise and down per expert.
+     */
+    private void routedOnTensorCores(DeviceLayer layer, Scratch s, int slots, int activeBound) {
+        int d = config.hiddenSize(), inter = config.moeIntermediateSize(), experts = config.numExperts();
+        int padded = slots + 16;
+        device.launch("gather_split_bf16", padded, 1, THREADS, 0, s.h, s.slotToken, s.slotHi, s.slotMid, s.slotLo, slots, padded, d);
+        device.launch("experts_gate_up_tc", (inter + 63) / 64, activeBound, 128, 0, layer.expertGate(), layer.expertUp(), s.slotHi,
+                s.slotMid, s.slotLo, s.expertStart, s.activeExperts, s.expertHidden, inter, d, experts);
+        int hElements = padded * inter;
+        device.launch("split_bf16", Math.min(4096, (hElements + THREADS - 1) / THREADS), 1, THREADS, 0, s.expertHidden, s.slotHi,
+                s.slotMid, s.slotLo, slots * inter, hElements);
+        device.launch("experts_down_tc", (d + 63) / 64, activeBound, 128, 0, layer.expertDown(), s.slotHi, s.slotMid, s.slotLo,
+                s.expertStart, s.activeExperts, s.expertOut, d, inter, experts);
     }
 
     private void finish(Scratch s, int[] logitRows) {
@@ -406,6 +427,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         final DevicePointer ids, positions, slots, tableStart, tables, cos, sin;
         final DevicePointer x, h, q, k, v, context, out, gate, up, xHi, xMid, xLo;
         final DevicePointer chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut;
+        final DevicePointer slotHi, slotMid, slotLo;
         DevicePointer logitInput, logits;
         int logitCapacity;
         int rows;
@@ -447,6 +469,10 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             tokenSlot = device.allocate(4 * r * k);
             expertHidden = device.allocate(4 * r * k * config.moeIntermediateSize());
             expertOut = device.allocate(4 * r * k * d);
+            long slotParts = 2 * (r * k + 16) * Math.max(d, config.moeIntermediateSize());
+            slotHi = device.allocate(slotParts);
+            slotMid = device.allocate(slotParts);
+            slotLo = device.allocate(slotParts);
         }
 
         void ensureLogits(int rowsWanted) {
@@ -469,7 +495,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         void free() {
             dropGraphs();
             for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
-                    up, xHi, xMid, xLo, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut, logitInput, logits}) {
+                    up, xHi, xMid, xLo, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut,
+                    slotHi, slotMid, slotLo, logitInput, logits}) {
                 if (p != null) device.free(p);
             }
         }
