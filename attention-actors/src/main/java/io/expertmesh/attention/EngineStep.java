@@ -1,6 +1,8 @@
 package io.expertmesh.attention;
 
 import io.expertmesh.experts.ExpertLoad;
+import io.expertmesh.kvstore.KvBlockTable;
+import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.ErnieModel;
 import io.expertmesh.model.engine.ForwardTrace;
 import io.expertmesh.model.engine.Routing;
@@ -12,41 +14,62 @@ import java.util.List;
 
 /**
  * Runs one scheduler step on the compute thread: one forward pass over every chunk's rows, the LM
- * head for the rows that end a sequence, and sampling of each such sequence's next token.
+ * head for the rows that end a sequence, and sampling of each such sequence's next token. The pass
+ * runs on the CPU model, or on a GPU whose device KV blocks are the scheduler's pool blocks.
  */
 public final class EngineStep {
-    private final ErnieModel model;
-    private final ForwardTrace trace;
+    /** One forward pass over the chunks' rows; the logits of {@code rows} (none may be asked). */
+    private interface Forward {
+        FloatMatrix logits(List<StepChunk> chunks, int[] rows);
+    }
+
+    private final Forward forward;
 
     public EngineStep(ErnieModel model, ExpertLoad load) {
-        this.model = model;
-        this.trace = new ForwardTrace() {
+        ForwardTrace trace = new ForwardTrace() {
             @Override
             public void routing(int layer, Routing routing) {
                 load.add(routing.experts());
             }
         };
+        this.forward = (chunks, rows) -> {
+            List<SequenceChunk> batch = new ArrayList<>(chunks.size());
+            for (StepChunk c : chunks) batch.add(new SequenceChunk(c.sequence().table, c.start(), c.tokens()));
+            FloatMatrix hidden = model.forward(batch, trace);
+            return rows.length == 0 ? null : model.logits(hidden, rows);
+        };
     }
 
-    public ErnieModel model() {
-        return model;
+    /**
+     * Steps on a GPU. Its KV blocks must be the block ids of the scheduler's pool (a
+     * {@link io.expertmesh.kvstore.KvBlockPool#deviceResident device-resident} pool of as many
+     * blocks). The router runs on the GPU, so per-expert token counts are not collected.
+     */
+    public EngineStep(GpuModel gpu) {
+        this.forward = (chunks, rows) -> {
+            List<GpuModel.PagedChunk> batch = new ArrayList<>(chunks.size());
+            for (StepChunk c : chunks) {
+                KvBlockTable table = c.sequence().table;
+                int[] blocks = new int[table.blockCount()];
+                for (int b = 0; b < blocks.length; b++) blocks[b] = table.blockId(b);
+                batch.add(new GpuModel.PagedChunk(c.start(), c.tokens(), blocks));
+            }
+            return gpu.forwardPaged(batch, rows);
+        };
     }
 
     /** Returns, per chunk, the sampled token, or -1 for a chunk that does not sample. */
     int[] run(List<StepChunk> chunks) {
-        List<SequenceChunk> batch = new ArrayList<>(chunks.size());
         List<Integer> sampleRows = new ArrayList<>();
         int row = 0;
         for (StepChunk c : chunks) {
-            batch.add(new SequenceChunk(c.sequence().table, c.start(), c.tokens()));
             row += c.tokens().length;
             if (c.sample()) sampleRows.add(row - 1);
         }
-        FloatMatrix hidden = model.forward(batch, trace);
+        FloatMatrix logits = forward.logits(chunks, sampleRows.stream().mapToInt(Integer::intValue).toArray());
         int[] next = new int[chunks.size()];
         Arrays.fill(next, -1);
         if (sampleRows.isEmpty()) return next;
-        FloatMatrix logits = model.logits(hidden, sampleRows.stream().mapToInt(Integer::intValue).toArray());
         int i = 0;
         for (int c = 0; c < chunks.size(); c++) {
             if (!chunks.get(c).sample()) continue;

@@ -16,6 +16,7 @@ import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.gateway.HttpApi;
 import io.expertmesh.gateway.ServedModel;
 import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.ErnieModel;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.StopTokens;
@@ -57,8 +58,8 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 final class Guardian {
     private Guardian() {}
 
-    /** What the node was started with: the opened model and the settings. */
-    record NodeSetup(LoadedModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, String modelId, Config config,
+    /** What the node was started with: the opened model (and its GPU copy when the engine runs there, else null) and the settings. */
+    record NodeSetup(LoadedModel model, GpuModel gpu, Tokenizer tokenizer, ChatTemplate chatTemplate, String modelId, Config config,
                      GatewaySettings http, CompletableFuture<Integer> bound) {
         Set<String> roles() {
             return Set.copyOf(config.getStringList("pekko.cluster.roles"));
@@ -109,6 +110,7 @@ final class Guardian {
             setup.bound().complete(-1);
         }
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
+            if (setup.gpu() != null) setup.gpu().close();
             loaded.close();
             return CompletableFuture.completedFuture(Done.getInstance());
         });
@@ -127,7 +129,10 @@ final class Guardian {
 
         ExpertLoad load = new ExpertLoad(modelConfig.numExperts());
         SchedulerSettings schedulerSettings = SchedulerSettings.from(config, modelConfig.maxPositions());
-        KvBlockPool pool = new KvBlockPool(modelConfig, config.getInt("expertmesh.kv.block-size"), config.getBytes("expertmesh.kv.budget"));
+        int blockSize = config.getInt("expertmesh.kv.block-size");
+        long kvBudget = config.getBytes("expertmesh.kv.budget");
+        KvBlockPool pool = setup.gpu() != null ? KvBlockPool.deviceResident(modelConfig, blockSize, kvBudget)
+                : new KvBlockPool(modelConfig, blockSize, kvBudget);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServingMetrics metrics = new ServingMetrics(registry, pool, load, placement, node);
         int activationBytes = config.getString("expertmesh.serialization.activations").equals("bf16") ? 2 : 4;
@@ -137,7 +142,8 @@ final class Guardian {
         boolean fastPath = expert && config.getBoolean("expertmesh.experts.local-fast-path");
         ErnieModel model = new ErnieModel(loaded.weights(), new PlacementAwareMoeFeedForward(
                 fastPath ? loaded.localMoe() : null, dispatched, placement, node), loaded.model().backend());
-        ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, new EngineStep(model, load),
+        EngineStep engine = setup.gpu() != null ? new EngineStep(setup.gpu()) : new EngineStep(model, load);
+        ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, engine,
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-engine-dispatcher")), pool,
                 setup.tokenizer(), metrics), "scheduler");
         ctx.getLog().info("KV cache: {} blocks of {} tokens ({} MiB budget); scheduler: {} tokens per step, {} running, {} waiting, context {}",

@@ -3,6 +3,11 @@ package io.expertmesh.cluster;
 import com.typesafe.config.Config;
 import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.gateway.GatewaySettings;
+import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.model.cuda.CheckpointWeights;
+import io.expertmesh.model.cuda.CudaDevice;
+import io.expertmesh.model.cuda.Gpu;
+import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
@@ -13,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
@@ -31,8 +37,25 @@ public final class MeshNode implements AutoCloseable {
         this.httpPort = httpPort;
     }
 
-    /** Opens the model, starts the node and returns once the HTTP API listens. */
+    /** Opens the model (on the GPU when {@code expertmesh.engine.device} says so), starts the node and returns once the HTTP API listens. */
     public static MeshNode start(Path modelDir, Config config, GatewaySettings http) {
+        String device = config.getString("expertmesh.engine.device");
+        Supplier<Gpu> gpu = switch (device) {
+            case "cpu" -> null;
+            case "cuda" -> {
+                CudaDevice.unavailableReason().ifPresent(reason -> {
+                    throw new IllegalArgumentException("expertmesh.engine.device = cuda: " + reason);
+                });
+                yield () -> CudaDevice.open(0);
+            }
+            case "auto" -> CudaDevice.unavailableReason().isEmpty() ? () -> CudaDevice.open(0) : null;
+            default -> throw new IllegalArgumentException("expertmesh.engine.device must be cpu, cuda or auto, not '" + device + "'");
+        };
+        return start(modelDir, config, http, gpu);
+    }
+
+    /** As {@link #start(Path, Config, GatewaySettings)} with the engine on the GPU {@code gpu} opens, or on the CPU when null. */
+    static MeshNode start(Path modelDir, Config config, GatewaySettings http, Supplier<Gpu> gpu) {
         List<String> roles = config.getStringList("pekko.cluster.roles");
         for (String role : roles) {
             if (!ROLES.contains(role)) throw new IllegalArgumentException("unknown role '" + role + "' (roles: " + String.join(", ", ROLES) + ")");
@@ -53,13 +76,23 @@ public final class MeshNode implements AutoCloseable {
                 (System.nanoTime() - t0) / 1_000_000, c.numLayers(), c.hiddenSize(), c.numExperts(), c.expertsPerToken(),
                 c.vocabSize(), model.model().backend().threads());
         checkFrameSize(config, model);
+        GpuModel gpuModel = null;
+        if (gpu != null) {
+            try {
+                gpuModel = upload(model, config, roles, gpu);
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }
         String modelId = modelDir.toAbsolutePath().normalize().getFileName().toString();
         var bound = new CompletableFuture<Integer>();
         ActorSystem<Void> system;
         try {
-            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, tokenizer, template, modelId, config, http, bound)),
-                    "expertmesh", config);
+            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, gpuModel, tokenizer, template, modelId, config, http,
+                    bound)), "expertmesh", config);
         } catch (RuntimeException e) {
+            if (gpuModel != null) gpuModel.close();
             model.close();
             throw e;
         }
@@ -80,6 +113,41 @@ public final class MeshNode implements AutoCloseable {
             Thread.currentThread().interrupt();
             system.terminate();
             throw new IllegalStateException("interrupted while starting", e);
+        }
+    }
+
+    /**
+     * The model on the GPU, with a device KV pool of exactly the blocks the scheduler's pool will hand
+     * out. Only a node that runs every expert itself (attention and expert roles, local fast path)
+     * can put its engine on the GPU for now.
+     */
+    private static GpuModel upload(LoadedModel model, Config config, List<String> roles, Supplier<Gpu> gpu) {
+        if (!roles.contains("attention") || !roles.contains("expert") || !config.getBoolean("expertmesh.experts.local-fast-path")) {
+            throw new IllegalArgumentException("the GPU engine needs the attention and expert roles on one node and "
+                    + "expertmesh.experts.local-fast-path = on (as `mesh serve` has)");
+        }
+        int blockSize = config.getInt("expertmesh.kv.block-size");
+        if (blockSize != GpuModel.KV_BLOCK) {
+            throw new IllegalArgumentException("the GPU engine needs expertmesh.kv.block-size = " + GpuModel.KV_BLOCK + ", not " + blockSize);
+        }
+        var c = model.config();
+        long blocks = config.getBytes("expertmesh.kv.budget") / KvBlockPool.bytesPerBlock(c, blockSize);
+        if (blocks < 1 || blocks * blockSize > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("expertmesh.kv.budget must hold between 1 and " + Integer.MAX_VALUE / blockSize + " KV blocks");
+        }
+        long t0 = System.nanoTime();
+        Gpu device = gpu.get();
+        try {
+            GpuModel m = GpuModel.load(device, c, new CheckpointWeights(device, model.weights(), model.experts(),
+                    layer -> LOG.info("uploaded layer {} of {} to {}", layer + 1, c.numLayers(), device.name())), (int) (blocks * blockSize));
+            long[] memory = device.memoryUsedAndTotal();
+            LOG.info("engine on {}: {} GB of BF16 weights and a {}-block KV cache in {} ms; {} of {} GiB of device memory in use",
+                    device.name(), String.format("%.2f", m.weightBytes() / 1e9), blocks, (System.nanoTime() - t0) / 1_000_000,
+                    memory[0] >> 30, memory[1] >> 30);
+            return m;
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
         }
     }
 

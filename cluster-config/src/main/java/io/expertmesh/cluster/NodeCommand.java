@@ -14,14 +14,14 @@ import java.util.Set;
 
 /**
  * {@code mesh node --roles gateway,attention|expert [--model DIR] --cluster-port P
- * [--seed-nodes 127.0.0.1:P1,...] [--http-port H] [--host 127.0.0.1] [--api-key K] [--threads N]}:
+ * [--seed-nodes 127.0.0.1:P1,...] [--http-port H] [--host 127.0.0.1] [--api-key K] [--threads N] [--device D]}:
  * one cluster node. Without seed nodes it starts a new cluster by joining itself.
  */
 final class NodeCommand {
     private NodeCommand() {}
 
     static void run(String[] argv, Path defaultModel) {
-        CliArgs a = CliArgs.parse("node", argv, Set.of("roles", "model", "cluster-port", "seed-nodes", "http-port", "host", "api-key", "threads"),
+        CliArgs a = CliArgs.parse("node", argv, Set.of("roles", "model", "cluster-port", "seed-nodes", "http-port", "host", "api-key", "threads", "device"),
                 Set.of("debug"));
         Path dir = a.directory("model", defaultModel);
         List<String> roles = Arrays.stream(a.required("roles").split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList();
@@ -46,6 +46,7 @@ final class NodeCommand {
                 .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
                 .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(clusterPort))
                 .withFallback(ConfigFactory.load());
+        if (a.has("device")) config = ServeCommand.withDevice(config, a.required("device"));
         if (a.has("threads")) {
             config = ConfigFactory.parseString("expertmesh.engine.threads = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.model.Json;
+import io.expertmesh.model.cuda.Gpu;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,8 +36,16 @@ final class TestServer implements AutoCloseable {
     /** Starts a node with {@code overrides} (HOCON) over the defaults and waits until /health is 200. */
     static TestServer start(String overrides) {
         var config = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load());
-        GatewaySettings http = GatewaySettings.from(config).withPort(0);
-        var server = new TestServer(MeshNode.start(MODEL, config, http));
+        return healthy(new TestServer(MeshNode.start(MODEL, config, GatewaySettings.from(config).withPort(0))));
+    }
+
+    /** As {@link #start(String)}, with the engine on {@code gpu}. */
+    static TestServer start(String overrides, Gpu gpu) {
+        var config = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load());
+        return healthy(new TestServer(MeshNode.start(MODEL, config, GatewaySettings.from(config).withPort(0), () -> gpu)));
+    }
+
+    private static TestServer healthy(TestServer server) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (server.get("/health").statusCode() != 200) {
             if (System.nanoTime() > deadline) throw new AssertionError("server not healthy after 60 s: " + server.get("/health").body());

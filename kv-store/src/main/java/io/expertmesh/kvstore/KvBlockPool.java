@@ -83,10 +83,23 @@ public final class KvBlockPool {
     private long prefixHits;
 
     public KvBlockPool(ErnieConfig config, int blockSize, long byteBudget) {
-        this(config, blockSize, byteBudget, KvBlockPool::chainKey);
+        this(config, blockSize, byteBudget, KvBlockPool::chainKey, true);
+    }
+
+    /**
+     * A pool whose blocks hold no arrays: the KV lives on a device at the blocks' ids (a GPU's block
+     * pool of the same block size and count), and this pool keeps only their bookkeeping —
+     * allocation, sharing and the prefix cache. The engine must not read blocks through the tables.
+     */
+    public static KvBlockPool deviceResident(ErnieConfig config, int blockSize, long byteBudget) {
+        return new KvBlockPool(config, blockSize, byteBudget, KvBlockPool::chainKey, false);
     }
 
     KvBlockPool(ErnieConfig config, int blockSize, long byteBudget, ChainHash hash) {
+        this(config, blockSize, byteBudget, hash, true);
+    }
+
+    private KvBlockPool(ErnieConfig config, int blockSize, long byteBudget, ChainHash hash, boolean hostArrays) {
         if (blockSize <= 0) throw new IllegalArgumentException("KV block size must be positive, got " + blockSize);
         long perBlock = bytesPerBlock(config, blockSize);
         long blocks = byteBudget / perBlock;
@@ -96,7 +109,7 @@ public final class KvBlockPool {
                     + config.kvDim() + " floats × 4 bytes)");
         }
         this.blockSize = blockSize;
-        this.layers = config.numLayers();
+        this.layers = hostArrays ? config.numLayers() : 0;
         this.blockFloats = Math.multiplyExact(blockSize, config.kvDim());
         // Block ids are ints; a budget beyond 2^31 blocks is far past any heap anyway.
         this.totalBlocks = (int) Math.min(blocks, Integer.MAX_VALUE);

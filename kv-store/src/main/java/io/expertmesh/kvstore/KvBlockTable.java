@@ -135,7 +135,8 @@ public final class KvBlockTable implements KvCache {
         return blocks[Objects.checkIndex(block, count)].values[layer];
     }
 
-    int blockId(int index) {
+    /** The pool id of the table's block {@code index} (where a device keeps that block's KV). */
+    public int blockId(int index) {
         return blocks[Objects.checkIndex(index, count)].id;
     }
 

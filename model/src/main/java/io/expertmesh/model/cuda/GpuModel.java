@@ -52,6 +52,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private final float[] inverseFrequencies;
     private final Deque<Integer> freeBlocks = new ArrayDeque<>();
     private final long weightBytes;
+    private final int kvBlocks;
     private Scratch scratch;
     private boolean graphs = true;
     /** Rows of the step being prepared when it is a decode step (one token per sequence), else -1. */
@@ -117,6 +118,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             bytes += 2L * config.vocabSize() * d;
         }
         for (int b = 0; b < kvBlocksTotal; b++) freeBlocks.add(b);
+        kvBlocks = kvBlocksTotal;
         weightBytes = bytes;
         inverseFrequencies = RotaryEmbedding.inverseFrequencies(config.headDim(), config.ropeTheta());
         device.synchronize();
@@ -194,24 +196,69 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     }
 
     /**
+     * Tokens of one sequence in a step whose KV blocks someone else allocates (the scheduler's block
+     * tables): positions [start, start + tokens.length), block b of the sequence at device block
+     * {@code blocks[b]}, which must cover every position up to the chunk's end.
+     */
+    public record PagedChunk(int start, int[] tokens, int[] blocks) {}
+
+    /**
      * Runs one chunk of tokens per sequence, as consecutive rows, and returns the logits of the given
      * rows (indices into all rows of the step).
      */
     public FloatMatrix forward(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
-        Scratch s = prepare(sequences, chunks, logitRows);
+        return logits(prepare(own(sequences, chunks), logitRows), logitRows);
+    }
+
+    /** As {@link #forward}, but returns the greedy token of each given row, chosen on the GPU. */
+    public int[] forwardGreedy(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
+        Scratch s = prepare(own(sequences, chunks), logitRows);
+        run(s, logitRows, true);
+        int[] next = new int[logitRows.length];
+        device.copyOut(next, s.ids, next.length);
+        return next;
+    }
+
+    /** As {@link #forward}, for chunks whose KV blocks the caller manages; device blocks are ids below {@link #kvBlocks()}. */
+    public FloatMatrix forwardPaged(List<PagedChunk> chunks, int[] logitRows) {
+        for (PagedChunk c : chunks) {
+            for (int b : c.blocks()) {
+                if (b < 0 || b >= kvBlocks) throw new IllegalArgumentException("KV block " + b + " is outside the GPU's " + kvBlocks + " blocks");
+            }
+        }
+        return logits(prepare(chunks, logitRows), logitRows);
+    }
+
+    /** Device KV blocks of {@link #KV_BLOCK} tokens. */
+    public int kvBlocks() {
+        return kvBlocks;
+    }
+
+    private FloatMatrix logits(Scratch s, int[] logitRows) {
         run(s, logitRows, false);
         FloatMatrix out = FloatMatrix.zeros(logitRows.length, config.vocabSize());
         device.copyOut(out.data(), s.logits, logitRows.length * config.vocabSize());
         return out;
     }
 
-    /** As {@link #forward}, but returns the greedy token of each given row, chosen on the GPU. */
-    public int[] forwardGreedy(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
-        Scratch s = prepare(sequences, chunks, logitRows);
-        run(s, logitRows, true);
-        int[] next = new int[logitRows.length];
-        device.copyOut(next, s.ids, next.length);
-        return next;
+    /** This model's own sequences as paged chunks, their blocks reserved and their lengths advanced. */
+    private List<PagedChunk> own(List<DeviceSequence> sequences, List<int[]> chunks) {
+        List<PagedChunk> paged = new ArrayList<>(sequences.size());
+        for (int i = 0; i < sequences.size(); i++) {
+            DeviceSequence seq = sequences.get(i);
+            int end = seq.length + chunks.get(i).length;
+            checkLength(end);
+            seq.reserve(end);
+            paged.add(new PagedChunk(seq.length, chunks.get(i), seq.blocks.stream().mapToInt(Integer::intValue).toArray()));
+        }
+        for (int i = 0; i < sequences.size(); i++) sequences.get(i).length += chunks.get(i).length;
+        return paged;
+    }
+
+    private void checkLength(int end) {
+        if (end > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence of " + end + " tokens exceeds max_position_embeddings " + config.maxPositions());
+        }
     }
 
     /** Whether decode steps replay a captured graph (one per batch size) instead of launching kernel by kernel. */
@@ -229,7 +276,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         Runnable launches = () -> {
             device.launch("embed_rows", s.rows, 1, THREADS, 0, embeddings, s.ids, s.x, config.hiddenSize());
             for (DeviceLayer layer : layers) layer(layer, s);
-            finish(s, logitRows);
+            if (logitRows.length > 0) finish(s, logitRows);
             if (greedy) device.launch("argmax_rows", logitRows.length, 1, THREADS, 0, s.logits, s.ids, config.vocabSize());
         };
         if (!graphs || !isDecodeStep(s.rows, logitRows)) {
@@ -251,19 +298,19 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         return true;
     }
 
-    private Scratch prepare(List<DeviceSequence> sequences, List<int[]> chunks, int[] logitRows) {
+    /** Copies a step's inputs to the device: token ids, positions, KV slots, block tables, RoPE angles. */
+    private Scratch prepare(List<PagedChunk> chunks, int[] logitRows) {
         device.makeCurrent();
         int rows = 0;
         int tableInts = 0;
-        for (int i = 0; i < sequences.size(); i++) {
-            DeviceSequence seq = sequences.get(i);
-            int end = seq.length + chunks.get(i).length;
-            if (end > config.maxPositions()) {
-                throw new IllegalArgumentException("sequence of " + end + " tokens exceeds max_position_embeddings " + config.maxPositions());
+        for (PagedChunk c : chunks) {
+            int end = c.start() + c.tokens().length;
+            checkLength(end);
+            if (c.blocks().length * KV_BLOCK < end) {
+                throw new IllegalArgumentException("KV blocks for " + c.blocks().length * KV_BLOCK + " positions, the chunk ends at " + end);
             }
-            seq.reserve(end);
-            rows += chunks.get(i).length;
-            tableInts += seq.blocks.size();
+            rows += c.tokens().length;
+            tableInts += c.blocks().length;
         }
         if (rows * config.expertsPerToken() + config.numExperts() > MAX_GROUPED_CHOICES) {
             throw new IllegalArgumentException("a GPU step takes at most " + (MAX_GROUPED_CHOICES - config.numExperts()) / config.expertsPerToken()
@@ -273,24 +320,22 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         int[] ids = new int[rows], positions = new int[rows], slots = new int[rows], tableStart = new int[rows];
         int[] tables = new int[tableInts];
         int row = 0, table = 0;
-        for (int i = 0; i < sequences.size(); i++) {
-            DeviceSequence seq = sequences.get(i);
-            for (int b = 0; b < seq.blocks.size(); b++) tables[table + b] = seq.blocks.get(b);
-            int chunkStart = row;
-            for (int token : chunks.get(i)) {
+        for (PagedChunk c : chunks) {
+            System.arraycopy(c.blocks(), 0, tables, table, c.blocks().length);
+            for (int i = 0; i < c.tokens().length; i++) {
+                int token = c.tokens()[i];
                 if (token < 0 || token >= config.vocabSize()) {
                     throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + config.vocabSize() + ")");
                 }
-                int pos = seq.length + row - chunkStart;
+                int pos = c.start() + i;
                 ids[row] = token;
                 positions[row] = pos;
-                slots[row] = seq.blocks.get(pos / KV_BLOCK) * KV_BLOCK + pos % KV_BLOCK;
+                slots[row] = c.blocks()[pos / KV_BLOCK] * KV_BLOCK + pos % KV_BLOCK;
                 tableStart[row] = table;
                 row++;
             }
-            table += seq.blocks.size();
+            table += c.blocks().length;
         }
-        for (int i = 0; i < sequences.size(); i++) sequences.get(i).length += chunks.get(i).length;
         RotaryEmbedding rope = RotaryEmbedding.forPositions(positions, inverseFrequencies);
         device.copyIn(s.ids, ids, rows);
         device.copyIn(s.positions, positions, rows);
@@ -300,8 +345,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         device.copyIn(s.cos, rope.cosTable(), rope.cosTable().length);
         device.copyIn(s.sin, rope.sinTable(), rope.sinTable().length);
         s.rows = rows;
-        decodeRows = rows == sequences.size() ? rows : -1;
-        s.ensureLogits(logitRows.length);
+        decodeRows = rows == chunks.size() ? rows : -1;
+        s.ensureLogits(Math.max(1, logitRows.length));
         return s;
     }
 

@@ -26,10 +26,12 @@ import java.util.regex.Pattern;
  * memory is host memory. It checks the kernels' arithmetic and indexing and the host code that
  * drives them, not timing, and not anything specific to real hardware.
  */
-final class EmulatedGpu implements Gpu {
-    private static final Path SOURCE = Path.of("src", "main", "cuda", "ernie.cu");
-    private static final Path EMULATOR = Path.of("src", "test", "cuda-emulator");
-    private static final Path BUILD = Path.of("target", "cuda-emulator");
+public final class EmulatedGpu implements Gpu {
+    /** The repository root (set by the build for every module's tests). */
+    private static final Path ROOT = Path.of(System.getProperty("expertmesh.root", ".."));
+    private static final Path SOURCE = ROOT.resolve("model/src/main/cuda/ernie.cu");
+    private static final Path EMULATOR = ROOT.resolve("model/src/test/cuda-emulator");
+    private static final Path BUILD = ROOT.resolve("model/target/cuda-emulator");
     private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(([^)]*)\\)", Pattern.DOTALL);
     private static Optional<MethodHandle> launcher;
     private static String unavailable = "";
@@ -44,12 +46,12 @@ final class EmulatedGpu implements Gpu {
     }
 
     /** The emulator, built on first use; empty (see {@link #whyUnavailable}) when there is no g++. */
-    static synchronized Optional<EmulatedGpu> open() {
+    public static synchronized Optional<EmulatedGpu> open() {
         if (launcher == null) launcher = build();
         return launcher.map(EmulatedGpu::new);
     }
 
-    static String whyUnavailable() {
+    public static String whyUnavailable() {
         return unavailable;
     }
 
