@@ -385,9 +385,10 @@ extern "C" __global__ void route_topk(const float* __restrict__ x, const float* 
 
 // Groups a step's (token, choice) pairs by expert, tokens ascending within an expert: slot s of
 // expert e lies in [expertStart[e], expertStart[e+1]); tokenSlot[t·k + j] is the slot of choice j
-// of token t; active[0..n) lists the n experts with tokens, ascending, and active[experts] = n, so
-// the expert kernels need only min(experts, tokens·k) blocks per row group. One block; the choices
-// are staged in shared memory (tokens·k + experts ints).
+// of token t (-1 for a choice below 0: an expert served elsewhere); active[0..n) lists the n
+// experts with tokens, ascending, and active[experts] = n, so the expert kernels need only
+// min(experts, tokens·k) blocks per row group. One block; the choices are staged in shared memory
+// (tokens·k + experts ints).
 extern "C" __global__ void moe_group(const int* __restrict__ chosen, int tokens, int k, int experts,
                                      int* __restrict__ expertStart, int* __restrict__ slotToken,
                                      int* __restrict__ tokenSlot, int* __restrict__ active) {
@@ -398,7 +399,9 @@ extern "C" __global__ void moe_group(const int* __restrict__ chosen, int tokens,
     for (int i = threadIdx.x; i < n; i += blockDim.x) ch[i] = chosen[i];
     for (int e = threadIdx.x; e < experts; e += blockDim.x) fill[e] = 0;
     __syncthreads();
-    for (int i = threadIdx.x; i < n; i += blockDim.x) atomicAdd(&fill[ch[i]], 1);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        if (ch[i] >= 0) atomicAdd(&fill[ch[i]], 1);
+    }
     __syncthreads();
     if (threadIdx.x == 0) {
         int start = 0, used = 0;
@@ -412,6 +415,10 @@ extern "C" __global__ void moe_group(const int* __restrict__ chosen, int tokens,
         expertStart[experts] = start;
         active[experts] = used;
         for (int i = 0; i < n; i++) {
+            if (ch[i] < 0) {
+                tokenSlot[i] = -1;
+                continue;
+            }
             int s = fill[ch[i]]++;
             slotToken[s] = i / k;
             tokenSlot[i] = s;
@@ -419,19 +426,24 @@ extern "C" __global__ void moe_group(const int* __restrict__ chosen, int tokens,
     }
 }
 
+// Expert e's matrix from a table of device addresses (one per expert id; experts load separately).
+__device__ __forceinline__ const __nv_bfloat16* expert_matrix(const unsigned long long* __restrict__ table, int e) {
+    return reinterpret_cast<const __nv_bfloat16*>(table[e]);
+}
+
 // All routed experts of a step in one launch: block (row group, i) serves the i-th expert with
 // tokens (blocks past their count return at once). For each slot s of expert e,
-// h[s, r] = silu(gate_e[r] · x[token(s)]) · (up_e[r] · x[token(s)]). gate/up hold every expert's
-// matrix back to back ([experts, inter, dim]).
-extern "C" __global__ void experts_gate_up(const __nv_bfloat16* __restrict__ gate, const __nv_bfloat16* __restrict__ up,
+// h[s, r] = silu(gate_e[r] · x[token(s)]) · (up_e[r] · x[token(s)]). gate/up are tables of each
+// expert's [inter, dim] matrix.
+extern "C" __global__ void experts_gate_up(const unsigned long long* __restrict__ gate, const unsigned long long* __restrict__ up,
                                            const float* __restrict__ x, const int* __restrict__ expertStart,
                                            const int* __restrict__ active, const int* __restrict__ slotToken,
                                            float* __restrict__ h, int inter, int dim, int experts) {
     int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     if (blockIdx.y >= (unsigned)active[experts] || row >= inter) return;
     int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* g = gate + ((size_t)e * inter + row) * dim;
-    const __nv_bfloat16* u = up + ((size_t)e * inter + row) * dim;
+    const __nv_bfloat16* g = expert_matrix(gate, e) + (size_t)row * dim;
+    const __nv_bfloat16* u = expert_matrix(up, e) + (size_t)row * dim;
     int lane = threadIdx.x & 31;
     for (int sb = s0; sb < s1; sb += MAX_TOKENS) {
         int count = min(MAX_TOKENS, s1 - sb);
@@ -460,14 +472,14 @@ extern "C" __global__ void experts_gate_up(const __nv_bfloat16* __restrict__ gat
 }
 
 // y[s] = down_e · h[s] for every slot of every expert with tokens: block (row group, i) serves the
-// i-th such expert, one warp per row.
-extern "C" __global__ void experts_down(const __nv_bfloat16* __restrict__ down, const float* __restrict__ h,
+// i-th such expert, one warp per row; down is a table of each expert's [dim, inter] matrix.
+extern "C" __global__ void experts_down(const unsigned long long* __restrict__ down, const float* __restrict__ h,
                                         const int* __restrict__ expertStart, const int* __restrict__ active,
                                         float* __restrict__ y, int dim, int inter, int experts) {
     int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     if (blockIdx.y >= (unsigned)active[experts] || row >= dim) return;
     int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* w = down + ((size_t)e * dim + row) * inter;
+    const __nv_bfloat16* w = expert_matrix(down, e) + (size_t)row * inter;
     for (int sb = s0; sb < s1; sb += MAX_TOKENS) {
         int count = min(MAX_TOKENS, s1 - sb);
         float acc[MAX_TOKENS];
@@ -531,7 +543,7 @@ __device__ __forceinline__ void tc_rows_by_slots(const __nv_bfloat16* __restrict
 // expert with tokens; each warp takes 16 rows of gate and up and walks the expert's slots 64 at a
 // time, so h[s, r] = silu(gate_e[r] · x[token(s)]) · (up_e[r] · x[token(s)]) as there. Needs inter
 // and dim multiples of 16; the gathered parts hold 16 zero slots past the last.
-extern "C" __global__ void experts_gate_up_tc(const __nv_bfloat16* __restrict__ gate, const __nv_bfloat16* __restrict__ up,
+extern "C" __global__ void experts_gate_up_tc(const unsigned long long* __restrict__ gate, const unsigned long long* __restrict__ up,
                                               const __nv_bfloat16* __restrict__ hi, const __nv_bfloat16* __restrict__ mid,
                                               const __nv_bfloat16* __restrict__ lo, const int* __restrict__ expertStart,
                                               const int* __restrict__ active, float* __restrict__ h, int inter, int dim,
@@ -542,8 +554,8 @@ extern "C" __global__ void experts_gate_up_tc(const __nv_bfloat16* __restrict__ 
     int r0 = (blockIdx.x * 4 + warp) * 16;
     if (blockIdx.y >= (unsigned)active[experts] || r0 >= inter) return;
     int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* g = gate + ((size_t)e * inter + r0) * dim;
-    const __nv_bfloat16* u = up + ((size_t)e * inter + r0) * dim;
+    const __nv_bfloat16* g = expert_matrix(gate, e) + (size_t)r0 * dim;
+    const __nv_bfloat16* u = expert_matrix(up, e) + (size_t)r0 * dim;
     for (int sb = s0; sb < s1; sb += 64) {
         int groups = min(4, (s1 - sb + 15) / 16);
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> accGate[4], accUp[4];
@@ -569,7 +581,7 @@ extern "C" __global__ void experts_gate_up_tc(const __nv_bfloat16* __restrict__ 
 
 // experts_down on the tensor cores: y[s] = down_e · h[s] with h given as three BF16 parts (split_bf16
 // over the slot-ordered h, 16 zero slots past the last); layout as experts_gate_up_tc.
-extern "C" __global__ void experts_down_tc(const __nv_bfloat16* __restrict__ down, const __nv_bfloat16* __restrict__ hi,
+extern "C" __global__ void experts_down_tc(const unsigned long long* __restrict__ down, const __nv_bfloat16* __restrict__ hi,
                                            const __nv_bfloat16* __restrict__ mid, const __nv_bfloat16* __restrict__ lo,
                                            const int* __restrict__ expertStart, const int* __restrict__ active,
                                            float* __restrict__ y, int dim, int inter, int experts) {
@@ -578,7 +590,7 @@ extern "C" __global__ void experts_down_tc(const __nv_bfloat16* __restrict__ dow
     int r0 = (blockIdx.x * 4 + warp) * 16;
     if (blockIdx.y >= (unsigned)active[experts] || r0 >= dim) return;
     int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* w = down + ((size_t)e * dim + r0) * inter;
+    const __nv_bfloat16* w = expert_matrix(down, e) + (size_t)r0 * inter;
     for (int sb = s0; sb < s1; sb += 64) {
         int groups = min(4, (s1 - sb + 15) / 16);
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4];
@@ -598,7 +610,7 @@ extern "C" __global__ void experts_down_tc(const __nv_bfloat16* __restrict__ dow
 }
 
 // x[t] += Σ over t's experts in ascending id of w · y[slot] (+ shared[t] when given), as the CPU
-// path adds them. One block per token; k ≤ 32.
+// path adds them; choices below 0 (served elsewhere) are skipped. One block per token; k ≤ 32.
 extern "C" __global__ void moe_combine(const float* __restrict__ y, const int* __restrict__ tokenSlot,
                                        const int* __restrict__ chosen, const float* __restrict__ weights,
                                        const float* __restrict__ shared, float* __restrict__ x, int k, int dim) {
@@ -617,6 +629,7 @@ extern "C" __global__ void moe_combine(const float* __restrict__ y, const int* _
         float acc = 0.f;
         for (int i = 0; i < k; i++) {
             int j = order[i];
+            if (chosen[t * k + j] < 0) continue;
             acc = __fadd_rn(acc, __fmul_rn(y[(size_t)tokenSlot[t * k + j] * dim + c], weights[t * k + j]));
         }
         if (shared) acc = __fadd_rn(acc, shared[(size_t)t * dim + c]);

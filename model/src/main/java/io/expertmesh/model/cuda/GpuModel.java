@@ -37,7 +37,10 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         }
     }
 
-    /** One layer on the device: exactly one of {@code dense} and {@code router} is set. */
+    /**
+     * One layer on the device: exactly one of {@code dense} and {@code router} is set. The routed
+     * experts' matrices are reached through tables of device addresses, one entry per expert id.
+     */
     record DeviceLayer(DevicePointer inputNorm, DevicePointer postNorm, DeviceLinear q, DeviceLinear k, DeviceLinear v,
                        DeviceLinear o, DeviceMlp dense, DevicePointer router, DevicePointer correctionBias, DeviceMlp shared,
                        DevicePointer expertGate, DevicePointer expertUp, DevicePointer expertDown, DevicePointer keys,
@@ -99,6 +102,9 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
                     source.matrix(WeightSource.Part.EXPERT_DOWN, l, e, d, inter, down, 2 * each * e);
                 }
                 bytes += 6 * each * config.numExperts();
+                gate = addressTable(device, gate, 2 * each, config.numExperts());
+                up = addressTable(device, up, 2 * each, config.numExperts());
+                down = addressTable(device, down, 2 * each, config.numExperts());
             } else {
                 dense = mlp(source, WeightSource.Part.DENSE_GATE, l, config.intermediateSize());
                 bytes += 6L * d * config.intermediateSize();
@@ -122,6 +128,25 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         weightBytes = bytes;
         inverseFrequencies = RotaryEmbedding.inverseFrequencies(config.headDim(), config.ropeTheta());
         device.synchronize();
+    }
+
+    /** A device table of {@code count} addresses: {@code base}, {@code base + stride}, ... */
+    private static DevicePointer addressTable(Gpu device, DevicePointer base, long stride, int count) {
+        long[] addresses = new long[count];
+        for (int e = 0; e < count; e++) addresses[e] = base.address() + stride * e;
+        return uploadAddresses(device, addresses);
+    }
+
+    /** Uploads addresses as the kernels' {@code unsigned long long} table (little-endian int pairs); 0 marks none. */
+    static DevicePointer uploadAddresses(Gpu device, long[] addresses) {
+        int[] words = new int[2 * addresses.length];
+        for (int i = 0; i < addresses.length; i++) {
+            words[2 * i] = (int) addresses[i];
+            words[2 * i + 1] = (int) (addresses[i] >>> 32);
+        }
+        DevicePointer table = device.allocate(4L * words.length);
+        device.copyIn(table, words, words.length);
+        return table;
     }
 
     /** Builds the model on {@code device} from {@code source}, with a KV cache of {@code kvTokens} tokens. */
