@@ -43,8 +43,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
      */
     record DeviceLayer(DevicePointer inputNorm, DevicePointer postNorm, DeviceLinear q, DeviceLinear k, DeviceLinear v,
                        DeviceLinear o, DeviceMlp dense, DevicePointer router, DevicePointer correctionBias, DeviceMlp shared,
-                       DevicePointer expertGate, DevicePointer expertUp, DevicePointer expertDown, DevicePointer keys,
-                       DevicePointer values) {}
+                       RoutedExpertLaunches.ExpertTables experts, DevicePointer keys, DevicePointer values) {}
 
     private final Gpu device;
     private final ErnieConfig config;
@@ -112,7 +111,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             long kvBytes = 4L * kvBlocksTotal * KV_BLOCK * config.kvDim();
             built.add(new DeviceLayer(device.upload(source.vector(WeightSource.Part.INPUT_NORM, l, d)),
                     device.upload(source.vector(WeightSource.Part.POST_ATTENTION_NORM, l, d)), q, k, v, o, dense, router, bias,
-                    shared, gate, up, down, device.allocate(kvBytes), device.allocate(kvBytes)));
+                    shared, gate == null ? null : new RoutedExpertLaunches.ExpertTables(gate, up, down), device.allocate(kvBytes),
+                    device.allocate(kvBytes)));
             source.layerDone(l);
         }
         layers = List.copyOf(built);
@@ -395,43 +395,15 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             addInPlace(s.x, s.out, rows * d);
             return;
         }
-        int experts = config.numExperts(), k = config.expertsPerToken(), inter = config.moeIntermediateSize();
-        device.launch("route_topk", rows, 1, THREADS, 4 * experts, s.h, layer.router(), layer.correctionBias(), s.chosen, s.routeWeights,
-                d, experts, k, config.moeNormMin());
-        device.launch("moe_group", 1, 1, THREADS, 4 * (rows * k + experts), s.chosen, rows, k, experts, s.expertStart, s.slotToken,
-                s.tokenSlot, s.activeExperts);
-        int activeBound = Math.min(experts, rows * k);
-        if (rows > SMALL_ROWS && inter % 16 == 0 && d % 16 == 0) {
-            routedOnTensorCores(layer, s, rows * k, activeBound);
-        } else {
-            device.launch("experts_gate_up", blocksFor(inter), activeBound, THREADS, 0, layer.expertGate(), layer.expertUp(), s.h,
-                    s.expertStart, s.activeExperts, s.slotToken, s.expertHidden, inter, d, experts);
-            device.launch("experts_down", blocksFor(d), activeBound, THREADS, 0, layer.expertDown(), s.expertHidden, s.expertStart,
-                    s.activeExperts, s.expertOut, d, inter, experts);
-        }
+        int experts = config.numExperts(), k = config.expertsPerToken();
+        device.launch("route_topk", rows, 1, THREADS, 4 * experts, s.h, layer.router(), layer.correctionBias(), s.routed.chosen,
+                s.routed.routeWeights, d, experts, k, config.moeNormMin());
         DevicePointer shared = DevicePointer.NULL;
         if (layer.shared() != null) {
             mlp(layer.shared(), s.h, s.out, rows, s);
             shared = s.out;
         }
-        device.launch("moe_combine", rows, 1, THREADS, 0, s.expertOut, s.tokenSlot, s.chosen, s.routeWeights, shared, s.x, k, d);
-    }
-
-    /**
-     * The routed experts of a many-token step on the tensor cores: the rows gathered in slot order
-     * and split into BF16 parts, gate/up per expert, then h split likewise and down per expert.
-     */
-    private void routedOnTensorCores(DeviceLayer layer, Scratch s, int slots, int activeBound) {
-        int d = config.hiddenSize(), inter = config.moeIntermediateSize(), experts = config.numExperts();
-        int padded = slots + 16;
-        device.launch("gather_split_bf16", padded, 1, THREADS, 0, s.h, s.slotToken, s.slotHi, s.slotMid, s.slotLo, slots, padded, d);
-        device.launch("experts_gate_up_tc", (inter + 63) / 64, activeBound, 128, 0, layer.expertGate(), layer.expertUp(), s.slotHi,
-                s.slotMid, s.slotLo, s.expertStart, s.activeExperts, s.expertHidden, inter, d, experts);
-        int hElements = padded * inter;
-        device.launch("split_bf16", Math.min(4096, (hElements + THREADS - 1) / THREADS), 1, THREADS, 0, s.expertHidden, s.slotHi,
-                s.slotMid, s.slotLo, slots * inter, hElements);
-        device.launch("experts_down_tc", (d + 63) / 64, activeBound, 128, 0, layer.expertDown(), s.slotHi, s.slotMid, s.slotLo,
-                s.expertStart, s.activeExperts, s.expertOut, d, inter, experts);
+        s.routed.run(layer.experts(), s.h, rows, shared, s.x);
     }
 
     private void finish(Scratch s, int[] logitRows) {
@@ -496,8 +468,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         final int capacity, tableCapacity;
         final DevicePointer ids, positions, slots, tableStart, tables, cos, sin;
         final DevicePointer x, h, q, k, v, context, out, gate, up, xHi, xMid, xLo;
-        final DevicePointer chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut;
-        final DevicePointer slotHi, slotMid, slotLo;
+        final RoutedExpertLaunches routed;
         DevicePointer logitInput, logits;
         int logitCapacity;
         int rows;
@@ -508,7 +479,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             this.capacity = capacity;
             this.tableCapacity = tableCapacity;
             long r = capacity;
-            int d = config.hiddenSize(), k = config.expertsPerToken();
+            int d = config.hiddenSize();
             int widest = Math.max(config.intermediateSize(), config.sharedIntermediateSize());
             ids = device.allocate(4 * r);
             positions = device.allocate(4 * r);
@@ -531,18 +502,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             xHi = device.allocate(2 * paddedRows * widestInput);
             xMid = device.allocate(2 * paddedRows * widestInput);
             xLo = device.allocate(2 * paddedRows * widestInput);
-            chosen = device.allocate(4 * r * k);
-            routeWeights = device.allocate(4 * r * k);
-            expertStart = device.allocate(4L * (config.numExperts() + 1));
-            activeExperts = device.allocate(4L * (config.numExperts() + 1));
-            slotToken = device.allocate(4 * r * k);
-            tokenSlot = device.allocate(4 * r * k);
-            expertHidden = device.allocate(4 * r * k * config.moeIntermediateSize());
-            expertOut = device.allocate(4 * r * k * d);
-            long slotParts = 2 * (r * k + 16) * Math.max(d, config.moeIntermediateSize());
-            slotHi = device.allocate(slotParts);
-            slotMid = device.allocate(slotParts);
-            slotLo = device.allocate(slotParts);
+            routed = new RoutedExpertLaunches(device, config, capacity);
         }
 
         void ensureLogits(int rowsWanted) {
@@ -565,10 +525,10 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         void free() {
             dropGraphs();
             for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
-                    up, xHi, xMid, xLo, chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden, expertOut,
-                    slotHi, slotMid, slotLo, logitInput, logits}) {
+                    up, xHi, xMid, xLo, logitInput, logits}) {
                 if (p != null) device.free(p);
             }
+            routed.free();
         }
     }
 
