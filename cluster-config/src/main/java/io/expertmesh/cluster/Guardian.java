@@ -17,6 +17,9 @@ import io.expertmesh.gateway.HttpApi;
 import io.expertmesh.gateway.ServedModel;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.cuda.GpuModel;
+import io.expertmesh.model.cuda.GpuRoutedExperts;
+import io.expertmesh.model.engine.ExpertStore;
+import io.expertmesh.model.engine.LocalExpertStore;
 import io.expertmesh.model.engine.ErnieModel;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.StopTokens;
@@ -58,9 +61,12 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 final class Guardian {
     private Guardian() {}
 
-    /** What the node was started with: the opened model (and its GPU copy when the engine runs there, else null) and the settings. */
-    record NodeSetup(LoadedModel model, GpuModel gpu, Tokenizer tokenizer, ChatTemplate chatTemplate, String modelId, Config config,
-                     GatewaySettings http, CompletableFuture<Integer> bound) {
+    /**
+     * What the node was started with: the opened model, its GPU copy when the engine runs there (else
+     * null), the GPU store of an expert-only node's experts (else null: they run on the CPU), and the settings.
+     */
+    record NodeSetup(LoadedModel model, GpuModel gpu, GpuRoutedExperts gpuExperts, Tokenizer tokenizer, ChatTemplate chatTemplate,
+                     String modelId, Config config, GatewaySettings http, CompletableFuture<Integer> bound) {
         Set<String> roles() {
             return Set.copyOf(config.getStringList("pekko.cluster.roles"));
         }
@@ -93,7 +99,8 @@ final class Guardian {
 
         ActorRef<ExpertHost.Command> host = null;
         if (expert) {
-            host = ctx.spawn(ExpertHost.create(modelConfig, backend, node), "expert-host",
+            ExpertStore store = setup.gpuExperts() != null ? setup.gpuExperts() : new LocalExpertStore(modelConfig, backend);
+            host = ctx.spawn(ExpertHost.create(store, node), "expert-host",
                     DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
         }
         ActorRef<ExpertHost.Command> localHost = host;
@@ -111,6 +118,7 @@ final class Guardian {
         }
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
             if (setup.gpu() != null) setup.gpu().close();
+            if (setup.gpuExperts() != null) setup.gpuExperts().close();
             loaded.close();
             return CompletableFuture.completedFuture(Done.getInstance());
         });

@@ -8,6 +8,7 @@ import io.expertmesh.model.cuda.CheckpointWeights;
 import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.cuda.Gpu;
 import io.expertmesh.model.cuda.GpuModel;
+import io.expertmesh.model.cuda.GpuRoutedExperts;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
@@ -77,9 +78,15 @@ public final class MeshNode implements AutoCloseable {
                 c.vocabSize(), model.model().backend().threads());
         checkFrameSize(config, model);
         GpuModel gpuModel = null;
+        GpuRoutedExperts gpuExperts = null;
         if (gpu != null) {
             try {
-                gpuModel = upload(model, config, roles, gpu);
+                if (roles.contains("attention")) {
+                    gpuModel = upload(model, config, roles, gpu);
+                } else {
+                    gpuExperts = new GpuRoutedExperts(gpu.get(), model.config());
+                    LOG.info("experts of this node run on {} (uploaded as their entities start)", gpuExperts.deviceName());
+                }
             } catch (RuntimeException e) {
                 model.close();
                 throw e;
@@ -89,10 +96,11 @@ public final class MeshNode implements AutoCloseable {
         var bound = new CompletableFuture<Integer>();
         ActorSystem<Void> system;
         try {
-            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, gpuModel, tokenizer, template, modelId, config, http,
-                    bound)), "expertmesh", config);
+            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, gpuModel, gpuExperts, tokenizer, template, modelId,
+                    config, http, bound)), "expertmesh", config);
         } catch (RuntimeException e) {
             if (gpuModel != null) gpuModel.close();
+            if (gpuExperts != null) gpuExperts.close();
             model.close();
             throw e;
         }
@@ -118,13 +126,13 @@ public final class MeshNode implements AutoCloseable {
 
     /**
      * The model on the GPU, with a device KV pool of exactly the blocks the scheduler's pool will hand
-     * out. Only a node that runs every expert itself (attention and expert roles, local fast path)
-     * can put its engine on the GPU for now.
+     * out. An attention node can put its engine on the GPU only when it runs every expert itself
+     * (attention and expert roles, local fast path) for now; an expert-only node puts its experts there.
      */
     private static GpuModel upload(LoadedModel model, Config config, List<String> roles, Supplier<Gpu> gpu) {
         if (!roles.contains("attention") || !roles.contains("expert") || !config.getBoolean("expertmesh.experts.local-fast-path")) {
-            throw new IllegalArgumentException("the GPU engine needs the attention and expert roles on one node and "
-                    + "expertmesh.experts.local-fast-path = on (as `mesh serve` has)");
+            throw new IllegalArgumentException("on the GPU, a node with the attention role needs the expert role too and "
+                    + "expertmesh.experts.local-fast-path = on (as `mesh serve` has); an expert-only node runs its experts there");
         }
         int blockSize = config.getInt("expertmesh.kv.block-size");
         if (blockSize != GpuModel.KV_BLOCK) {

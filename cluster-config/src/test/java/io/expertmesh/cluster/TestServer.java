@@ -45,6 +45,11 @@ final class TestServer implements AutoCloseable {
         return healthy(new TestServer(MeshNode.start(MODEL, config, GatewaySettings.from(config).withPort(0), () -> gpu)));
     }
 
+    /** A client of an already started node (not closed with it), once its /health is 200. */
+    static TestServer attach(MeshNode node) {
+        return healthy(new TestServer(node));
+    }
+
     private static TestServer healthy(TestServer server) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (server.get("/health").statusCode() != 200) {

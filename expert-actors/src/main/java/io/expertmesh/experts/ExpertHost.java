@@ -1,12 +1,9 @@
 package io.expertmesh.experts;
 
-import io.expertmesh.model.config.ErnieConfig;
-import io.expertmesh.model.engine.LocalRoutedExperts;
+import io.expertmesh.model.engine.ExpertStore;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.FloatMatrix;
-import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.weights.MlpWeights;
-import io.expertmesh.model.weights.RoutedExpertWeights;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Map;
@@ -25,7 +22,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 /**
  * The routed experts of one node. The node's {@link ExpertEntity} instances register their
  * weights here; a {@link DispatchBatch} carries the rows routed to this node's experts, which run
- * as grouped expert FFNs on the node's kernel backend, and ONE {@link PartialSums} reply returns,
+ * as grouped expert FFNs in the node's expert store (CPU or GPU), and ONE {@link PartialSums} reply returns,
  * per row, the weighted sum over the row's experts on this node. The host computes inside its own
  * message handler, so it must be spawned on a dedicated dispatcher (its compute would otherwise hold
  * a shared actor thread); every hop saved matters, since a step waits for the reply once per MoE layer.
@@ -64,29 +61,24 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
 
     private record SubscriberGone(ActorRef<HostedExperts> subscriber) implements Command, NoSerializationVerificationNeeded {}
 
-    private final ErnieConfig config;
-    private final KernelBackend backend;
+    private final ExpertStore store;
     private final String node;
-    private final Map<Integer, MlpWeights[]> hosted = new TreeMap<>();
     private final Map<Integer, ActorRef<ExpertEntity.Command>> entities = new TreeMap<>();
     private final Set<ActorRef<HostedExperts>> subscribers = new HashSet<>();
-    private LocalRoutedExperts experts;
     private long version;
 
-    /** {@code node} names this node in replies (its cluster address); expert FFNs run on {@code backend}. */
-    public static Behavior<Command> create(ErnieConfig config, KernelBackend backend, String node) {
+    /** {@code node} names this node in replies (its cluster address); expert FFNs run in {@code store} (CPU or GPU). */
+    public static Behavior<Command> create(ExpertStore store, String node) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
-            return new ExpertHost(ctx, config, backend, node);
+            return new ExpertHost(ctx, store, node);
         });
     }
 
-    private ExpertHost(ActorContext<Command> ctx, ErnieConfig config, KernelBackend backend, String node) {
+    private ExpertHost(ActorContext<Command> ctx, ExpertStore store, String node) {
         super(ctx);
-        this.config = config;
-        this.backend = backend;
+        this.store = store;
         this.node = node;
-        rebuild();
     }
 
     @Override
@@ -104,7 +96,7 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     }
 
     private Behavior<Command> onStarted(ExpertStarted started) {
-        hosted.put(started.expert(), started.weights());
+        store.add(started.expert(), started.weights());
         entities.put(started.expert(), started.entity());
         changed();
         getContext().getLog().debug("expert {} loaded on {}", started.expert(), node);
@@ -113,7 +105,7 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
 
     private Behavior<Command> onStopped(ExpertStopped stopped) {
         if (stopped.entity().equals(entities.get(stopped.expert()))) {
-            hosted.remove(stopped.expert());
+            store.remove(stopped.expert());
             entities.remove(stopped.expert());
             changed();
             getContext().getLog().info("expert {} left {}", stopped.expert(), node);
@@ -131,13 +123,13 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
 
     private Behavior<Command> onDispatch(DispatchBatch batch) {
         for (int e : batch.experts()) {
-            if (e >= 0 && !hosted.containsKey(e)) {
+            if (e >= 0 && !entities.containsKey(e)) {
                 batch.replyTo().tell(new DispatchRefused(batch.step(), batch.layer(), node, "expert " + e + " is not hosted on " + node));
                 return this;
             }
         }
         try {
-            batch.replyTo().tell(new PartialSums(batch.step(), batch.layer(), node, run(experts, batch)));
+            batch.replyTo().tell(new PartialSums(batch.step(), batch.layer(), node, run(store, batch)));
         } catch (RuntimeException e) {
             getContext().getLog().error("expert batch of step {} layer {} failed", batch.step(), batch.layer(), e);
             batch.replyTo().tell(new DispatchRefused(batch.step(), batch.layer(), node, "expert compute failed: " + e));
@@ -145,24 +137,19 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
         return this;
     }
 
-    private static float[] run(LocalRoutedExperts runner, DispatchBatch b) {
+    private static float[] run(ExpertStore runner, DispatchBatch b) {
         FloatMatrix x = new FloatMatrix(b.rows(), b.hidden(), b.activations());
         return runner.combine(b.layer(), x, new Routing(b.rows(), b.k(), b.experts(), b.weights())).data();
     }
 
     private void changed() {
         version++;
-        rebuild();
         HostedExperts now = snapshot();
         for (ActorRef<HostedExperts> s : subscribers) s.tell(now);
     }
 
-    private void rebuild() {
-        experts = new LocalRoutedExperts(RoutedExpertWeights.of(config, Map.copyOf(hosted)), backend);
-    }
-
     private HostedExperts snapshot() {
-        int[] ids = hosted.keySet().stream().mapToInt(Integer::intValue).toArray();
+        int[] ids = entities.keySet().stream().mapToInt(Integer::intValue).toArray();
         Arrays.sort(ids);
         return new HostedExperts(getContext().getSelf(), node, ids, version);
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.engine.LocalExpertStore;
 import io.expertmesh.model.engine.LocalRoutedExperts;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.CpuBackend;
@@ -45,7 +46,7 @@ class ExpertHostTest {
     }
 
     private ActorRef<ExpertHost.Command> hostWith(int... experts) {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, "node-a"));
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-a"));
         TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
         host.tell(new ExpertHost.Subscribe(watcher.getRef()));
         watcher.receiveMessage();
@@ -107,7 +108,7 @@ class ExpertHostTest {
 
     @Test
     void subscribersLearnEveryChangeWithAGrowingVersion() {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(config, backend, "node-b"));
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-b"));
         TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
         host.tell(new ExpertHost.Subscribe(watcher.getRef()));
         assertEquals(0, watcher.receiveMessage().experts().length);

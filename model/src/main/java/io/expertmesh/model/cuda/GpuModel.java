@@ -134,19 +134,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private static DevicePointer addressTable(Gpu device, DevicePointer base, long stride, int count) {
         long[] addresses = new long[count];
         for (int e = 0; e < count; e++) addresses[e] = base.address() + stride * e;
-        return uploadAddresses(device, addresses);
-    }
-
-    /** Uploads addresses as the kernels' {@code unsigned long long} table (little-endian int pairs); 0 marks none. */
-    static DevicePointer uploadAddresses(Gpu device, long[] addresses) {
-        int[] words = new int[2 * addresses.length];
-        for (int i = 0; i < addresses.length; i++) {
-            words[2 * i] = (int) addresses[i];
-            words[2 * i + 1] = (int) (addresses[i] >>> 32);
-        }
-        DevicePointer table = device.allocate(4L * words.length);
-        device.copyIn(table, words, words.length);
-        return table;
+        return RoutedExpertLaunches.uploadTable(device, addresses);
     }
 
     /** Builds the model on {@code device} from {@code source}, with a KV cache of {@code kvTokens} tokens. */

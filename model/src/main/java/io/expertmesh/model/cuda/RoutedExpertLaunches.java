@@ -67,6 +67,23 @@ final class RoutedExpertLaunches {
         device.launch("moe_combine", rows, 1, THREADS, 0, expertOut, tokenSlot, chosen, routeWeights, shared, out, k, d);
     }
 
+    /** A device table of addresses (the kernels' {@code unsigned long long}); 0 marks an absent expert. */
+    static DevicePointer uploadTable(Gpu device, long[] addresses) {
+        DevicePointer table = device.allocate(8L * addresses.length);
+        writeTable(device, table, addresses);
+        return table;
+    }
+
+    /** Overwrites a table made by {@link #uploadTable} (little-endian int pairs). */
+    static void writeTable(Gpu device, DevicePointer table, long[] addresses) {
+        int[] words = new int[2 * addresses.length];
+        for (int i = 0; i < addresses.length; i++) {
+            words[2 * i] = (int) addresses[i];
+            words[2 * i + 1] = (int) (addresses[i] >>> 32);
+        }
+        device.copyIn(table, words, words.length);
+    }
+
     void free() {
         for (DevicePointer p : new DevicePointer[] {chosen, routeWeights, expertStart, activeExperts, slotToken, tokenSlot, expertHidden,
                 expertOut, slotHi, slotMid, slotLo}) {
