@@ -96,7 +96,13 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     }
 
     private Behavior<Command> onStarted(ExpertStarted started) {
-        store.add(started.expert(), started.weights());
+        try {
+            store.add(started.expert(), started.weights());
+        } catch (RuntimeException e) {
+            // Not listed as hosted, so the placement shows the expert missing instead of the host failing every batch.
+            getContext().getLog().error("expert {} could not be loaded on {}", started.expert(), node, e);
+            return this;
+        }
         entities.put(started.expert(), started.entity());
         changed();
         getContext().getLog().debug("expert {} loaded on {}", started.expert(), node);
