@@ -276,29 +276,27 @@ extern "C" __global__ void kv_store(const float* __restrict__ k, const float* __
     }
 }
 
-// Causal attention of query row t, head h (block (t, h), ATTN_CHUNK threads) over its sequence's
-// paged KV blocks: positions [0, positions[t]] in chunks of ATTN_CHUNK with an online softmax, so
-// any context length works. Query head h reads KV head h / (heads / kvHeads).
-extern "C" __global__ void attention_rows(const float* __restrict__ q, const float* __restrict__ kPool,
-                                          const float* __restrict__ vPool, const int* __restrict__ tables,
-                                          const int* __restrict__ tableStart, const int* __restrict__ positions,
-                                          float* __restrict__ out, int heads, int kvHeads, int headDim, int blockSize,
-                                          float scale) {
-    extern __shared__ float sm[];
+// Online-softmax attention of query row t, head h over positions [p0, p1) of its sequence's paged
+// KV blocks, ATTN_CHUNK positions at a time (ATTN_CHUNK threads): on return m is the largest score,
+// l = Σ e^(score - m) and acc[i] = Σ e^(score - m) · v[d] for dims d = threadIdx.x + i·ATTN_CHUNK
+// (headDim ≤ 4·ATTN_CHUNK). Query head h reads KV head h / (heads / kvHeads). Shared memory:
+// headDim + 2·ATTN_CHUNK floats.
+__device__ void attend_range(const float* __restrict__ q, const float* __restrict__ kPool, const float* __restrict__ vPool,
+                             const int* __restrict__ table, int t, int h, int p0, int p1, int heads, int kvHeads, int headDim,
+                             int blockSize, float scale, float* sm, float& m, float& l, float* acc) {
     float* qs = sm;
     float* ps = sm + headDim;
     int* slot = reinterpret_cast<int*>(ps + ATTN_CHUNK);
     __shared__ float red[32];
-    int t = blockIdx.x, h = blockIdx.y, kvh = h / (heads / kvHeads), kvDim = kvHeads * headDim;
-    const int* table = tables + tableStart[t];
-    int n = positions[t] + 1;
+    int kvh = h / (heads / kvHeads), kvDim = kvHeads * headDim;
     const float* qr = q + (size_t)t * heads * headDim + h * headDim;
     for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
-    float m = -INFINITY, l = 0.f;
-    float acc[4] = {0.f, 0.f, 0.f, 0.f};  // dims threadIdx.x + i·ATTN_CHUNK, headDim ≤ 4·ATTN_CHUNK
+    m = -INFINITY;
+    l = 0.f;
+    for (int i = 0; i < 4; i++) acc[i] = 0.f;
     __syncthreads();
-    for (int c0 = 0; c0 < n; c0 += ATTN_CHUNK) {
-        int count = min(ATTN_CHUNK, n - c0);
+    for (int c0 = p0; c0 < p1; c0 += ATTN_CHUNK) {
+        int count = min(ATTN_CHUNK, p1 - c0);
         float s = -INFINITY;
         if (threadIdx.x < count) {
             int p = c0 + threadIdx.x;
@@ -327,11 +325,70 @@ extern "C" __global__ void attention_rows(const float* __restrict__ q, const flo
         m = mNew;
         __syncthreads();
     }
+}
+
+// Causal attention of query row t, head h (block (t, h)): positions [0, positions[t]], normalised.
+// The prefill path, where rows × heads blocks already fill the GPU.
+extern "C" __global__ void attention_rows(const float* __restrict__ q, const float* __restrict__ kPool,
+                                          const float* __restrict__ vPool, const int* __restrict__ tables,
+                                          const int* __restrict__ tableStart, const int* __restrict__ positions,
+                                          float* __restrict__ out, int heads, int kvHeads, int headDim, int blockSize,
+                                          float scale) {
+    extern __shared__ float sm[];
+    int t = blockIdx.x, h = blockIdx.y;
+    float m, l, acc[4];
+    attend_range(q, kPool, vPool, tables + tableStart[t], t, h, 0, positions[t] + 1, heads, kvHeads, headDim, blockSize, scale, sm, m,
+                 l, acc);
     float* o = out + (size_t)t * heads * headDim + h * headDim;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         int d = threadIdx.x + i * ATTN_CHUNK;
         if (d < headDim) o[d] = acc[i] / l;
+    }
+}
+
+// Split-K decode attention, part 1: block (t·splits + s, h) covers the s-th of `splits` equal
+// ranges of row t's positions [0, positions[t]] (the ranges come from the device, so a captured
+// decode graph stays valid as sequences grow) and writes its unnormalised partial (m, l, acc) to
+// part*[((t·heads + h)·splits + s)]. Spreads a few rows' attention over many SMs.
+extern "C" __global__ void attention_split(const float* __restrict__ q, const float* __restrict__ kPool,
+                                           const float* __restrict__ vPool, const int* __restrict__ tables,
+                                           const int* __restrict__ tableStart, const int* __restrict__ positions,
+                                           float* __restrict__ partAcc, float* __restrict__ partMax, float* __restrict__ partSum,
+                                           int heads, int kvHeads, int headDim, int blockSize, float scale, int splits) {
+    extern __shared__ float sm[];
+    int t = blockIdx.x / splits, s = blockIdx.x % splits, h = blockIdx.y;
+    int n = positions[t] + 1, span = (n + splits - 1) / splits;
+    int p0 = min(n, s * span), p1 = min(n, p0 + span);
+    float m, l, acc[4];
+    attend_range(q, kPool, vPool, tables + tableStart[t], t, h, p0, p1, heads, kvHeads, headDim, blockSize, scale, sm, m, l, acc);
+    size_t part = ((size_t)t * heads + h) * splits + s;
+    if (threadIdx.x == 0) {
+        partMax[part] = m;
+        partSum[part] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int d = threadIdx.x + i * ATTN_CHUNK;
+        if (d < headDim) partAcc[part * headDim + d] = acc[i];
+    }
+}
+
+// Split-K decode attention, part 2: out[t, h] = Σ_s acc_s · e^(m_s − M) / Σ_s l_s · e^(m_s − M) with
+// M the largest m_s (an empty range has m = −inf and adds nothing). Block (t, h), one thread per dim.
+extern "C" __global__ void attention_merge(const float* __restrict__ partAcc, const float* __restrict__ partMax,
+                                           const float* __restrict__ partSum, float* __restrict__ out, int heads, int headDim,
+                                           int splits) {
+    int t = blockIdx.x, h = blockIdx.y;
+    size_t first = ((size_t)t * heads + h) * splits;
+    float mx = -INFINITY;
+    for (int s = 0; s < splits; s++) mx = fmaxf(mx, partMax[first + s]);
+    float total = 0.f;
+    for (int s = 0; s < splits; s++) total += partSum[first + s] * expf(partMax[first + s] - mx);
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        float a = 0.f;
+        for (int s = 0; s < splits; s++) a += partAcc[(first + s) * headDim + d] * expf(partMax[first + s] - mx);
+        out[(size_t)t * heads * headDim + h * headDim + d] = a / total;
     }
 }
 

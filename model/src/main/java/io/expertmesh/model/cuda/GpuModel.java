@@ -26,6 +26,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private static final int WARPS_PER_BLOCK = THREADS / 32;
     /** Threads of an attention block (ATTN_CHUNK in ernie.cu). */
     private static final int ATTENTION_CHUNK = 128;
+    /** Blocks each decode row's attention is split over (split-K). */
+    private static final int ATTENTION_SPLITS = 8;
     /** Choices (tokens × k) plus experts that moe_group can stage in 48 KB of shared memory. */
     private static final int MAX_GROUPED_CHOICES = 48 * 1024 / 4;
 
@@ -372,9 +374,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         device.launch("rope_interleaved", rows, 1, ATTENTION_CHUNK, 0, s.q, s.cos, s.sin, config.numHeads(), hd);
         device.launch("rope_interleaved", rows, 1, ATTENTION_CHUNK, 0, s.k, s.cos, s.sin, config.numKvHeads(), hd);
         device.launch("kv_store", rows, 1, ATTENTION_CHUNK, 0, s.k, s.v, layer.keys(), layer.values(), s.slots, config.kvDim());
-        device.launch("attention_rows", rows, config.numHeads(), ATTENTION_CHUNK, 4 * (hd + 2 * ATTENTION_CHUNK), s.q, layer.keys(),
-                layer.values(), s.tables, s.tableStart, s.positions, s.context, config.numHeads(), config.numKvHeads(), hd, KV_BLOCK,
-                (float) Math.pow(hd, -0.5));
+        attention(layer, s, rows);
         linear(layer.o(), s.context, s.out, rows);
         addInPlace(s.x, s.out, rows * d);
         device.launch("rms_norm", rows, 1, THREADS, 0, s.x, layer.postNorm(), s.h, d, config.rmsNormEps());
@@ -392,6 +392,26 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             shared = s.out;
         }
         s.routed.run(layer.experts(), s.h, rows, shared, s.x);
+    }
+
+    /**
+     * Attention of every row over its sequence's KV blocks. Few rows (decode) split each row's
+     * positions over {@link #ATTENTION_SPLITS} blocks and merge their partial softmaxes, so that
+     * rows × heads × splits blocks keep the GPU busy; many rows take one block per row and head.
+     */
+    private void attention(DeviceLayer layer, Scratch s, int rows) {
+        int hd = config.headDim(), heads = config.numHeads(), shared = 4 * (hd + 2 * ATTENTION_CHUNK);
+        float scale = (float) Math.pow(hd, -0.5);
+        if (rows <= SMALL_ROWS) {
+            device.launch("attention_split", rows * ATTENTION_SPLITS, heads, ATTENTION_CHUNK, shared, s.q, layer.keys(), layer.values(),
+                    s.tables, s.tableStart, s.positions, s.partAcc, s.partMax, s.partSum, heads, config.numKvHeads(), hd, KV_BLOCK, scale,
+                    ATTENTION_SPLITS);
+            device.launch("attention_merge", rows, heads, ATTENTION_CHUNK, 0, s.partAcc, s.partMax, s.partSum, s.context, heads, hd,
+                    ATTENTION_SPLITS);
+        } else {
+            device.launch("attention_rows", rows, heads, ATTENTION_CHUNK, shared, s.q, layer.keys(), layer.values(), s.tables, s.tableStart,
+                    s.positions, s.context, heads, config.numKvHeads(), hd, KV_BLOCK, scale);
+        }
     }
 
     private void finish(Scratch s, int[] logitRows) {
@@ -455,7 +475,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private final class Scratch {
         final int capacity, tableCapacity;
         final DevicePointer ids, positions, slots, tableStart, tables, cos, sin;
-        final DevicePointer x, h, q, k, v, context, out, gate, up, xHi, xMid, xLo;
+        final DevicePointer x, h, q, k, v, context, out, gate, up, xHi, xMid, xLo, partAcc, partMax, partSum;
         final RoutedExpertLaunches routed;
         DevicePointer logitInput, logits;
         int logitCapacity;
@@ -490,6 +510,10 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             xHi = device.allocate(2 * paddedRows * widestInput);
             xMid = device.allocate(2 * paddedRows * widestInput);
             xLo = device.allocate(2 * paddedRows * widestInput);
+            long splitParts = Math.min(r, SMALL_ROWS) * config.numHeads() * ATTENTION_SPLITS;
+            partAcc = device.allocate(4 * splitParts * config.headDim());
+            partMax = device.allocate(4 * splitParts);
+            partSum = device.allocate(4 * splitParts);
             routed = new RoutedExpertLaunches(device, config, capacity);
         }
 
@@ -513,7 +537,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         void free() {
             dropGraphs();
             for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
-                    up, xHi, xMid, xLo, logitInput, logits}) {
+                    up, xHi, xMid, xLo, partAcc, partMax, partSum, logitInput, logits}) {
                 if (p != null) device.free(p);
             }
             routed.free();
