@@ -185,6 +185,17 @@ extern "C" __global__ void linear_tiled(const __nv_bfloat16* __restrict__ W, con
     }
 }
 
+// v as its three BF16 parts at index i (see split_bf16).
+__device__ __forceinline__ void split_three(float v, __nv_bfloat16* __restrict__ hi, __nv_bfloat16* __restrict__ mid,
+                                            __nv_bfloat16* __restrict__ lo, size_t i) {
+    __nv_bfloat16 h = __float2bfloat16(v);
+    float r = v - __bfloat162float(h);
+    __nv_bfloat16 m = __float2bfloat16(r);
+    hi[i] = h;
+    mid[i] = m;
+    lo[i] = __float2bfloat16(r - __bfloat162float(m));
+}
+
 // x split into three BF16 parts, hi = bf16(x), mid = bf16(x - hi), lo = bf16(x - hi - mid): each
 // difference is exact in fp32, and the three parts hold all 24 significant bits of a normal x, so
 // W·hi + W·mid + W·lo on the tensor cores (exact BF16 products, fp32 accumulation) is the fp32
@@ -194,13 +205,31 @@ extern "C" __global__ void split_bf16(const float* __restrict__ x, __nv_bfloat16
                                       __nv_bfloat16* __restrict__ mid, __nv_bfloat16* __restrict__ lo, int n,
                                       int padded) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < padded; i += gridDim.x * blockDim.x) {
-        float v = i < n ? x[i] : 0.f;
-        __nv_bfloat16 h = __float2bfloat16(v);
-        float r = v - __bfloat162float(h);
-        __nv_bfloat16 m = __float2bfloat16(r);
-        hi[i] = h;
-        mid[i] = m;
-        lo[i] = __float2bfloat16(r - __bfloat162float(m));
+        split_three(i < n ? x[i] : 0.f, hi, mid, lo, i);
+    }
+}
+
+// acc[j] += W tile (16 rows from w, K = cols) · the three BF16 parts of x rows [s + 16j, s + 16j + 16), j < groups.
+__device__ __forceinline__ void tc_rows_by_slots(const __nv_bfloat16* __restrict__ w, int cols,
+                                                 const __nv_bfloat16* __restrict__ hi, const __nv_bfloat16* __restrict__ mid,
+                                                 const __nv_bfloat16* __restrict__ lo, int s, int groups,
+                                                 wmma::fragment<wmma::accumulator, 16, 16, 16, float>* acc) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b;
+    for (int k0 = 0; k0 < cols; k0 += 16) {
+        wmma::load_matrix_sync(a, w + k0, cols);
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            if (j < groups) {
+                size_t xo = (size_t)(s + 16 * j) * cols + k0;
+                wmma::load_matrix_sync(b, hi + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+                wmma::load_matrix_sync(b, mid + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+                wmma::load_matrix_sync(b, lo + xo, cols);
+                wmma::mma_sync(acc[j], a, b, acc[j]);
+            }
+        }
     }
 }
 
@@ -218,27 +247,11 @@ extern "C" __global__ void linear_tc(const __nv_bfloat16* __restrict__ W, const 
     int r0 = (blockIdx.x * 4 + warp) * 16;
     int t0 = blockIdx.y * 64;
     if (r0 >= rows) return;
-    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
-    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4];
 #pragma unroll
     for (int j = 0; j < 4; j++) wmma::fill_fragment(acc[j], 0.f);
     int groups = min(4, (tokens - t0 + 15) / 16);
-    for (int k0 = 0; k0 < cols; k0 += 16) {
-        wmma::load_matrix_sync(a, W + (size_t)r0 * cols + k0, cols);
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            if (j < groups) {
-                size_t xo = (size_t)(t0 + 16 * j) * cols + k0;
-                wmma::load_matrix_sync(b, xHi + xo, cols);
-                wmma::mma_sync(acc[j], a, b, acc[j]);
-                wmma::load_matrix_sync(b, xMid + xo, cols);
-                wmma::mma_sync(acc[j], a, b, acc[j]);
-                wmma::load_matrix_sync(b, xLo + xo, cols);
-                wmma::mma_sync(acc[j], a, b, acc[j]);
-            }
-        }
-    }
+    tc_rows_by_slots(W + (size_t)r0 * cols, cols, xHi, xMid, xLo, t0, groups, acc);
     for (int j = 0; j < groups; j++) {
         wmma::store_matrix_sync(staging[warp], acc[j], 16, wmma::mem_col_major);
         __syncwarp();
@@ -561,38 +574,7 @@ extern "C" __global__ void gather_split_bf16(const float* __restrict__ x, const 
     if (s >= padded) return;
     const float* row = s < slots ? x + (size_t)slotToken[s] * dim : nullptr;
     for (int c = threadIdx.x; c < dim; c += blockDim.x) {
-        float v = row ? row[c] : 0.f;
-        __nv_bfloat16 h = __float2bfloat16(v);
-        float r = v - __bfloat162float(h);
-        __nv_bfloat16 m = __float2bfloat16(r);
-        size_t i = (size_t)s * dim + c;
-        hi[i] = h;
-        mid[i] = m;
-        lo[i] = __float2bfloat16(r - __bfloat162float(m));
-    }
-}
-
-// acc[j] += W tile (16 rows from w, K = cols) · parts of slots [s + 16j, s + 16j + 16), j < groups.
-__device__ __forceinline__ void tc_rows_by_slots(const __nv_bfloat16* __restrict__ w, int cols,
-                                                 const __nv_bfloat16* __restrict__ hi, const __nv_bfloat16* __restrict__ mid,
-                                                 const __nv_bfloat16* __restrict__ lo, int s, int groups,
-                                                 wmma::fragment<wmma::accumulator, 16, 16, 16, float>* acc) {
-    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
-    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b;
-    for (int k0 = 0; k0 < cols; k0 += 16) {
-        wmma::load_matrix_sync(a, w + k0, cols);
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            if (j < groups) {
-                size_t xo = (size_t)(s + 16 * j) * cols + k0;
-                wmma::load_matrix_sync(b, hi + xo, cols);
-                wmma::mma_sync(acc[j], a, b, acc[j]);
-                wmma::load_matrix_sync(b, mid + xo, cols);
-                wmma::mma_sync(acc[j], a, b, acc[j]);
-                wmma::load_matrix_sync(b, lo + xo, cols);
-                wmma::mma_sync(acc[j], a, b, acc[j]);
-            }
-        }
+        split_three(row ? row[c] : 0.f, hi, mid, lo, (size_t)s * dim + c);
     }
 }
 

@@ -183,10 +183,6 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         private int length;
         private boolean closed;
 
-        public int length() {
-            return length;
-        }
-
         @Override
         public float[] append(int[] tokens) {
             FloatMatrix logits = forward(List.of(this), List.of(tokens), new int[] {tokens.length - 1});
@@ -234,7 +230,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         return next;
     }
 
-    /** As {@link #forward}, for chunks whose KV blocks the caller manages; device blocks are ids below {@link #kvBlocks()}. */
+    /** As {@link #forward}, for chunks whose KV blocks the caller manages (device block ids below the pool's size). */
     public FloatMatrix forwardPaged(List<PagedChunk> chunks, int[] logitRows) {
         for (PagedChunk c : chunks) {
             for (int b : c.blocks()) {
@@ -242,11 +238,6 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             }
         }
         return logits(prepare(chunks, logitRows), logitRows);
-    }
-
-    /** Device KV blocks of {@link #KV_BLOCK} tokens. */
-    public int kvBlocks() {
-        return kvBlocks;
     }
 
     private FloatMatrix logits(Scratch s, int[] logitRows) {
