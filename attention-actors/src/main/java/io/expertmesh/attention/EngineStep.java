@@ -43,9 +43,10 @@ public final class EngineStep {
     /**
      * Steps on a GPU. Its KV blocks must be the block ids of the scheduler's pool (a
      * {@link io.expertmesh.kvstore.KvBlockPool#deviceResident device-resident} pool of as many
-     * blocks). The router runs on the GPU, so per-expert token counts are not collected.
+     * blocks). The router runs on the GPU; its choices are copied back after each step for the
+     * per-expert token counts.
      */
-    public EngineStep(GpuModel gpu) {
+    public EngineStep(GpuModel gpu, ExpertLoad load) {
         this.forward = (chunks, rows) -> {
             List<GpuModel.PagedChunk> batch = new ArrayList<>(chunks.size());
             for (StepChunk c : chunks) {
@@ -54,7 +55,9 @@ public final class EngineStep {
                 for (int b = 0; b < blocks.length; b++) blocks[b] = table.blockId(b);
                 batch.add(new GpuModel.PagedChunk(c.start(), c.tokens(), blocks));
             }
-            return gpu.forwardPaged(batch, rows);
+            FloatMatrix logits = gpu.forwardPaged(batch, rows);
+            load.add(gpu.lastRouting());
+            return logits;
         };
     }
 

@@ -150,7 +150,7 @@ final class Guardian {
         boolean fastPath = expert && config.getBoolean("expertmesh.experts.local-fast-path");
         ErnieModel model = new ErnieModel(loaded.weights(), new PlacementAwareMoeFeedForward(
                 fastPath ? loaded.localMoe() : null, dispatched, placement, node), loaded.model().backend());
-        EngineStep engine = setup.gpu() != null ? new EngineStep(setup.gpu()) : new EngineStep(model, load);
+        EngineStep engine = setup.gpu() != null ? new EngineStep(setup.gpu(), load) : new EngineStep(model, load);
         ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, engine,
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-engine-dispatcher")), pool,
                 setup.tokenizer(), metrics), "scheduler");

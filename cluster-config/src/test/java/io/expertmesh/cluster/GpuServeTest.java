@@ -38,6 +38,11 @@ class GpuServeTest {
             assertEquals(reference.greedyChat(PROMPTS[2], MAX_TOKENS).text(), stream(server, PROMPTS[2]), "repeated prompt");
             assertTrue(server.metric("mesh:prefix_cache_hits_total") > 0, "the repeated prompt reused cached blocks");
             assertEquals(0, server.metric("mesh:num_requests_running"));
+            double routed = 0;
+            for (String line : server.get("/metrics").body().split("\n")) {
+                if (line.startsWith("mesh:expert_tokens_total{")) routed += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+            assertTrue(routed > 0, "the GPU's expert choices reach the per-expert token counts");
         }
     }
 

@@ -240,6 +240,27 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         return logits(prepare(chunks, logitRows), logitRows);
     }
 
+    /**
+     * The experts the last step chose, every MoE layer's rows × k ids one after the other (for the
+     * per-expert token counts; a small copy from the device, made only when asked).
+     */
+    public int[] lastRouting() {
+        Scratch s = scratch;
+        if (s == null || s.rows == 0) return new int[0];
+        device.makeCurrent();
+        int k = config.expertsPerToken(), n = s.rows * k;
+        int[] all = new int[config.numMoeLayers() * n];
+        int[] layer = new int[n];
+        int at = 0;
+        for (int l = 0; l < layers.size(); l++) {
+            if (layers.get(l).router() == null) continue;
+            device.copyOut(layer, s.routingLog.plus(4L * l * s.capacity * k), n);
+            System.arraycopy(layer, 0, all, at, n);
+            at += n;
+        }
+        return all;
+    }
+
     private FloatMatrix logits(Scratch s, int[] logitRows) {
         run(s, logitRows, false);
         FloatMatrix out = FloatMatrix.zeros(logitRows.length, config.vocabSize());
@@ -281,7 +302,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     private void run(Scratch s, int[] logitRows, boolean greedy) {
         Runnable launches = () -> {
             device.launch("embed_rows", s.rows, 1, THREADS, 0, embeddings, s.ids, s.x, config.hiddenSize());
-            for (DeviceLayer layer : layers) layer(layer, s);
+            for (int l = 0; l < layers.size(); l++) layer(l, layers.get(l), s);
             if (logitRows.length > 0) finish(s, logitRows);
             if (greedy) device.launch("argmax_rows", logitRows.length, 1, THREADS, 0, s.logits, s.ids, config.vocabSize());
         };
@@ -356,7 +377,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         return s;
     }
 
-    private void layer(DeviceLayer layer, Scratch s) {
+    private void layer(int index, DeviceLayer layer, Scratch s) {
         int rows = s.rows, d = config.hiddenSize(), hd = config.headDim();
         device.launch("rms_norm", rows, 1, THREADS, 0, s.x, layer.inputNorm(), s.h, d, config.rmsNormEps());
         linear(layer.q(), s.h, s.q, rows);
@@ -377,6 +398,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         int experts = config.numExperts(), k = config.expertsPerToken();
         device.launch("route_topk", rows, 1, THREADS, 4 * experts, s.h, layer.router(), layer.correctionBias(), s.routed.chosen,
                 s.routed.routeWeights, d, experts, k, config.moeNormMin());
+        device.copy(s.routingLog.plus(4L * index * s.capacity * k), s.routed.chosen, 4L * rows * k);
         DevicePointer shared = DevicePointer.NULL;
         if (layer.shared() != null) {
             mlp(layer.shared(), s.h, s.out, rows, s);
@@ -467,6 +489,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         final int capacity, tableCapacity;
         final DevicePointer ids, positions, slots, tableStart, tables, cos, sin;
         final DevicePointer x, h, q, k, v, context, out, gate, up, xHi, xMid, xLo, partAcc, partMax, partSum;
+        /** Every layer's expert choices of the step, {@code capacity × k} ints per layer, for {@link #lastRouting}. */
+        final DevicePointer routingLog;
         final RoutedExpertLaunches routed;
         DevicePointer logitInput, logits;
         int logitCapacity;
@@ -506,6 +530,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
             partMax = device.allocate(4 * splitParts);
             partSum = device.allocate(4 * splitParts);
             routed = new RoutedExpertLaunches(device, config, capacity);
+            routingLog = device.allocate(4 * r * config.expertsPerToken() * config.numLayers());
         }
 
         void ensureLogits(int rowsWanted) {
@@ -528,7 +553,7 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         void free() {
             dropGraphs();
             for (DevicePointer p : new DevicePointer[] {ids, positions, slots, tableStart, tables, cos, sin, x, h, q, k, v, context, out, gate,
-                    up, xHi, xMid, xLo, partAcc, partMax, partSum, logitInput, logits}) {
+                    up, xHi, xMid, xLo, partAcc, partMax, partSum, routingLog, logitInput, logits}) {
                 if (p != null) device.free(p);
             }
             routed.free();
