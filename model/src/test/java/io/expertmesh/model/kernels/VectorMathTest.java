@@ -51,6 +51,20 @@ class VectorMathTest {
     }
 
     @Test
+    void foldAddsTheLanesInTheCanonicalTreeOrder() {
+        var r = new SplittableRandom(11);
+        for (int trial = 0; trial < 1000; trial++) {
+            float[] lanes = new float[VectorMath.LANES + 3];
+            for (int i = 0; i < lanes.length; i++) lanes[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(-6, 7)));
+            float[] tree = lanes.clone();
+            for (int half = VectorMath.LANES / 2; half >= 1; half /= 2) {
+                for (int i = 0; i < half; i++) tree[3 + i] += tree[3 + i + half];
+            }
+            assertEquals(Float.floatToRawIntBits(tree[3]), Float.floatToRawIntBits(VectorMath.fold(lanes, 3)), "trial " + trial);
+        }
+    }
+
+    @Test
     void matmulAgreesWithADoublePrecisionProduct() {
         WeightMatrix w = randomBf16(70, 300, 3);
         FloatMatrix x = randomRows(9, 300, 4);
