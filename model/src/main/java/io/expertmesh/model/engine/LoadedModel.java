@@ -20,7 +20,7 @@ public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieWeight
             RoutedExpertWeights experts = RoutedExpertWeights.loadAll(checkpoint, config);
             KernelBackend backend = new CpuBackend(threads);
             return new LoadedModel(checkpoint, config, weights, experts,
-                    new ErnieModel(weights, new LocalMoeFeedForward(new LocalRoutedExperts(experts, backend), weights, backend), backend));
+                    new ErnieModel(weights, new LocalMoeFeedForward(new LocalRoutedExperts(experts, backend), weights), backend));
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -29,7 +29,7 @@ public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieWeight
 
     /** The MoE feed-forward with every expert in this process, on the model's backend. */
     public MoeFeedForward localMoe() {
-        return new LocalMoeFeedForward(new LocalRoutedExperts(experts, model.backend()), weights, model.backend());
+        return new LocalMoeFeedForward(new LocalRoutedExperts(experts, model.backend()), weights);
     }
 
     @Override

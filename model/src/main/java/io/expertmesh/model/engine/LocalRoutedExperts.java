@@ -24,30 +24,37 @@ public final class LocalRoutedExperts implements RoutedExperts {
 
     @Override
     public FloatMatrix combine(int layer, FloatMatrix x, Routing routing) {
+        return combine(layer, x, routing, null);
+    }
+
+    /**
+     * {@link #combine(int, FloatMatrix, Routing)} plus, when {@code shared} is not null, the shared
+     * expert's SwiGLU of every row added after the routed sum. The shared expert's products join the
+     * routed experts' passes, so a decode step waits on two parallel passes per MoE layer instead of four.
+     */
+    public FloatMatrix combine(int layer, FloatMatrix x, Routing routing, MlpWeights shared) {
         ExpertGroups groups = ExpertGroups.of(routing, weights.numExperts());
         int active = groups.activeExperts().length;
-        FloatMatrix[] inputs = new FloatMatrix[active];
-        FloatMatrix[] gates = new FloatMatrix[active];
-        FloatMatrix[] ups = new FloatMatrix[active];
-        FloatMatrix[] outputs = new FloatMatrix[active];
-        List<MatMul> gateUp = new ArrayList<>(2 * active);
-        for (int i = 0; i < active; i++) {
-            int e = groups.activeExperts()[i];
-            MlpWeights w = weights.expert(layer, e);
-            int[] rows = groups.rows(e);
-            inputs[i] = gather(x, rows);
-            gates[i] = FloatMatrix.zeros(rows.length, w.intermediateSize());
-            ups[i] = FloatMatrix.zeros(rows.length, w.intermediateSize());
-            gateUp.add(new MatMul(inputs[i], w.gate(), gates[i]));
-            gateUp.add(new MatMul(inputs[i], w.up(), ups[i]));
+        int mlps = shared == null ? active : active + 1;
+        FloatMatrix[] gates = new FloatMatrix[mlps];
+        FloatMatrix[] ups = new FloatMatrix[mlps];
+        FloatMatrix[] outputs = new FloatMatrix[mlps];
+        MlpWeights[] used = new MlpWeights[mlps];
+        List<MatMul> gateUp = new ArrayList<>(2 * mlps);
+        for (int i = 0; i < mlps; i++) {
+            FloatMatrix input = i < active ? gather(x, groups.rows(groups.activeExperts()[i])) : x;
+            used[i] = i < active ? weights.expert(layer, groups.activeExperts()[i]) : shared;
+            gates[i] = FloatMatrix.zeros(input.rows(), used[i].intermediateSize());
+            ups[i] = FloatMatrix.zeros(input.rows(), used[i].intermediateSize());
+            gateUp.add(new MatMul(input, used[i].gate(), gates[i]));
+            gateUp.add(new MatMul(input, used[i].up(), ups[i]));
         }
         backend.matmul(gateUp);
-        List<MatMul> down = new ArrayList<>(active);
-        for (int i = 0; i < active; i++) {
+        List<MatMul> down = new ArrayList<>(mlps);
+        for (int i = 0; i < mlps; i++) {
             backend.swiglu(gates[i], ups[i]);
-            MlpWeights w = weights.expert(layer, groups.activeExperts()[i]);
             outputs[i] = FloatMatrix.zeros(gates[i].rows(), x.cols());
-            down.add(new MatMul(gates[i], w.down(), outputs[i]));
+            down.add(new MatMul(gates[i], used[i].down(), outputs[i]));
         }
         backend.matmul(down);
         FloatMatrix result = FloatMatrix.zeros(x.rows(), x.cols());
@@ -55,6 +62,7 @@ public final class LocalRoutedExperts implements RoutedExperts {
             int e = groups.activeExperts()[i];
             groups.addWeighted(e, outputs[i], result);
         }
+        if (shared != null) Mlp.addInPlace(result, outputs[active]);
         return result;
     }
 
