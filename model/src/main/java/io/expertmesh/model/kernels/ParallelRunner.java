@@ -9,8 +9,9 @@ import java.util.function.IntConsumer;
  * A fixed set of compute threads that, together with the calling thread, run the indices of one job
  * at a time. Workers take indices from a shared counter (so a slow core does not hold the others
  * back) and spin for a while between jobs before parking: a decode step issues dozens of short
- * jobs with little serial work between them, and waking a parked thread costs 0.1-1 ms on a
- * virtual machine (the idle vCPU has to be woken), as much as a whole expert's matrix product.
+ * jobs with little serial work between them, and waking a parked thread costs from a few
+ * microseconds on an idle machine to hundreds when the cores are busy, which can be as much as a
+ * whole expert's matrix product.
  */
 public final class ParallelRunner implements AutoCloseable {
     private static final long SPIN_NANOS = 2_000_000L;
