@@ -198,6 +198,10 @@ public final class Bench {
         out.printf("effective / read bandwidth:    %.2f (median of per-round ratios)%n", ratio);
         out.printf("peak RSS: %.2f GB; checkpoint resident %.2f GB, %.0f%% of it in 2 MB pages%n", rssGB, mapped[0] / 1e9,
                 mapped[0] > 0 ? 100.0 * mapped[1] / mapped[0] : 0.0);
+        if (mapped[0] > 0 && mapped[1] < mapped[0] / 2) {
+            out.println("note: most of the checkpoint is mapped with 4 KB pages, which slows decode; the page cache keeps the"
+                    + " files in small pages until they are evicted and read again (README, Performance)");
+        }
     }
 
     private static String list(List<Round> rounds, ToDoubleFunction<Round> f) {
