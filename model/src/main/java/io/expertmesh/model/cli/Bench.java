@@ -13,8 +13,12 @@ import io.expertmesh.model.sampling.Sampler;
 import io.expertmesh.model.weights.ErnieWeights;
 import io.expertmesh.model.weights.LayerWeights;
 import io.expertmesh.model.weights.RoutedExpertWeights;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,7 +43,7 @@ public final class Bench {
 
     public static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
         CliArgs a = CliArgs.parse("bench", argv, Set.of("model", "prompt-len", "gen", "rounds", "threads", "seed", "device", "config", "layers",
-                "batches"), Set.of("json", "debug"));
+                "batches"), Set.of("json", "paced", "debug"));
         if (GpuCheckpoint.selected(a)) {
             out.println(Json.write(GpuCheck.bench(a, defaultModel, err)));
             return;
@@ -59,6 +63,10 @@ public final class Bench {
             if ((long) promptLen + gen > c.maxPositions()) throw new UsageException("--prompt-len + --gen exceeds the model's context");
             int[] prompt = new SplittableRandom(seed).ints(promptLen, 0, Math.min(c.vocabSize(), 50_000)).toArray();
             var weights = new WeightBytes(model.weights(), model.experts());
+            if (a.flag("paced")) {
+                paced(model, prompt, gen, weights, memory, out);
+                return;
+            }
             var progress = new Progress(err, "bench", rounds + 1, "rounds");
             round(model, prompt, gen, weights);
             progress.advance(1);
@@ -72,6 +80,36 @@ public final class Bench {
             }
             progress.finish();
             report(a.flag("json"), out, dir, c, model.model().backend(), promptLen, gen, results);
+        }
+    }
+
+    /**
+     * {@code --paced}: after the warm-up round prints {"ready":true}, then runs one round for every line
+     * read from stdin and prints it as one JSON line, until stdin ends. Lets a driver alternate this
+     * engine round by round with another one loaded beside it (scripts/bench-llamacpp).
+     */
+    private static void paced(LoadedModel model, int[] prompt, int gen, WeightBytes weights, MemoryBandwidth memory, PrintStream out) {
+        round(model, prompt, gen, weights);
+        out.println(Json.write(Map.of("ready", true)));
+        out.flush();
+        var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        try {
+            while (in.readLine() != null) {
+                double read = memory.read();
+                Round r = round(model, prompt, gen, weights);
+                long[] mapped = checkpointPages();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("prefill_tok_s", r.prefillTokS());
+                m.put("decode_tok_s", r.decodeTokS());
+                m.put("weight_bytes_per_decode_token", r.bytesPerToken());
+                m.put("effective_weight_gb_s", r.bytesPerToken() * r.decodeTokS() / 1e9);
+                m.put("machine_read_gb_s", read);
+                m.put("checkpoint_in_2mb_pages", mapped[0] > 0 ? (double) mapped[1] / mapped[0] : 0.0);
+                out.println(Json.write(m));
+                out.flush();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the paced rounds from stdin", e);
         }
     }
 
