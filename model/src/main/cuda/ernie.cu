@@ -25,28 +25,23 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 
-// Sum over the block; every thread gets the result. `red` holds 32 floats of shared memory.
-__device__ float block_sum(float v, float* red) {
+// Reduces over the block with `warp_op` (warp_sum or warp_max); every thread gets the result. `red`
+// holds 32 floats of shared memory; `identity` stands in for the warps the block does not have.
+template <float (*warp_op)(float)>
+__device__ float block_reduce(float v, float* red, float identity) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_sum(v);
+    v = warp_op(v);
     if (lane == 0) red[warp] = v;
     __syncthreads();
-    v = lane < warps ? red[lane] : 0.f;
-    v = warp_sum(v);
+    v = lane < warps ? red[lane] : identity;
+    v = warp_op(v);
     __syncthreads();
     return v;
 }
 
-__device__ float block_max(float v, float* red) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_max(v);
-    if (lane == 0) red[warp] = v;
-    __syncthreads();
-    v = lane < warps ? red[lane] : -INFINITY;
-    v = warp_max(v);
-    __syncthreads();
-    return v;
-}
+__device__ float block_sum(float v, float* red) { return block_reduce<warp_sum>(v, red, 0.f); }
+
+__device__ float block_max(float v, float* red) { return block_reduce<warp_max>(v, red, -INFINITY); }
 
 __device__ __forceinline__ float silu_times(float g, float u) {
     return g / (1.f + expf(-g)) * u;

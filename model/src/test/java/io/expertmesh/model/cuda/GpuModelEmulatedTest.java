@@ -21,13 +21,17 @@ import org.junit.jupiter.api.Test;
  * is at hand.
  */
 class GpuModelEmulatedTest {
+    /** The CPU model's own checkpoint weights uploaded to {@code gpu}, with {@code kvBlocks} KV blocks. */
+    private static GpuModel onGpu(Gpu gpu, LoadedModel cpu, int kvBlocks) {
+        return GpuModel.load(gpu, cpu.config(), new CheckpointWeights(gpu, cpu.weights(), cpu.experts(), layer -> {}), kvBlocks);
+    }
+
     @Test
     void emulatedKernelsReproduceTheReferenceAndTheCpuPathOnEveryCase() {
         var gpu = EmulatedGpu.open();
         assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 2);
-             GpuModel model = GpuModel.load(gpu.get(), cpu.config(),
-                     new CheckpointWeights(gpu.get(), cpu.weights(), cpu.experts(), layer -> {}), 4096)) {
+             GpuModel model = onGpu(gpu.get(), cpu, 4096)) {
             for (GpuCorrectness.CaseResult c : GpuCorrectness.run(cpu, model, TinyModel.dir())) {
                 System.out.printf("emulated GPU, case %s: ids equal %b, max|gpu-ref| %.2e, max|gpu-cpu| %.2e%n", c.name(), c.idsMatch(),
                         c.maxDiffVsReference(), c.maxDiffVsCpu());
@@ -44,8 +48,7 @@ class GpuModelEmulatedTest {
         assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         int[][] prompts = {{3, 4053, 1449, 12, 99}, {7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}, {42}};
         try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 1);
-             GpuModel model = GpuModel.load(gpu.get(), cpu.config(),
-                     new CheckpointWeights(gpu.get(), cpu.weights(), cpu.experts(), layer -> {}), 4096)) {
+             GpuModel model = onGpu(gpu.get(), cpu, 4096)) {
             List<GpuModel.DeviceSequence> batch = new ArrayList<>();
             List<GpuModel.DeviceSequence> solo = new ArrayList<>();
             int[] next = new int[prompts.length];
@@ -74,8 +77,7 @@ class GpuModelEmulatedTest {
         var gpu = EmulatedGpu.open();
         assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 1);
-             GpuModel model = GpuModel.load(gpu.get(), cpu.config(),
-                     new CheckpointWeights(gpu.get(), cpu.weights(), cpu.experts(), layer -> {}), 1024);
+             GpuModel model = onGpu(gpu.get(), cpu, 1024);
              GpuModel.DeviceSequence replayed = model.newSequence();
              GpuModel.DeviceSequence launched = model.newSequence()) {
             int[] prompt = {3, 4053, 1449, 12};
