@@ -57,8 +57,8 @@ public final class Bench {
         int rounds = a.integer("rounds", 3, 1, 1000);
         long seed = a.has("seed") ? a.longValue("seed") : 0;
         int threads = ModelCommands.threads(a);
-        try (LoadedModel model = LoadedModel.open(dir, threads);
-             MemoryBandwidth memory = new MemoryBandwidth(model.model().backend())) {
+        try (LoadedModel model = LoadedModel.open(dir, threads)) {
+            MemoryBandwidth memory = new MemoryBandwidth(model.model().backend());
             ErnieConfig c = model.config();
             if ((long) promptLen + gen > c.maxPositions()) throw new UsageException("--prompt-len + --gen exceeds the model's context");
             int[] prompt = new SplittableRandom(seed).ints(promptLen, 0, Math.min(c.vocabSize(), 50_000)).toArray();
