@@ -1,5 +1,7 @@
 package io.expertmesh.attention;
 
+import io.expertmesh.experts.DispatchFrames;
+import io.expertmesh.experts.DispatchLinks;
 import io.expertmesh.experts.ExpertHost;
 import io.expertmesh.experts.Placement;
 import io.expertmesh.experts.PlacementView;
@@ -9,6 +11,8 @@ import io.expertmesh.model.engine.MoeFeedForward;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.weights.ErnieWeights;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -26,46 +30,53 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
- * A MoE layer's feed-forward through the actors: for each destination host ONE
- * {@link ExpertHost.DispatchBatch} with the rows routed to any of its experts (plus expert ids and
- * router weights), while the co-located {@link SharedExpert} computes; ONE
+ * A MoE layer's feed-forward through the expert hosts: for each destination host ONE
+ * {@link ExpertHost.DispatchBatch} on its dispatch link with the rows routed to any of its experts
+ * (plus expert ids and router weights), while the co-located {@link SharedExpert} computes; ONE
  * {@link ExpertHost.PartialSums} reply per host, added per row in host order, then the shared output.
  * With every expert on one host this gives exactly the numbers of the in-process path.
  *
  * <p>Runs on the step's compute thread, which waits for the replies; no actor thread blocks. A host
- * that refuses (its expert moved) or does not answer in time makes the layer wait for the next
- * placement version and try again, until the layer's deadline.
+ * that refuses (its expert moved), fails or does not answer in time makes the layer wait for the
+ * next placement version and try again, until the layer's deadline.
  */
 public final class DispatchedMoeFeedForward implements MoeFeedForward {
     private final ErnieWeights weights;
     private final PlacementView placement;
     private final ActorRef<SharedExpert.Command> shared;
     private final ActorSystem<?> system;
+    private final DispatchLinks links;
     private final Duration replyTimeout;
     private final Duration layerDeadline;
-    private final int activationBytes;
     private final DispatchMetrics metrics;
     private final AtomicLong calls = new AtomicLong();
 
-    /** What a dispatch costs, per destination node: payload bytes both ways and the layer's round trip. */
+    /** What a dispatch costs, per destination node: batches, their rows, and frame bytes both ways. */
     public interface DispatchMetrics {
-        void dispatched(String node, long bytes);
+        /** One batch of {@code rows} rows sent, its frame {@code bytes} long. */
+        void dispatched(String node, int rows, long bytes);
 
-        void layerRoundTrip(long nanos);
+        /** One reply received, its frame {@code bytes} long. */
+        void replied(String node, long bytes);
     }
 
-    /** {@code activationBytes}: 4 when activations cross nodes as F32, 2 as BF16 (for the byte counts). */
+    /** Batches travel on dispatch links carrying {@code frames}; {@link #close} closes the links. */
     public DispatchedMoeFeedForward(ErnieWeights weights, PlacementView placement, ActorRef<SharedExpert.Command> shared,
-                                    ActorSystem<?> system, Duration replyTimeout, Duration layerDeadline, int activationBytes,
+                                    ActorSystem<?> system, DispatchFrames frames, Duration replyTimeout, Duration layerDeadline,
                                     DispatchMetrics metrics) {
         this.weights = weights;
         this.placement = placement;
         this.shared = shared;
         this.system = system;
+        this.links = new DispatchLinks(frames, replyTimeout);
         this.replyTimeout = replyTimeout;
         this.layerDeadline = layerDeadline;
-        this.activationBytes = activationBytes;
         this.metrics = metrics;
+    }
+
+    /** Closes the dispatch links (on shutdown); a layer waiting for a reply then fails. */
+    public void close() {
+        links.close();
     }
 
     @Override
@@ -83,20 +94,14 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     }
 
     private FloatMatrix routed(long step, int layer, FloatMatrix x, Routing routing) {
-        long start = System.nanoTime();
-        long deadline = start + layerDeadline.toNanos();
+        long deadline = System.nanoTime() + layerDeadline.toNanos();
         Placement p = placement.current();
         List<String> problems = new ArrayList<>();
         while (true) {
             String missing = missingExpert(p, routing);
             if (missing == null) {
-                Map<ActorRef<ExpertHost.Command>, CompletableFuture<ExpertHost.DispatchReply>> replies = new LinkedHashMap<>();
-                Map<ActorRef<ExpertHost.Command>, int[]> rowsByHost = dispatch(step, layer, x, routing, p, replies);
-                FloatMatrix out = combine(x, replies, rowsByHost, problems);
-                if (out != null) {
-                    metrics.layerRoundTrip(System.nanoTime() - start);
-                    return out;
-                }
+                FloatMatrix out = exchange(step, layer, x, routing, p, problems);
+                if (out != null) return out;
             } else if (problems.isEmpty() || !problems.getLast().equals(missing)) {
                 problems.add(missing);
             }
@@ -114,80 +119,51 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     }
 
     private static String missingExpert(Placement p, Routing routing) {
-        for (int e : routing.experts()) if (p.host(e) == null) return "expert " + e + " has no host";
+        for (int e : routing.experts()) if (p.link(e) == null) return "expert " + e + " has no host";
         return null;
     }
 
-    /** Sends each host its rows, hosts in node-name order; returns, per host, which step rows it got. */
-    private Map<ActorRef<ExpertHost.Command>, int[]> dispatch(long step, int layer, FloatMatrix x, Routing routing, Placement p,
-                                                              Map<ActorRef<ExpertHost.Command>, CompletableFuture<ExpertHost.DispatchReply>> replies) {
-        int k = routing.k();
-        int hidden = x.cols();
-        Map<ActorRef<ExpertHost.Command>, List<Integer>> rows = new TreeMap<>(
-                Comparator.comparing((ActorRef<ExpertHost.Command> host) -> nodeOf(p, host)).thenComparing(host -> host.path().toString()));
-        for (int r = 0; r < routing.rows(); r++) {
-            for (int j = 0; j < k; j++) {
-                List<Integer> list = rows.computeIfAbsent(p.host(routing.expert(r, j)), h -> new ArrayList<>());
-                if (list.isEmpty() || list.getLast() != r) list.add(r);
+    /** The batch for one host, its node, and which step rows it holds. */
+    private record Sent(String node, int[] rows, ExpertHost.DispatchBatch batch) {}
+
+    /**
+     * Sends every host its batch, then adds up the replies into a fresh result; null when some host
+     * failed or refused (reasons added to problems).
+     */
+    private FloatMatrix exchange(long step, int layer, FloatMatrix x, Routing routing, Placement p, List<String> problems) {
+        Map<String, Sent> sent = new LinkedHashMap<>();
+        boolean ok = true;
+        for (var e : batches(step, layer, x, routing, p).entrySet()) {
+            try {
+                metrics.dispatched(e.getValue().node(), e.getValue().rows().length, links.send(e.getKey(), e.getValue().batch()));
+                sent.put(e.getKey(), e.getValue());
+            } catch (IOException failure) {
+                problems.add("dispatch link to " + e.getValue().node() + " (" + e.getKey() + ") failed: " + failure.getMessage());
+                ok = false;
             }
         }
-        Map<ActorRef<ExpertHost.Command>, int[]> rowsByHost = new LinkedHashMap<>();
-        for (var e : rows.entrySet()) {
-            ActorRef<ExpertHost.Command> host = e.getKey();
-            int[] hostRows = e.getValue().stream().mapToInt(Integer::intValue).toArray();
-            float[] activations = new float[hostRows.length * hidden];
-            int[] experts = new int[hostRows.length * k];
-            float[] w = new float[hostRows.length * k];
-            for (int i = 0; i < hostRows.length; i++) {
-                int r = hostRows[i];
-                System.arraycopy(x.data(), x.offset(r), activations, i * hidden, hidden);
-                for (int j = 0; j < k; j++) {
-                    int expert = routing.expert(r, j);
-                    boolean here = host.equals(p.host(expert));
-                    experts[i * k + j] = here ? expert : -1;
-                    w[i * k + j] = here ? routing.weight(r, j) : 0f;
-                }
-            }
-            rowsByHost.put(host, hostRows);
-            metrics.dispatched(nodeOf(p, host), 2L * activations.length * activationBytes + 8L * experts.length);
-            replies.put(host, AskPattern.<ExpertHost.Command, ExpertHost.DispatchReply>ask(host,
-                    replyTo -> new ExpertHost.DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w, replyTo),
-                    replyTimeout, system.scheduler()).toCompletableFuture());
-        }
-        return rowsByHost;
-    }
-
-    private static String nodeOf(Placement p, ActorRef<ExpertHost.Command> host) {
-        for (int e = 0; e < p.experts(); e++) if (host.equals(p.host(e))) return p.node(e);
-        throw new IllegalStateException("host " + host + " is not in the placement");
-    }
-
-    /** Adds every host's partial sums into a fresh result; null when some host failed (reasons added to problems). */
-    private FloatMatrix combine(FloatMatrix x, Map<ActorRef<ExpertHost.Command>, CompletableFuture<ExpertHost.DispatchReply>> replies,
-                                Map<ActorRef<ExpertHost.Command>, int[]> rowsByHost, List<String> problems) {
         FloatMatrix out = FloatMatrix.zeros(x.rows(), x.cols());
         int hidden = x.cols();
-        boolean ok = true;
-        for (var entry : replies.entrySet()) {
-            ExpertHost.DispatchReply reply;
-            try {
-                reply = entry.getValue().get(replyTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for experts", e);
-            } catch (ExecutionException | TimeoutException e) {
-                problems.add("no reply from " + entry.getKey().path() + " within " + replyTimeout.toMillis() + " ms");
+        for (var e : sent.entrySet()) {
+            Sent s = e.getValue();
+            DispatchLinks.Reply reply = receive(e.getKey(), s, problems);
+            if (reply == null) {
                 ok = false;
                 continue;
             }
-            switch (reply) {
+            metrics.replied(s.node(), reply.bytes());
+            switch (reply.reply()) {
                 case ExpertHost.PartialSums sums -> {
-                    int[] rows = rowsByHost.get(entry.getKey());
-                    float[] s = sums.sums();
+                    float[] v = sums.sums();
+                    if (v.length != s.rows().length * hidden) {
+                        problems.add(s.node() + " sent " + v.length + " partial sums for " + s.rows().length + " rows");
+                        ok = false;
+                        continue;
+                    }
                     float[] d = out.data();
-                    for (int i = 0; i < rows.length; i++) {
-                        int dst = out.offset(rows[i]);
-                        for (int c = 0; c < hidden; c++) d[dst + c] += s[i * hidden + c];
+                    for (int i = 0; i < s.rows().length; i++) {
+                        int dst = out.offset(s.rows()[i]);
+                        for (int c = 0; c < hidden; c++) d[dst + c] += v[i * hidden + c];
                     }
                 }
                 case ExpertHost.DispatchRefused refused -> {
@@ -197,6 +173,55 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
             }
         }
         return ok ? out : null;
+    }
+
+    private DispatchLinks.Reply receive(String link, Sent s, List<String> problems) {
+        try {
+            return links.receive(link, s.batch());
+        } catch (SocketTimeoutException e) {
+            problems.add("no reply from " + s.node() + " (" + link + ") within " + replyTimeout.toMillis() + " ms");
+        } catch (IOException e) {
+            problems.add("dispatch link to " + s.node() + " (" + link + ") failed: " + e.getMessage());
+        }
+        return null;
+    }
+
+    /** One batch per destination link, in node-name order, with the step rows routed to any of that host's experts. */
+    private static Map<String, Sent> batches(long step, int layer, FloatMatrix x, Routing routing, Placement p) {
+        int k = routing.k();
+        int hidden = x.cols();
+        Map<String, List<Integer>> rows = new TreeMap<>();
+        Map<String, String> nodeOfLink = new TreeMap<>();
+        for (int r = 0; r < routing.rows(); r++) {
+            for (int j = 0; j < k; j++) {
+                int expert = routing.expert(r, j);
+                nodeOfLink.put(p.link(expert), p.node(expert));
+                List<Integer> list = rows.computeIfAbsent(p.link(expert), h -> new ArrayList<>());
+                if (list.isEmpty() || list.getLast() != r) list.add(r);
+            }
+        }
+        List<String> order = new ArrayList<>(rows.keySet());
+        order.sort(Comparator.comparing((String link) -> nodeOfLink.get(link)).thenComparing(Comparator.naturalOrder()));
+        Map<String, Sent> batches = new LinkedHashMap<>();
+        for (String link : order) {
+            int[] hostRows = rows.get(link).stream().mapToInt(Integer::intValue).toArray();
+            float[] activations = new float[hostRows.length * hidden];
+            int[] experts = new int[hostRows.length * k];
+            float[] w = new float[hostRows.length * k];
+            for (int i = 0; i < hostRows.length; i++) {
+                int r = hostRows[i];
+                System.arraycopy(x.data(), x.offset(r), activations, i * hidden, hidden);
+                for (int j = 0; j < k; j++) {
+                    int expert = routing.expert(r, j);
+                    boolean here = link.equals(p.link(expert));
+                    experts[i * k + j] = here ? expert : -1;
+                    w[i * k + j] = here ? routing.weight(r, j) : 0f;
+                }
+            }
+            batches.put(link, new Sent(nodeOfLink.get(link), hostRows,
+                    new ExpertHost.DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w)));
+        }
+        return batches;
     }
 
     private <T> T await(CompletableFuture<T> future, String what) {

@@ -5,6 +5,7 @@ import io.expertmesh.experts.PlacementView;
 import io.expertmesh.model.engine.MoeFeedForward;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.FloatMatrix;
+import java.util.function.LongConsumer;
 
 /**
  * Chooses per MoE layer between the in-process experts (when the current placement puts every
@@ -16,18 +17,27 @@ public final class PlacementAwareMoeFeedForward implements MoeFeedForward {
     private final MoeFeedForward dispatched;
     private final PlacementView placement;
     private final String localNode;
+    private final LongConsumer layerNanos;
 
-    /** {@code local} may be null (this node hosts no experts, or the fast path is off). */
-    public PlacementAwareMoeFeedForward(MoeFeedForward local, MoeFeedForward dispatched, PlacementView placement, String localNode) {
+    /**
+     * {@code local} may be null (this node hosts no experts, or the fast path is off); every layer's
+     * time, either way, goes to {@code layerNanos}, so one node and a cluster can be compared.
+     */
+    public PlacementAwareMoeFeedForward(MoeFeedForward local, MoeFeedForward dispatched, PlacementView placement, String localNode,
+                                        LongConsumer layerNanos) {
         this.local = local;
         this.dispatched = dispatched;
         this.placement = placement;
         this.localNode = localNode;
+        this.layerNanos = layerNanos;
     }
 
     @Override
     public FloatMatrix apply(int layer, FloatMatrix x, Routing routing) {
-        return local != null && allHere(placement.current()) ? local.apply(layer, x, routing) : dispatched.apply(layer, x, routing);
+        long start = System.nanoTime();
+        FloatMatrix out = local != null && allHere(placement.current()) ? local.apply(layer, x, routing) : dispatched.apply(layer, x, routing);
+        layerNanos.accept(System.nanoTime() - start);
+        return out;
     }
 
     private boolean allHere(Placement p) {

@@ -6,6 +6,7 @@ import io.expertmesh.attention.PlacementAwareMoeFeedForward;
 import io.expertmesh.attention.Scheduler;
 import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.attention.ServingMetrics;
+import io.expertmesh.experts.DispatchFrames;
 import io.expertmesh.experts.ExpertEntity;
 import io.expertmesh.experts.ExpertHost;
 import io.expertmesh.experts.ExpertLoad;
@@ -100,7 +101,8 @@ final class Guardian {
         ActorRef<ExpertHost.Command> host = null;
         if (expert) {
             ExpertStore store = setup.gpuExperts() != null ? setup.gpuExperts() : new LocalExpertStore(modelConfig, backend);
-            host = ctx.spawn(ExpertHost.create(store, node), "expert-host",
+            host = ctx.spawn(ExpertHost.create(store, node, config.getString("pekko.remote.artery.canonical.hostname"),
+                            config.getInt("expertmesh.experts.link-port"), dispatchFrames(system, config)), "expert-host",
                     DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
         }
         ActorRef<ExpertHost.Command> localHost = host;
@@ -132,8 +134,8 @@ final class Guardian {
         var modelConfig = loaded.config();
         PlacementView placement = new PlacementView(modelConfig.numExperts());
         ctx.spawn(PlacementTracker.create(placement, config.getDuration("expertmesh.experts.wake-interval")), "placement");
-        ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), loaded.model().backend(),
-                system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-shared-expert-dispatcher"))), "shared-expert");
+        ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), loaded.model().backend()), "shared-expert",
+                DispatcherSelector.fromConfig("expertmesh-shared-expert-dispatcher"));
 
         ExpertLoad load = new ExpertLoad(modelConfig.numExperts());
         SchedulerSettings schedulerSettings = SchedulerSettings.from(config, modelConfig.maxPositions());
@@ -143,13 +145,15 @@ final class Guardian {
                 : new KvBlockPool(modelConfig, blockSize, kvBudget);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServingMetrics metrics = new ServingMetrics(registry, pool, load, placement, node);
-        int activationBytes = config.getString("expertmesh.serialization.activations").equals("bf16") ? 2 : 4;
-        var dispatched = new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system,
-                config.getDuration("expertmesh.experts.reply-timeout"), config.getDuration("expertmesh.experts.layer-deadline"),
-                activationBytes, metrics);
+        var dispatched = new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system, dispatchFrames(system, config),
+                config.getDuration("expertmesh.experts.reply-timeout"), config.getDuration("expertmesh.experts.layer-deadline"), metrics);
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "close-dispatch-links", () -> {
+            dispatched.close();
+            return CompletableFuture.completedFuture(Done.getInstance());
+        });
         boolean fastPath = expert && config.getBoolean("expertmesh.experts.local-fast-path");
         ErnieModel model = new ErnieModel(loaded.weights(), new PlacementAwareMoeFeedForward(
-                fastPath ? loaded.localMoe() : null, dispatched, placement, node), loaded.model().backend());
+                fastPath ? loaded.localMoe() : null, dispatched, placement, node, metrics::moeLayer), loaded.model().backend());
         EngineStep engine = setup.gpu() != null ? new EngineStep(setup.gpu(), load) : new EngineStep(model, load);
         ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, engine,
                 system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-engine-dispatcher")), pool,
@@ -181,6 +185,10 @@ final class Guardian {
             return AskPattern.<Scheduler.Command, Done>ask(scheduler, replyTo -> new Scheduler.Drain(drainTimeout, replyTo),
                     drainTimeout.plusSeconds(5), system.scheduler());
         });
+    }
+
+    private static DispatchFrames dispatchFrames(ActorSystem<?> system, Config config) {
+        return new DispatchFrames(system, config.getBytes("expertmesh.experts.max-frame-size"));
     }
 
     static int threads(Config config) {

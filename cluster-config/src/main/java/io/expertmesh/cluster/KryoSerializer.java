@@ -7,6 +7,7 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
 import io.expertmesh.experts.ExpertEntity;
 import io.expertmesh.experts.ExpertHost;
+import java.util.Arrays;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -122,24 +123,25 @@ public final class KryoSerializer extends JSerializer {
             out.writeVarInt(b.hidden(), true);
             out.writeVarInt(b.k(), true);
             writeActivations(out, b.activations(), bf16);
-            out.writeInts(b.experts(), 0, b.experts().length);
-            out.writeFloats(b.weights(), 0, b.weights().length);
-            kryo.writeObject(out, b.replyTo(), kryo.getDefaultSerializer(ActorRef.class));
+            writeChoices(out, b.rows(), b.k(), b.experts(), b.weights());
         }
 
         @Override
-        @SuppressWarnings("unchecked")
         public ExpertHost.DispatchBatch read(Kryo kryo, Input in, Class<? extends ExpertHost.DispatchBatch> type) {
             long step = in.readVarLong(true);
             int layer = in.readVarInt(true);
             int rows = in.readVarInt(true);
             int hidden = in.readVarInt(true);
             int k = in.readVarInt(true);
+            if ((long) rows * k > in.limit() - in.position() || (long) rows * hidden > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a batch of " + rows + " rows × " + k + " choices × " + hidden
+                        + " activations does not fit in its frame");
+            }
             float[] activations = readActivations(in);
-            int[] experts = in.readInts(rows * k);
-            float[] weights = in.readFloats(rows * k);
-            var replyTo = (ActorRef<ExpertHost.DispatchReply>) kryo.readObject(in, ActorRef.class, kryo.getDefaultSerializer(ActorRef.class));
-            return new ExpertHost.DispatchBatch(step, layer, rows, hidden, activations, k, experts, weights, replyTo);
+            int[] experts = new int[rows * k];
+            float[] weights = new float[rows * k];
+            readChoices(in, rows, k, experts, weights);
+            return new ExpertHost.DispatchBatch(step, layer, rows, hidden, activations, k, experts, weights);
         }
     }
 
@@ -154,17 +156,50 @@ public final class KryoSerializer extends JSerializer {
         public void write(Kryo kryo, Output out, ExpertHost.PartialSums p) {
             out.writeVarLong(p.step(), true);
             out.writeVarInt(p.layer(), true);
-            out.writeString(p.node());
             writeActivations(out, p.sums(), bf16);
         }
 
         @Override
         public ExpertHost.PartialSums read(Kryo kryo, Input in, Class<? extends ExpertHost.PartialSums> type) {
-            return new ExpertHost.PartialSums(in.readVarLong(true), in.readVarInt(true), in.readString(), readActivations(in));
+            return new ExpertHost.PartialSums(in.readVarLong(true), in.readVarInt(true), readActivations(in));
         }
     }
 
-    /** Length, a precision flag, then the values: 4 bytes each, or the upper 2 bytes of each rounded to nearest even. */
+    /**
+     * Per row, only the choices this node serves (ids below 0 mark choices served elsewhere): their
+     * count, then each expert id (one byte below 128) and its router weight (F32, exact). The reader
+     * puts them back at the front of the row, in order, with -1 after them, which the expert store
+     * adds up in the same order.
+     */
+    static void writeChoices(Output out, int rows, int k, int[] experts, float[] weights) {
+        for (int r = 0; r < rows; r++) {
+            int n = 0;
+            for (int j = 0; j < k; j++) if (experts[r * k + j] >= 0) n++;
+            out.writeVarInt(n, true);
+            for (int j = 0; j < k; j++) {
+                if (experts[r * k + j] < 0) continue;
+                out.writeVarInt(experts[r * k + j], true);
+                out.writeFloat(weights[r * k + j]);
+            }
+        }
+    }
+
+    static void readChoices(Input in, int rows, int k, int[] experts, float[] weights) {
+        Arrays.fill(experts, -1);
+        for (int r = 0; r < rows; r++) {
+            int n = in.readVarInt(true);
+            if (n > k) throw new IllegalArgumentException("row " + r + " names " + n + " experts, more than k = " + k);
+            for (int j = 0; j < n; j++) {
+                experts[r * k + j] = in.readVarInt(true);
+                weights[r * k + j] = in.readFloat();
+            }
+        }
+    }
+
+    /**
+     * Length, then the values: as F32 (4 bytes each), or rounded to BF16 (nearest even) and written
+     * by {@link Bf16Packing}, which stores the rounded values exactly in about 1.5 bytes each.
+     */
     static void writeActivations(Output out, float[] values, boolean bf16) {
         out.writeVarInt(values.length, true);
         out.writeBoolean(bf16);
@@ -172,21 +207,25 @@ public final class KryoSerializer extends JSerializer {
             out.writeFloats(values, 0, values.length);
             return;
         }
-        for (float v : values) {
-            int bits = Float.floatToRawIntBits(v);
-            if (Float.isNaN(v)) {
-                out.writeShort((bits >>> 16) | 0x40);
-            } else {
-                out.writeShort((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
-            }
+        short[] rounded = new short[values.length];
+        for (int i = 0; i < values.length; i++) {
+            int bits = Float.floatToRawIntBits(values[i]);
+            rounded[i] = (short) (Float.isNaN(values[i]) ? (bits >>> 16) | 0x40 : (bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
         }
+        Bf16Packing.write(out, rounded);
     }
 
     static float[] readActivations(Input in) {
         int n = in.readVarInt(true);
-        if (!in.readBoolean()) return in.readFloats(n);
+        boolean bf16 = in.readBoolean();
+        // A count the frame cannot hold is refused before anything is allocated for it.
+        if (n > (in.limit() - in.position()) / (bf16 ? 1 : 4)) {
+            throw new IllegalArgumentException(n + " activations do not fit in the " + (in.limit() - in.position()) + " bytes left");
+        }
+        if (!bf16) return in.readFloats(n);
+        short[] rounded = Bf16Packing.read(in, n);
         float[] values = new float[n];
-        for (int i = 0; i < n; i++) values[i] = Float.intBitsToFloat((in.readShort() & 0xFFFF) << 16);
+        for (int i = 0; i < n; i++) values[i] = Float.intBitsToFloat((rounded[i] & 0xFFFF) << 16);
         return values;
     }
 }

@@ -166,16 +166,16 @@ public final class MeshNode implements AutoCloseable {
         return "http://" + h + ":" + port + "/";
     }
 
-    /** A dispatch batch (and its reply) must fit Artery's large-message frame, or it would be dropped on the way. */
+    /** The largest dispatch batch (F32 rows, every choice on one node) must fit a dispatch link's frame, or every such step would fail. */
     private static void checkFrameSize(Config config, LoadedModel model) {
         var c = model.config();
         int rows = SchedulerSettings.from(config, c.maxPositions()).maxBatchTokens();
-        long largestBatch = (long) rows * (c.hiddenSize() * 4L + c.expertsPerToken() * 8L) + 4096;
-        long frame = config.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size");
+        long largestBatch = (long) rows * (c.hiddenSize() * 4L + c.expertsPerToken() * 9L + 5) + 4096;
+        long frame = config.getBytes("expertmesh.experts.max-frame-size");
         if (largestBatch > frame) {
             model.close();
             throw new IllegalArgumentException("a dispatch batch of expertmesh.scheduler.max-batch-tokens = " + rows + " rows needs "
-                    + largestBatch + " bytes, more than pekko.remote.artery.advanced.maximum-large-frame-size = " + frame
+                    + largestBatch + " bytes, more than expertmesh.experts.max-frame-size = " + frame
                     + "; lower the first or raise the second");
         }
     }

@@ -9,6 +9,7 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.cli.CliArgs;
 import io.expertmesh.model.cli.Progress;
 import io.expertmesh.model.cli.UsageException;
+import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
@@ -37,26 +38,36 @@ import java.util.regex.Pattern;
  * streams, time to first token from the server's own histogram, and the service's overhead over the
  * engine: the same single-stream requests run through the in-process generator and through HTTP,
  * alternating round by round. Every request generates exactly {@code --gen} tokens (min_tokens =
- * max_tokens). Medians over rounds after a warm-up round. With {@code --url} it measures a running
- * server or cluster instead (no engine comparison) and prints the dispatch counters' growth.
+ * max_tokens). Medians over rounds after {@code --warmup} warm-up rounds. Per level it also reports
+ * the MoE layer time p50/p99 from the node's {@code mesh:moe_layer_seconds} histogram and, when the
+ * experts live on other nodes, the dispatch traffic per MoE layer: messages, bytes on the wire, and
+ * their ratio to 2 × rows × hidden × 2 B (the rows both ways as BF16). With {@code --url} it
+ * measures a running server or cluster instead (no engine comparison); {@code --model} then names
+ * the model it serves (for the hidden size).
  */
 final class ServeBench {
     private static final String TTFT = "mesh:time_to_first_token_seconds";
     private static final String ITL = "mesh:inter_token_latency_seconds";
-    private static final String DISPATCH = "mesh:moe_dispatch_round_trip_seconds";
+    private static final String MOE_LAYER = "mesh:moe_layer_seconds";
 
     private ServeBench() {}
 
-    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50) {}
+    /** Dispatch traffic of a level's measured rounds, summed over nodes: batches, rows and frame bytes. */
+    record Traffic(double messages, double rows, double bytes) {}
+
+    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50, double moeP50, double moeP99,
+                 double moeLayers, Traffic traffic) {}
 
     static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "threads", "url"),
+        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "warmup", "threads", "url"),
                 Set.of("json", "debug"));
         Path dir = a.directory("model", defaultModel);
         int[] levels = a.has("streams") ? a.intList("streams") : new int[] {1, 8, 32};
         int promptLen = a.integer("prompt-len", 128, 1, 1 << 16);
         int gen = a.integer("gen", 64, 1, 1 << 16);
         int rounds = a.integer("rounds", 3, 1, 100);
+        int warmup = a.integer("warmup", 1, 0, 1000);
+        int hidden = ErnieConfig.load(dir).hiddenSize();
         for (int s : levels) if (s < 1 || s > 256) throw new UsageException("--streams: each level must be in [1, 256], got " + s);
         Config config = ConfigFactory.parseString("expertmesh.scheduler { max-running = 256, max-waiting = 1024 }")
                 .withFallback(ConfigFactory.load());
@@ -74,20 +85,17 @@ final class ServeBench {
             }
             var client = new Client(url.getPort());
             client.awaitHealthy();
-            var progress = new Progress(err, "bench-serve", (rounds + 1) * levels.length, "rounds");
-            var before = client.dispatchTotals();
-            var roundTrips = client.buckets(DISPATCH);
-            List<Level> results = measureLevels(client, prompts, levels, rounds, gen, progress);
+            var progress = new Progress(err, "bench-serve", (rounds + warmup) * levels.length, "rounds");
+            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, progress);
             progress.finish();
-            report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, List.of(), List.of(), results);
-            reportDispatch(out, client, before, roundTrips);
+            report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, hidden, List.of(), List.of(), results);
             return;
         }
         try (MeshNode node = MeshNode.start(dir, config, GatewaySettings.from(config).withPort(0));
              LoadedModel engine = LoadedModel.open(dir, Guardian.threads(config))) {
             var client = new Client(node.httpPort());
             client.awaitHealthy();
-            var progress = new Progress(err, "bench-serve", (rounds + 1) * (levels.length + 1), "rounds");
+            var progress = new Progress(err, "bench-serve", (rounds + 1) + (rounds + warmup) * levels.length, "rounds");
             List<Double> engineTokS = new ArrayList<>();
             List<Double> serviceTokS = new ArrayList<>();
             for (int r = 0; r <= rounds; r++) {
@@ -99,20 +107,25 @@ final class ServeBench {
                 }
                 progress.advance(1);
             }
-            List<Level> results = measureLevels(client, prompts, levels, rounds, gen, progress);
+            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, progress);
             progress.finish();
-            report(a.flag("json"), out, dir.toString(), promptLen, gen, rounds, engineTokS, serviceTokS, results);
+            report(a.flag("json"), out, dir.toString(), promptLen, gen, rounds, hidden, engineTokS, serviceTokS, results);
         }
     }
 
-    /** Per level: a warm-up round, then {@code rounds} measured rounds; TTFT from the histogram's growth over them. */
-    private static List<Level> measureLevels(Client client, List<int[]> prompts, int[] levels, int rounds, int gen, Progress progress) {
+    /** Per level: {@code warmup} rounds, then {@code rounds} measured rounds; histograms and counters from their growth over those. */
+    private static List<Level> measureLevels(Client client, List<int[]> prompts, int[] levels, int rounds, int warmup, int gen,
+                                             Progress progress) {
         List<Level> results = new ArrayList<>();
         for (int streams : levels) {
-            client.round(prompts.subList(0, streams), gen);
-            progress.advance(1);
+            for (int w = 0; w < warmup; w++) {
+                client.round(prompts.subList(0, streams), gen);
+                progress.advance(1);
+            }
             TreeMap<Double, Double> ttftBefore = client.buckets(TTFT);
             TreeMap<Double, Double> itlBefore = client.buckets(ITL);
+            TreeMap<Double, Double> moeBefore = client.buckets(MOE_LAYER);
+            Traffic trafficBefore = client.traffic();
             List<Double> tokS = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 tokS.add(client.round(prompts.subList(0, streams), gen));
@@ -120,7 +133,12 @@ final class ServeBench {
             }
             TreeMap<Double, Double> ttft = since(ttftBefore, client.buckets(TTFT));
             TreeMap<Double, Double> itl = since(itlBefore, client.buckets(ITL));
-            results.add(new Level(streams, tokS, quantile(ttft, 0.5), quantile(ttft, 0.99), quantile(itl, 0.5)));
+            TreeMap<Double, Double> moe = since(moeBefore, client.buckets(MOE_LAYER));
+            Traffic after = client.traffic();
+            Traffic traffic = new Traffic(after.messages() - trafficBefore.messages(), after.rows() - trafficBefore.rows(),
+                    after.bytes() - trafficBefore.bytes());
+            results.add(new Level(streams, tokS, quantile(ttft, 0.5), quantile(ttft, 0.99), quantile(itl, 0.5), quantile(moe, 0.5),
+                    quantile(moe, 0.99), moe.isEmpty() ? 0 : moe.lastEntry().getValue(), traffic));
         }
         return results;
     }
@@ -129,19 +147,6 @@ final class ServeBench {
         TreeMap<Double, Double> delta = new TreeMap<>(after);
         delta.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
         return delta;
-    }
-
-    /** Dispatch traffic during the run, from the attention node's counters: per node, messages and payload bytes; round-trip quantiles. */
-    private static void reportDispatch(PrintStream out, Client client, TreeMap<String, Double> before, TreeMap<Double, Double> roundTripBefore) {
-        TreeMap<String, Double> after = client.dispatchTotals();
-        after.forEach((key, value) -> out.printf("%s %.0f%n", key, value - before.getOrDefault(key, 0.0)));
-        TreeMap<Double, Double> roundTrips = since(roundTripBefore, client.buckets(DISPATCH));
-        if (!roundTrips.isEmpty() && roundTrips.lastEntry().getValue() > 0) {
-            out.printf("dispatch round trip per MoE layer: p50 %.0f µs, p99 %.0f µs over %.0f layers%n", quantile(roundTrips, 0.5) * 1e6,
-                    quantile(roundTrips, 0.99) * 1e6, roundTrips.lastEntry().getValue());
-        } else {
-            out.println("dispatch: none (every expert ran in-process)");
-        }
     }
 
     /** Tokens per second of one greedy request through the in-process generator, prefill included. */
@@ -177,8 +182,8 @@ final class ServeBench {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    private static void report(boolean json, PrintStream out, String target, int promptLen, int gen, int rounds, List<Double> engine,
-                               List<Double> service, List<Level> levels) {
+    private static void report(boolean json, PrintStream out, String target, int promptLen, int gen, int rounds, int hidden,
+                               List<Double> engine, List<Double> service, List<Level> levels) {
         double ratio = engine.isEmpty() ? Double.NaN : median(service) / median(engine);
         if (json) {
             ObjectNode o = Json.MAPPER.createObjectNode();
@@ -188,8 +193,14 @@ final class ServeBench {
             }
             ArrayNode arr = o.putArray("levels");
             for (Level l : levels) {
-                arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
-                        .put("ttft_p99_s", l.ttftP99()).put("itl_p50_s", l.itlP50());
+                ObjectNode level = arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
+                        .put("ttft_p99_s", l.ttftP99()).put("itl_p50_s", l.itlP50()).put("moe_layers", l.moeLayers())
+                        .put("moe_layer_p50_s", l.moeP50()).put("moe_layer_p99_s", l.moeP99());
+                if (l.traffic().messages() > 0) {
+                    level.put("dispatch_messages_per_layer", l.traffic().messages() / l.moeLayers())
+                            .put("dispatch_bytes_per_layer", l.traffic().bytes() / l.moeLayers())
+                            .put("dispatch_bytes_over_bound", l.traffic().bytes() / bound(l.traffic(), hidden));
+                }
             }
             out.println(Json.write(o));
             return;
@@ -199,11 +210,27 @@ final class ServeBench {
             out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
                     median(engine), median(service), ratio, format(engine), format(service));
         }
-        out.printf("%8s %12s %14s %14s %14s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "ITL p50 (ms)", "rounds (tok/s)");
+        out.printf("%8s %12s %14s %14s %14s %18s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "ITL p50 (ms)",
+                "MoE layer p50/p99", "rounds (tok/s)");
         for (Level l : levels) {
-            out.printf("%8d %12.1f %14.4f %14.4f %14.2f   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(), l.itlP50() * 1e3,
-                    format(l.tokPerS()));
+            out.printf("%8d %12.1f %14.4f %14.4f %14.2f %18s   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(),
+                    l.itlP50() * 1e3, String.format("%.0f/%.0f µs", l.moeP50() * 1e6, l.moeP99() * 1e6), format(l.tokPerS()));
         }
+        for (Level l : levels) {
+            Traffic t = l.traffic();
+            if (t.messages() == 0) {
+                out.printf("%d streams: no dispatch (every expert ran in-process)%n", l.streams());
+                continue;
+            }
+            out.printf("%d streams, per MoE layer: %.2f dispatch messages, %.0f bytes on the wire for %.1f rows; "
+                            + "bound 2 × rows × hidden × 2 B = %.0f bytes; ratio %.3f%n", l.streams(), t.messages() / l.moeLayers(),
+                    t.bytes() / l.moeLayers(), t.rows() / l.moeLayers(), bound(t, hidden) / l.moeLayers(), t.bytes() / bound(t, hidden));
+        }
+    }
+
+    /** The bytes budget for this traffic: every row both ways as BF16. */
+    private static double bound(Traffic t, int hidden) {
+        return 2.0 * t.rows() * hidden * 2;
     }
 
     private static String format(List<Double> values) {
@@ -250,16 +277,16 @@ final class ServeBench {
             return tokens / ((System.nanoTime() - t0) / 1e9);
         }
 
-        /** The mesh:dispatch_* counters and generated tokens, by their full Prometheus names. */
-        TreeMap<String, Double> dispatchTotals() {
-            TreeMap<String, Double> totals = new TreeMap<>();
+        /** The mesh:dispatch_* counters, summed over nodes. */
+        Traffic traffic() {
+            double messages = 0, rows = 0, bytes = 0;
             for (String line : get("/metrics").body().split("\n")) {
-                if (line.startsWith("mesh:dispatch_") || line.startsWith("mesh:generation_tokens_total")) {
-                    int space = line.lastIndexOf(' ');
-                    totals.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
-                }
+                double value = line.startsWith("mesh:dispatch_") ? Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) : 0;
+                if (line.startsWith("mesh:dispatch_messages_total{")) messages += value;
+                else if (line.startsWith("mesh:dispatch_rows_total{")) rows += value;
+                else if (line.startsWith("mesh:dispatch_bytes_total{")) bytes += value;
             }
-            return totals;
+            return new Traffic(messages, rows, bytes);
         }
 
         /** The cumulative buckets (upper bound → count) of a histogram in /metrics. */

@@ -48,16 +48,15 @@ class KryoSerializerTest {
 
     @Test
     void everyCrossNodeMessageRoundTrips() {
-        ActorRef<ExpertHost.DispatchReply> replyTo = kit.<ExpertHost.DispatchReply>createTestProbe().getRef();
         ActorRef<ExpertHost.Command> host = kit.<ExpertHost.Command>createTestProbe().getRef();
         ActorRef<ExpertHost.HostedExperts> subscriber = kit.<ExpertHost.HostedExperts>createTestProbe().getRef();
         var batch = new ExpertHost.DispatchBatch(12, 3, 2, 4, new float[] {1, -2.5f, 3e-7f, 4, 5, 6, 7, Float.MIN_VALUE}, 2,
-                new int[] {5, -1, 63, 7}, new float[] {0.75f, 0, 0.5f, 0.5f}, replyTo);
+                new int[] {5, -1, 63, 7}, new float[] {0.75f, 0, 0.5f, 0.5f});
         List<MeshMessage> messages = List.of(new ExpertEntity.Wake(), batch,
-                new ExpertHost.PartialSums(12, 3, "pekko://expertmesh@127.0.0.1:1", new float[] {0.1f, -0.2f, 1e30f}),
+                new ExpertHost.PartialSums(12, 3, new float[] {0.1f, -0.2f, 1e30f}),
                 new ExpertHost.DispatchRefused(12, 3, "pekko://expertmesh@127.0.0.1:1", "expert 5 is not hosted here"),
                 new ExpertHost.Subscribe(subscriber),
-                new ExpertHost.HostedExperts(host, "pekko://expertmesh@127.0.0.1:1", new int[] {0, 1, 2, 63}, 9));
+                new ExpertHost.HostedExperts(host, "pekko://expertmesh@127.0.0.1:1", "127.0.0.1:40111", new int[] {0, 1, 2, 63}, 9));
         for (MeshMessage m : messages) {
             Object back = roundTrip(kit, m);
             assertEquals(m.getClass(), back.getClass());
@@ -68,17 +67,17 @@ class KryoSerializerTest {
                     assertArrayEquals(b.activations(), c.activations(), 0f);
                     assertArrayEquals(b.experts(), c.experts());
                     assertArrayEquals(b.weights(), c.weights(), 0f);
-                    assertEquals(b.replyTo(), c.replyTo());
                 }
                 case ExpertHost.PartialSums p -> {
                     var q = (ExpertHost.PartialSums) back;
                     assertEquals(p.step(), q.step());
-                    assertEquals(p.node(), q.node());
+                    assertEquals(p.layer(), q.layer());
                     assertArrayEquals(p.sums(), q.sums(), 0f);
                 }
                 case ExpertHost.HostedExperts h -> {
                     var g = (ExpertHost.HostedExperts) back;
                     assertEquals(h.host(), g.host());
+                    assertEquals(h.link(), g.link());
                     assertArrayEquals(h.experts(), g.experts());
                     assertEquals(h.version(), g.version());
                 }
@@ -88,12 +87,21 @@ class KryoSerializerTest {
     }
 
     @Test
+    void aBatchCarriesOnlyTheChoicesItsNodeServesAndKeepsTheirOrder() {
+        var batch = new ExpertHost.DispatchBatch(1, 2, 2, 1, new float[] {1, 2}, 3,
+                new int[] {-1, 5, 9, 40, -1, -1}, new float[] {0, 0.25f, 0.5f, 1, 0, 0});
+        var back = (ExpertHost.DispatchBatch) roundTrip(kit, batch);
+        assertArrayEquals(new int[] {5, 9, -1, 40, -1, -1}, back.experts());
+        assertArrayEquals(new float[] {0.25f, 0.5f, 0, 1, 0, 0}, back.weights(), 0f);
+    }
+
+    @Test
     void bf16ActivationsHalveTheBytesAndRoundToNearestEven() {
         float[] values = new float[1024];
         for (int i = 0; i < values.length; i++) values[i] = (float) Math.sin(i) * 3;
         values[0] = 1.00390625f; // exactly between two bfloat16 values: rounds to the even one, 1.0
         values[1] = 1.01171875f; // between 1.0078125 and 1.015625: rounds to even, 1.015625
-        var sums = new ExpertHost.PartialSums(1, 1, "n", values);
+        var sums = new ExpertHost.PartialSums(1, 1, values);
         Serialization f32 = SerializationExtension.get(Adapter.toClassic(kit.system()));
         Serialization bf16 = SerializationExtension.get(Adapter.toClassic(bf16Kit.system()));
         int f32Bytes = f32.serialize(sums).get().length;

@@ -56,9 +56,8 @@ class MultiNodeTest {
         if (reference != null) reference.close();
     }
 
-    /** Ordinary Artery frames are capped at 64 KiB here, so a long prompt's dispatch batches must take the large-message channel. */
     private static NodeProcess start(String name, String roles, int seed, int port) {
-        NodeProcess n = NodeProcess.start(name, roles, seed, port, "-Dpekko.remote.artery.advanced.maximum-frame-size=64KiB");
+        NodeProcess n = NodeProcess.start(name, roles, seed, port);
         NODES.add(n);
         return n;
     }

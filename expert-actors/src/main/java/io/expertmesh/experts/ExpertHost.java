@@ -1,8 +1,6 @@
 package io.expertmesh.experts;
 
 import io.expertmesh.model.engine.ExpertStore;
-import io.expertmesh.model.engine.Routing;
-import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.weights.MlpWeights;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -12,6 +10,7 @@ import java.util.TreeMap;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -21,11 +20,13 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * The routed experts of one node. The node's {@link ExpertEntity} instances register their
- * weights here; a {@link DispatchBatch} carries the rows routed to this node's experts, which run
- * as grouped expert FFNs in the node's expert store (CPU or GPU), and ONE {@link PartialSums} reply returns,
- * per row, the weighted sum over the row's experts on this node. The host computes inside its own
- * message handler, so it must be spawned on a dedicated dispatcher (its compute would otherwise hold
- * a shared actor thread); every hop saved matters, since a step waits for the reply once per MoE layer.
+ * weights here, and the host tells subscribers (every attention node's {@link PlacementTracker})
+ * which experts it serves and at which dispatch link. Batches do not come through this actor: a
+ * {@link DispatchBatch} arrives on the host's {@link DispatchLinkServer} with the rows routed to
+ * this node's experts, which run as grouped expert FFNs in the node's expert store (CPU or GPU), and
+ * ONE {@link PartialSums} reply returns, per row, the weighted sum over the row's experts on this
+ * node. Adding an expert may wait for a batch in progress (and uploads weights on a GPU), so the host
+ * is spawned on a dedicated dispatcher.
  */
 public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "expert-host");
@@ -33,17 +34,22 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     public sealed interface Command {}
 
     /**
-     * Rows of one MoE layer of one step for this node: {@code activations} holds {@code rows × hidden}
-     * floats; per row {@code k} expert ids and router weights, where an id below 0 marks a choice
-     * served by another node.
+     * Rows of one MoE layer of one step for this node, sent on its dispatch link: {@code activations}
+     * holds {@code rows × hidden} floats; per row {@code k} expert ids and router weights, where an id
+     * below 0 marks a choice served by another node.
      */
     public record DispatchBatch(long step, int layer, int rows, int hidden, float[] activations, int k, int[] experts,
-                                float[] weights, ActorRef<DispatchReply> replyTo) implements Command, MeshMessage {}
+                                float[] weights) implements MeshMessage {}
 
-    public sealed interface DispatchReply extends MeshMessage {}
+    /** The one answer to a {@link DispatchBatch}, naming the batch's step and layer. */
+    public sealed interface DispatchReply extends MeshMessage {
+        long step();
+
+        int layer();
+    }
 
     /** Per row, {@code Σ w · expert(x)} over the row's experts on this node, {@code rows × hidden} floats. */
-    public record PartialSums(long step, int layer, String node, float[] sums) implements DispatchReply {}
+    public record PartialSums(long step, int layer, float[] sums) implements DispatchReply {}
 
     /** The batch named an expert this node does not host (it moved), or the compute failed. */
     public record DispatchRefused(long step, int layer, String node, String reason) implements DispatchReply {}
@@ -51,8 +57,8 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     /** Asks for this node's hosted experts now and after every change. */
     public record Subscribe(ActorRef<HostedExperts> subscriber) implements Command, MeshMessage {}
 
-    /** The experts a host serves; {@code version} grows with every change on that host. */
-    public record HostedExperts(ActorRef<Command> host, String node, int[] experts, long version) implements MeshMessage {}
+    /** The experts a host serves and its dispatch link ({@code host:port}); {@code version} grows with every change on that host. */
+    public record HostedExperts(ActorRef<Command> host, String node, String link, int[] experts, long version) implements MeshMessage {}
 
     record ExpertStarted(int expert, MlpWeights[] weights, ActorRef<ExpertEntity.Command> entity)
             implements Command, NoSerializationVerificationNeeded {}
@@ -61,23 +67,32 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
 
     private record SubscriberGone(ActorRef<HostedExperts> subscriber) implements Command, NoSerializationVerificationNeeded {}
 
-    private final ExpertStore store;
+    private final ServedExperts served;
+    private final DispatchLinkServer link;
     private final String node;
     private final Map<Integer, ActorRef<ExpertEntity.Command>> entities = new TreeMap<>();
     private final Set<ActorRef<HostedExperts>> subscribers = new HashSet<>();
     private long version;
 
-    /** {@code node} names this node in replies (its cluster address); expert FFNs run in {@code store} (CPU or GPU). */
-    public static Behavior<Command> create(ExpertStore store, String node) {
+    /**
+     * {@code node} names this node in replies (its cluster address); expert FFNs run in {@code store}
+     * (CPU or GPU); the dispatch link listens on {@code linkHost:linkPort} (port 0: any free port)
+     * and carries frames of {@code frames}.
+     */
+    public static Behavior<Command> create(ExpertStore store, String node, String linkHost, int linkPort, DispatchFrames frames) {
         return Behaviors.setup(ctx -> {
+            ServedExperts served = new ServedExperts(store, node);
+            DispatchLinkServer link = new DispatchLinkServer(linkHost, linkPort, frames, served, ctx.getLog());
+            ctx.getLog().info("expert host of {} takes dispatch batches at {}", node, link.address());
             ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
-            return new ExpertHost(ctx, store, node);
+            return new ExpertHost(ctx, served, link, node);
         });
     }
 
-    private ExpertHost(ActorContext<Command> ctx, ExpertStore store, String node) {
+    private ExpertHost(ActorContext<Command> ctx, ServedExperts served, DispatchLinkServer link, String node) {
         super(ctx);
-        this.store = store;
+        this.served = served;
+        this.link = link;
         this.node = node;
     }
 
@@ -91,13 +106,16 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
                     subscribers.remove(gone.subscriber());
                     return this;
                 })
-                .onMessage(DispatchBatch.class, this::onDispatch)
+                .onSignal(PostStop.class, stop -> {
+                    link.close();
+                    return this;
+                })
                 .build();
     }
 
     private Behavior<Command> onStarted(ExpertStarted started) {
         try {
-            store.add(started.expert(), started.weights());
+            served.add(started.expert(), started.weights());
         } catch (RuntimeException e) {
             // Not listed as hosted, so the placement shows the expert missing instead of the host failing every batch.
             getContext().getLog().error("expert {} could not be loaded on {}", started.expert(), node, e);
@@ -111,7 +129,7 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
 
     private Behavior<Command> onStopped(ExpertStopped stopped) {
         if (stopped.entity().equals(entities.get(stopped.expert()))) {
-            store.remove(stopped.expert());
+            served.remove(stopped.expert());
             entities.remove(stopped.expert());
             changed();
             getContext().getLog().info("expert {} left {}", stopped.expert(), node);
@@ -127,27 +145,6 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
         return this;
     }
 
-    private Behavior<Command> onDispatch(DispatchBatch batch) {
-        for (int e : batch.experts()) {
-            if (e >= 0 && !entities.containsKey(e)) {
-                batch.replyTo().tell(new DispatchRefused(batch.step(), batch.layer(), node, "expert " + e + " is not hosted on " + node));
-                return this;
-            }
-        }
-        try {
-            batch.replyTo().tell(new PartialSums(batch.step(), batch.layer(), node, run(store, batch)));
-        } catch (RuntimeException e) {
-            getContext().getLog().error("expert batch of step {} layer {} failed", batch.step(), batch.layer(), e);
-            batch.replyTo().tell(new DispatchRefused(batch.step(), batch.layer(), node, "expert compute failed: " + e));
-        }
-        return this;
-    }
-
-    private static float[] run(ExpertStore runner, DispatchBatch b) {
-        FloatMatrix x = new FloatMatrix(b.rows(), b.hidden(), b.activations());
-        return runner.combine(b.layer(), x, new Routing(b.rows(), b.k(), b.experts(), b.weights())).data();
-    }
-
     private void changed() {
         version++;
         HostedExperts now = snapshot();
@@ -157,6 +154,6 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
     private HostedExperts snapshot() {
         int[] ids = entities.keySet().stream().mapToInt(Integer::intValue).toArray();
         Arrays.sort(ids);
-        return new HostedExperts(getContext().getSelf(), node, ids, version);
+        return new HostedExperts(getContext().getSelf(), node, link.address(), ids, version);
     }
 }

@@ -100,6 +100,7 @@ public final class PlacementTracker extends AbstractBehavior<PlacementTracker.Co
     private void publish() {
         List<ActorRef<ExpertHost.Command>> owners = new ArrayList<>(Collections.nCopies(experts, null));
         List<String> nodes = new ArrayList<>(Collections.nCopies(experts, null));
+        List<String> links = new ArrayList<>(Collections.nCopies(experts, null));
         List<ExpertHost.HostedExperts> ordered = new ArrayList<>(hosts.values());
         ordered.sort((a, b) -> a.node().compareTo(b.node()));
         for (ExpertHost.HostedExperts h : ordered) {
@@ -107,10 +108,12 @@ public final class PlacementTracker extends AbstractBehavior<PlacementTracker.Co
                 if (e >= 0 && e < experts && owners.get(e) == null) {
                     owners.set(e, h.host());
                     nodes.set(e, h.node());
+                    links.set(e, h.link());
                 }
             }
         }
-        Placement next = new Placement(++version, Collections.unmodifiableList(owners), Collections.unmodifiableList(nodes));
+        Placement next = new Placement(++version, Collections.unmodifiableList(owners), Collections.unmodifiableList(nodes),
+                Collections.unmodifiableList(links));
         Placement before = view.current();
         view.publish(next);
         if (next.complete() && !before.complete()) {

@@ -4,9 +4,6 @@ import io.expertmesh.model.engine.Mlp;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.weights.ErnieWeights;
-import io.expertmesh.model.weights.MlpWeights;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -14,8 +11,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * The shared-expert MLP of every MoE layer, co-located with the attention side (no network hop):
- * it runs while the routed rows are out at the expert hosts. Compute runs on its own executor and
- * the reply goes straight from there to the waiting step.
+ * it runs while the routed rows are out at the expert hosts. It computes inside its message handler,
+ * so it must be spawned on a dedicated dispatcher (its compute would otherwise hold a shared actor
+ * thread); the reply goes straight from there to the waiting step.
  */
 public final class SharedExpert {
     public sealed interface Command extends NoSerializationVerificationNeeded {}
@@ -28,12 +26,16 @@ public final class SharedExpert {
 
     private SharedExpert() {}
 
-    public static Behavior<Command> create(ErnieWeights weights, KernelBackend backend, Executor compute) {
+    public static Behavior<Command> create(ErnieWeights weights, KernelBackend backend) {
         return Behaviors.receive(Command.class)
                 .onMessage(Compute.class, c -> {
-                    MlpWeights w = weights.layers().get(c.layer()).moe().shared();
-                    CompletableFuture.supplyAsync(() -> Mlp.swiglu(backend, c.x(), w), compute).whenComplete((out, failure) ->
-                            c.replyTo().tell(new Output(c.layer(), out, failure == null ? null : failure.toString())));
+                    Output output;
+                    try {
+                        output = new Output(c.layer(), Mlp.swiglu(backend, c.x(), weights.layers().get(c.layer()).moe().shared()), null);
+                    } catch (RuntimeException e) {
+                        output = new Output(c.layer(), null, e.toString());
+                    }
+                    c.replyTo().tell(output);
                     return Behaviors.same();
                 })
                 .build();

@@ -22,7 +22,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The expert host answers a dispatch batch with the same partial sums as running the experts in-process, and refuses experts it does not hold. */
+/**
+ * A host's served experts answer a dispatch batch with the same partial sums as running the experts
+ * in-process and refuse experts they do not hold; the host actor publishes what it serves and where
+ * its dispatch link listens.
+ */
 class ExpertHostTest {
     private static final Path MODEL = Path.of(System.getProperty("expertmesh.tinyModel", "../models/tiny-ernie-4.5-moe"));
     private static ActorTestKit kit;
@@ -45,16 +49,10 @@ class ExpertHostTest {
         checkpoint.close();
     }
 
-    private ActorRef<ExpertHost.Command> hostWith(int... experts) {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-a"));
-        TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
-        host.tell(new ExpertHost.Subscribe(watcher.getRef()));
-        watcher.receiveMessage();
-        for (int e : experts) {
-            host.tell(new ExpertHost.ExpertStarted(e, RoutedExpertWeights.loadExpert(checkpoint, config, e), kit.<ExpertEntity.Command>createTestProbe().getRef()));
-            watcher.receiveMessage();
-        }
-        return host;
+    private ServedExperts servedWith(int... experts) {
+        ServedExperts served = new ServedExperts(new LocalExpertStore(config, backend), "node-a");
+        for (int e : experts) served.add(e, RoutedExpertWeights.loadExpert(checkpoint, config, e));
+        return served;
     }
 
     @Test
@@ -68,12 +66,11 @@ class ExpertHostTest {
         int[] experts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 3, 5, 7, 9, 11};
         float[] weights = new float[rows * k];
         for (int i = 0; i < weights.length; i++) weights[i] = 1f / k;
-        ActorRef<ExpertHost.Command> host = hostWith(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-        TestProbe<ExpertHost.DispatchReply> reply = kit.createTestProbe();
-        host.tell(new ExpertHost.DispatchBatch(7, 1, rows, hidden, x.clone(), k, experts, weights, reply.getRef()));
-        var sums = assertInstanceOf(ExpertHost.PartialSums.class, reply.receiveMessage());
+        ServedExperts served = servedWith(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+        var sums = assertInstanceOf(ExpertHost.PartialSums.class,
+                served.answer(new ExpertHost.DispatchBatch(7, 1, rows, hidden, x.clone(), k, experts, weights)));
         assertEquals(7, sums.step());
-        assertEquals("node-a", sums.node());
+        assertEquals(1, sums.layer());
         float[] expected = new LocalRoutedExperts(RoutedExpertWeights.loadAll(checkpoint, config), backend)
                 .combine(1, new FloatMatrix(rows, hidden, x), new Routing(rows, k, experts, weights)).data();
         assertArrayEquals(expected, sums.sums(), 0f);
@@ -85,12 +82,10 @@ class ExpertHostTest {
         int k = config.expertsPerToken();
         float[] x = new float[hidden];
         x[0] = 1;
-        ActorRef<ExpertHost.Command> host = hostWith(2);
-        TestProbe<ExpertHost.DispatchReply> reply = kit.createTestProbe();
         int[] experts = {2, -1, -1, -1, -1, -1};
         float[] weights = {1, 0, 0, 0, 0, 0};
-        host.tell(new ExpertHost.DispatchBatch(1, 1, 1, hidden, x, k, experts, weights, reply.getRef()));
-        var sums = assertInstanceOf(ExpertHost.PartialSums.class, reply.receiveMessage());
+        var sums = assertInstanceOf(ExpertHost.PartialSums.class,
+                servedWith(2).answer(new ExpertHost.DispatchBatch(1, 1, 1, hidden, x, k, experts, weights)));
         float[] only = new LocalRoutedExperts(RoutedExpertWeights.loadAll(checkpoint, config), backend)
                 .combine(1, new FloatMatrix(1, hidden, x), new Routing(1, 1, new int[] {2}, new float[] {1})).data();
         assertArrayEquals(only, sums.sums(), 0f);
@@ -98,20 +93,23 @@ class ExpertHostTest {
 
     @Test
     void aBatchNamingAnExpertNotHostedHereIsRefused() {
-        ActorRef<ExpertHost.Command> host = hostWith(0);
-        TestProbe<ExpertHost.DispatchReply> reply = kit.createTestProbe();
         int hidden = config.hiddenSize();
-        host.tell(new ExpertHost.DispatchBatch(3, 1, 1, hidden, new float[hidden], 1, new int[] {5}, new float[] {1}, reply.getRef()));
-        var refused = assertInstanceOf(ExpertHost.DispatchRefused.class, reply.receiveMessage());
+        ServedExperts served = servedWith(0, 5);
+        served.remove(5);
+        var refused = assertInstanceOf(ExpertHost.DispatchRefused.class,
+                served.answer(new ExpertHost.DispatchBatch(3, 1, 1, hidden, new float[hidden], 1, new int[] {5}, new float[] {1})));
         assertTrue(refused.reason().contains("expert 5"), refused.reason());
     }
 
     @Test
-    void subscribersLearnEveryChangeWithAGrowingVersion() {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-b"));
+    void subscribersLearnEveryChangeWithAGrowingVersionAndTheDispatchLink() {
+        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-b",
+                "127.0.0.1", 0, new DispatchFrames(kit.system(), 1 << 20)));
         TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
         host.tell(new ExpertHost.Subscribe(watcher.getRef()));
-        assertEquals(0, watcher.receiveMessage().experts().length);
+        var first = watcher.receiveMessage();
+        assertEquals(0, first.experts().length);
+        assertTrue(first.link().matches("127\\.0\\.0\\.1:[1-9][0-9]*"), first.link());
         var entity = kit.<ExpertEntity.Command>createTestProbe().getRef();
         host.tell(new ExpertHost.ExpertStarted(4, RoutedExpertWeights.loadExpert(checkpoint, config, 4), entity));
         var added = watcher.receiveMessage();
