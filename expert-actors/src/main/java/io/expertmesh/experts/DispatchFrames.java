@@ -3,6 +3,7 @@ package io.expertmesh.experts;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
@@ -37,7 +38,7 @@ public final class DispatchFrames {
         Serializer serializer = serialization.findSerializerFor(message);
         String manifest = Serializers.manifestFor(serializer, message);
         byte[] bytes = serializer.toBinary(message);
-        byte[] manifestBytes = manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] manifestBytes = manifest.getBytes(StandardCharsets.UTF_8);
         long length = 4L + 2 + manifestBytes.length + bytes.length;
         if (length > maxFrameBytes) {
             throw new IOException("a " + message.getClass().getSimpleName() + " of " + length
@@ -66,7 +67,7 @@ public final class DispatchFrames {
         in.readFully(bytes);
         Object message;
         try {
-            message = serialization.deserialize(bytes, serializerId, new String(manifest, java.nio.charset.StandardCharsets.UTF_8)).get();
+            message = serialization.deserialize(bytes, serializerId, new String(manifest, StandardCharsets.UTF_8)).get();
         } catch (RuntimeException e) {
             throw new IOException("dispatch frame could not be deserialized (serializer " + serializerId + "): " + e, e);
         }

@@ -91,29 +91,26 @@ public final class PlacementTracker extends AbstractBehavior<PlacementTracker.Co
         Placement p = view.current();
         if (p.complete() || CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) return this;
         for (int e = 0; e < experts; e++) {
-            if (p.host(e) == null) sharding.entityRefFor(ExpertEntity.TYPE_KEY, Integer.toString(e)).tell(new ExpertEntity.Wake());
+            if (p.link(e) == null) sharding.entityRefFor(ExpertEntity.TYPE_KEY, Integer.toString(e)).tell(new ExpertEntity.Wake());
         }
         return this;
     }
 
     /** Rebuilds the table. While two hosts claim an expert (during a handoff) the node whose name sorts first serves it, so every attention node picks the same one. */
     private void publish() {
-        List<ActorRef<ExpertHost.Command>> owners = new ArrayList<>(Collections.nCopies(experts, null));
         List<String> nodes = new ArrayList<>(Collections.nCopies(experts, null));
         List<String> links = new ArrayList<>(Collections.nCopies(experts, null));
         List<ExpertHost.HostedExperts> ordered = new ArrayList<>(hosts.values());
         ordered.sort((a, b) -> a.node().compareTo(b.node()));
         for (ExpertHost.HostedExperts h : ordered) {
             for (int e : h.experts()) {
-                if (e >= 0 && e < experts && owners.get(e) == null) {
-                    owners.set(e, h.host());
+                if (e >= 0 && e < experts && links.get(e) == null) {
                     nodes.set(e, h.node());
                     links.set(e, h.link());
                 }
             }
         }
-        Placement next = new Placement(++version, Collections.unmodifiableList(owners), Collections.unmodifiableList(nodes),
-                Collections.unmodifiableList(links));
+        Placement next = new Placement(++version, Collections.unmodifiableList(nodes), Collections.unmodifiableList(links));
         Placement before = view.current();
         view.publish(next);
         if (next.complete() && !before.complete()) {
