@@ -9,6 +9,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ServingMetrics implements DispatchedMoeFeedForward.DispatchMetrics {
     private static final Duration[] LATENCY_BUCKETS = buckets(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03,
             0.04, 0.06, 0.08, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80);
+
+    /** Every 10 µs up to 200 µs, every 25 µs up to 1 ms (a decode layer's range), then coarser up to 10 s (prefill). */
+    private static final Duration[] MOE_LAYER_BUCKETS = moeLayerBuckets();
 
     final Timer timeToFirstToken;
     final Timer interTokenLatency;
@@ -53,10 +58,7 @@ public final class ServingMetrics implements DispatchedMoeFeedForward.DispatchMe
         // Fine below a millisecond: one node and a cluster are compared by this histogram's quantiles.
         moeLayer = Timer.builder("mesh:moe_layer").description(
                 "Per MoE layer of a step: routed experts (in-process, or dispatched to the expert nodes and combined) plus the shared expert")
-                .serviceLevelObjectives(buckets(0.00001, 0.00002, 0.00003, 0.00004, 0.00005, 0.00006, 0.00007, 0.00008, 0.00009, 0.0001,
-                        0.00011, 0.00012, 0.00013, 0.00014, 0.00015, 0.00016, 0.00017, 0.00018, 0.00019, 0.0002, 0.000225, 0.00025,
-                        0.000275, 0.0003, 0.00035, 0.0004, 0.00045, 0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001, 0.00125, 0.0015,
-                        0.00175, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 10))
+                .serviceLevelObjectives(MOE_LAYER_BUCKETS)
                 .register(registry);
         Gauge.builder("mesh:placement_version", placement, p -> p.current().version())
                 .description("Version of this node's expert placement table").register(registry);
@@ -102,6 +104,14 @@ public final class ServingMetrics implements DispatchedMoeFeedForward.DispatchMe
 
     private static Timer timer(MeterRegistry registry, String name, String description) {
         return Timer.builder(name).description(description).serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+    }
+
+    private static Duration[] moeLayerBuckets() {
+        List<Duration> b = new ArrayList<>();
+        for (long us = 10; us <= 200; us += 10) b.add(Duration.ofNanos(us * 1000));
+        for (long us = 225; us <= 1000; us += 25) b.add(Duration.ofNanos(us * 1000));
+        b.addAll(List.of(buckets(0.00125, 0.0015, 0.00175, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 10)));
+        return b.toArray(Duration[]::new);
     }
 
     private static Duration[] buckets(double... seconds) {
