@@ -1,16 +1,14 @@
 package io.expertmesh.attention;
 
-import io.expertmesh.experts.DispatchFrames;
-import io.expertmesh.experts.DispatchLinks;
-import io.expertmesh.experts.ExpertHost;
-import io.expertmesh.experts.Placement;
-import io.expertmesh.experts.PlacementView;
-import io.expertmesh.experts.SharedExpert;
 import io.expertmesh.model.engine.Mlp;
 import io.expertmesh.model.engine.MoeFeedForward;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.weights.ErnieWeights;
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.DispatchRefused;
+import io.expertmesh.protocol.PartialSums;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
@@ -31,9 +29,9 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * A MoE layer's feed-forward through the expert hosts: for each destination host ONE
- * {@link ExpertHost.DispatchBatch} on its dispatch link with the rows routed to any of its experts
+ * {@link DispatchBatch} on its dispatch link with the rows routed to any of its experts
  * (plus expert ids and router weights), while the co-located {@link SharedExpert} computes; ONE
- * {@link ExpertHost.PartialSums} reply per host, added per row in host order, then the shared output.
+ * {@link PartialSums} reply per host, added per row in host order, then the shared output.
  * With every expert on one host this gives exactly the numbers of the in-process path.
  *
  * <p>Runs on the step's compute thread, which waits for the replies; no actor thread blocks. A host
@@ -124,7 +122,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     }
 
     /** The batch for one host, its node, and which step rows it holds. */
-    private record Sent(String node, int[] rows, ExpertHost.DispatchBatch batch) {}
+    private record Sent(String node, int[] rows, DispatchBatch batch) {}
 
     /**
      * Sends every host its batch, then adds up the replies into a fresh result; null when some host
@@ -153,7 +151,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
             }
             metrics.replied(s.node(), reply.bytes());
             switch (reply.reply()) {
-                case ExpertHost.PartialSums sums -> {
+                case PartialSums sums -> {
                     float[] v = sums.sums();
                     if (v.length != s.rows().length * hidden) {
                         problems.add(s.node() + " sent " + v.length + " partial sums for " + s.rows().length + " rows");
@@ -166,7 +164,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
                         for (int c = 0; c < hidden; c++) d[dst + c] += v[i * hidden + c];
                     }
                 }
-                case ExpertHost.DispatchRefused refused -> {
+                case DispatchRefused refused -> {
                     problems.add(refused.reason());
                     ok = false;
                 }
@@ -219,7 +217,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
                 }
             }
             batches.put(link, new Sent(nodeOfLink.get(link), hostRows,
-                    new ExpertHost.DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w)));
+                    new DispatchBatch(step, layer, hostRows.length, hidden, activations, k, experts, w)));
         }
         return batches;
     }

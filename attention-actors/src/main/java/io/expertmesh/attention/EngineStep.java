@@ -1,6 +1,5 @@
 package io.expertmesh.attention;
 
-import io.expertmesh.experts.ExpertLoad;
 import io.expertmesh.kvstore.KvBlockTable;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.ErnieModel;

@@ -1,7 +1,5 @@
 package io.expertmesh.attention;
 
-import io.expertmesh.experts.Placement;
-import io.expertmesh.experts.PlacementView;
 import io.expertmesh.model.engine.MoeFeedForward;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.FloatMatrix;

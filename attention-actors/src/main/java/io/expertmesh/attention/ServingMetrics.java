@@ -1,7 +1,5 @@
 package io.expertmesh.attention;
 
-import io.expertmesh.experts.ExpertLoad;
-import io.expertmesh.experts.PlacementView;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;

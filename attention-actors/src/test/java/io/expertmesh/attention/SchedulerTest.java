@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.expertmesh.experts.ExpertLoad;
-import io.expertmesh.experts.PlacementView;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generator;

@@ -1,35 +1,37 @@
 package io.expertmesh.cluster;
 
+import com.typesafe.config.Config;
 import io.expertmesh.attention.DispatchedMoeFeedForward;
 import io.expertmesh.attention.EngineStep;
+import io.expertmesh.attention.ExpertLoad;
 import io.expertmesh.attention.PlacementAwareMoeFeedForward;
+import io.expertmesh.attention.PlacementTracker;
+import io.expertmesh.attention.PlacementView;
 import io.expertmesh.attention.Scheduler;
 import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.attention.ServingMetrics;
-import io.expertmesh.experts.DispatchFrames;
+import io.expertmesh.attention.SharedExpert;
 import io.expertmesh.experts.ExpertEntity;
 import io.expertmesh.experts.ExpertHost;
-import io.expertmesh.experts.ExpertLoad;
-import io.expertmesh.experts.PlacementTracker;
-import io.expertmesh.experts.PlacementView;
-import io.expertmesh.experts.SharedExpert;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.gateway.HttpApi;
 import io.expertmesh.gateway.ServedModel;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.cuda.GpuRoutedExperts;
-import io.expertmesh.model.engine.ExpertStore;
-import io.expertmesh.model.engine.LocalExpertStore;
 import io.expertmesh.model.engine.ErnieModel;
+import io.expertmesh.model.engine.ExpertStore;
 import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.engine.LocalExpertStore;
 import io.expertmesh.model.generate.StopTokens;
 import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import io.expertmesh.model.weights.RoutedExpertWeights;
-import com.typesafe.config.Config;
+import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.RoutedExpertProtocol;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -98,16 +100,16 @@ final class Guardian {
         // turns on it, instead of several pools spinning against each other for the same cores.
         KernelBackend backend = loaded.model().backend();
 
-        ActorRef<ExpertHost.Command> host = null;
+        ActorRef<ExpertHostProtocol.Command> host = null;
         if (expert) {
             ExpertStore store = setup.gpuExperts() != null ? setup.gpuExperts() : new LocalExpertStore(modelConfig, backend);
             host = ctx.spawn(ExpertHost.create(store, node, config.getString("pekko.remote.artery.canonical.hostname"),
                             config.getInt("expertmesh.experts.link-port"), dispatchFrames(system, config)), "expert-host",
                     DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
         }
-        ActorRef<ExpertHost.Command> localHost = host;
+        ActorRef<ExpertHostProtocol.Command> localHost = host;
         Checkpoint checkpoint = loaded.checkpoint();
-        ClusterSharding.get(system).init(Entity.of(ExpertEntity.TYPE_KEY, entity ->
+        ClusterSharding.get(system).init(Entity.of(RoutedExpertProtocol.TYPE_KEY, entity ->
                         ExpertEntity.create(Integer.parseInt(entity.getEntityId()), localHost,
                                 e -> RoutedExpertWeights.loadExpert(checkpoint, modelConfig, e)))
                 .withRole("expert"));

@@ -1,11 +1,16 @@
 package io.expertmesh.cluster;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.model.ModelFormatException;
-import io.expertmesh.model.cli.Bench;
-import io.expertmesh.model.cli.GpuCheck;
-import io.expertmesh.model.cli.ModelCommands;
-import io.expertmesh.model.cli.Synth;
-import io.expertmesh.model.cli.UsageException;
+import io.expertmesh.tools.Bench;
+import io.expertmesh.tools.GpuCheck;
+import io.expertmesh.tools.LocalServer;
+import io.expertmesh.tools.ModelCommands;
+import io.expertmesh.tools.ServeBench;
+import io.expertmesh.tools.Synth;
+import io.expertmesh.tools.UsageException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,7 +43,7 @@ public final class MeshMain {
         commands.put("logits", model::logits);
         commands.put("synth", argv -> Synth.run(argv, out, err));
         commands.put("bench", argv -> Bench.run(argv, defaultModel, out, err));
-        commands.put("bench-serve", argv -> ServeBench.run(argv, defaultModel, out, err));
+        commands.put("bench-serve", argv -> ServeBench.run(argv, defaultModel, MeshMain::startLocalServer, out, err));
         commands.put("gpu-check", argv -> GpuCheck.run(argv, defaultModel, out, err));
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
             err.println("usage: mesh <command> [options]   commands: " + String.join(", ", commands.keySet()));
@@ -69,6 +74,25 @@ public final class MeshMain {
                     + (debug ? "" : " (run with --debug for the stack trace)"));
             return EXIT_FAILURE;
         }
+    }
+
+    /** A one-node server for bench-serve, on a free port, with the scheduler limits the benchmark asks for. */
+    private static LocalServer startLocalServer(Path model, int threads, int maxRunning, int maxWaiting) {
+        Config config = ConfigFactory.parseMap(Map.of("expertmesh.scheduler.max-running", maxRunning,
+                "expertmesh.scheduler.max-waiting", maxWaiting)).withFallback(ConfigFactory.load());
+        if (threads > 0) config = ConfigFactory.parseMap(Map.of("expertmesh.engine.threads", threads)).withFallback(config);
+        MeshNode node = MeshNode.start(model, config, GatewaySettings.from(config).withPort(0));
+        return new LocalServer() {
+            @Override
+            public int httpPort() {
+                return node.httpPort();
+            }
+
+            @Override
+            public void close() {
+                node.close();
+            }
+        };
     }
 
     /** The bundled tiny model, found from the install directory the launcher passes in. */

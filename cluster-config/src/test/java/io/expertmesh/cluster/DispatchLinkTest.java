@@ -1,13 +1,9 @@
 package io.expertmesh.cluster;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.typesafe.config.ConfigFactory;
-import io.expertmesh.experts.DispatchFrames;
-import io.expertmesh.experts.DispatchLinks;
-import io.expertmesh.experts.ExpertHost;
+import io.expertmesh.attention.DispatchLinks;
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchFrames;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +18,10 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 
 /**
  * The dispatch link between an attention node and an expert host: bad bytes from a peer cost only
@@ -48,8 +48,8 @@ class DispatchLinkTest {
         kit.shutdownTestKit();
     }
 
-    private static ExpertHost.DispatchBatch batch(int hidden) {
-        return new ExpertHost.DispatchBatch(1, 1, 1, hidden, new float[hidden], 1, new int[] {0}, new float[] {1});
+    private static DispatchBatch batch(int hidden) {
+        return new DispatchBatch(1, 1, 1, hidden, new float[hidden], 1, new int[] {0}, new float[] {1});
     }
 
     /** Writes the bytes to the host's link and returns what the host does: -1 when it closes the connection. */
@@ -93,7 +93,7 @@ class DispatchLinkTest {
              DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1 << 20), Duration.ofMillis(300))) {
             String link = "127.0.0.1:" + silent.getLocalPort();
             CompletableFuture<Integer> readByHost = bytesReadUntilClosed(silent);
-            ExpertHost.DispatchBatch b = batch(8);
+            DispatchBatch b = batch(8);
             assertTrue(links.send(link, b) > 0);
             assertThrows(SocketTimeoutException.class, () -> links.receive(link, b));
             assertTrue(readByHost.get(10, TimeUnit.SECONDS) > 0, "the host saw the batch, then the connection closed");
@@ -127,7 +127,7 @@ class DispatchLinkTest {
                     throw new IllegalStateException(e);
                 }
             });
-            ExpertHost.DispatchBatch b = batch(8);
+            DispatchBatch b = batch(8);
             links.send(link, b);
             IOException e = assertThrows(IOException.class, () -> links.receive(link, b));
             assertTrue(e.getMessage().contains("expected a dispatch reply"), e.getMessage());

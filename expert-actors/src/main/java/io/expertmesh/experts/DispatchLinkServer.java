@@ -1,5 +1,10 @@
 package io.expertmesh.experts;
 
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.DispatchRefused;
+import io.expertmesh.protocol.DispatchReply;
+import io.expertmesh.protocol.MeshMessage;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -16,7 +21,7 @@ import org.slf4j.Logger;
 
 /**
  * The expert node's end of the dispatch links: a TCP listener on the node's host. Each attention
- * node keeps one connection, served by its own thread, which reads a {@link ExpertHost.DispatchBatch},
+ * node keeps one connection, served by its own thread, which reads a {@link DispatchBatch},
  * runs it on the node's {@link ServedExperts} and writes the one reply. The thread that reads the
  * batch computes it, so a MoE layer costs one wake-up at each end instead of the four or more hand-offs
  * of a message through the actor transport (see the README's cluster section for the measurements).
@@ -72,7 +77,7 @@ final class DispatchLinkServer implements AutoCloseable {
              var out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16))) {
             while (!closed) {
                 MeshMessage message = frames.read(in).message();
-                if (!(message instanceof ExpertHost.DispatchBatch batch)) {
+                if (!(message instanceof DispatchBatch batch)) {
                     throw new IOException("expected a dispatch batch, got a " + message.getClass().getSimpleName());
                 }
                 frames.write(out, answer(batch));
@@ -86,12 +91,12 @@ final class DispatchLinkServer implements AutoCloseable {
         }
     }
 
-    private ExpertHost.DispatchReply answer(ExpertHost.DispatchBatch batch) {
+    private DispatchReply answer(DispatchBatch batch) {
         try {
             return served.answer(batch);
         } catch (RuntimeException e) {
             log.error("expert batch of step {} layer {} failed", batch.step(), batch.layer(), e);
-            return new ExpertHost.DispatchRefused(batch.step(), batch.layer(), served.node(), "expert compute failed: " + e);
+            return new DispatchRefused(batch.step(), batch.layer(), served.node(), "expert compute failed: " + e);
         }
     }
 

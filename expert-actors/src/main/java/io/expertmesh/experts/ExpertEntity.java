@@ -1,12 +1,14 @@
 package io.expertmesh.experts;
 
 import io.expertmesh.model.weights.MlpWeights;
+import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.RoutedExpertProtocol.Command;
+import io.expertmesh.protocol.RoutedExpertProtocol.Wake;
 import java.util.function.IntFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
  * One routed expert as a Cluster Sharding entity (entity id = expert id). Where the sharding
@@ -15,17 +17,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * (rebalance, leave) it takes them back.
  */
 public final class ExpertEntity {
-    public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "RoutedExpert");
-
-    public sealed interface Command extends MeshMessage {}
-
-    /** Starts the entity where sharding places it; a running entity ignores it. */
-    public record Wake() implements Command {}
-
     private ExpertEntity() {}
 
     /** {@code loader} maps an expert id to its per-layer weights. */
-    public static Behavior<Command> create(int expert, ActorRef<ExpertHost.Command> host, IntFunction<MlpWeights[]> loader) {
+    public static Behavior<Command> create(int expert, ActorRef<ExpertHostProtocol.Command> host, IntFunction<MlpWeights[]> loader) {
         return Behaviors.setup(ctx -> {
             host.tell(new ExpertHost.ExpertStarted(expert, loader.apply(expert), ctx.getSelf()));
             return Behaviors.receive(Command.class)

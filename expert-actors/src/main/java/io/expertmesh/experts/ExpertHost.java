@@ -2,6 +2,14 @@ package io.expertmesh.experts;
 
 import io.expertmesh.model.engine.ExpertStore;
 import io.expertmesh.model.weights.MlpWeights;
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.ExpertHostProtocol.Command;
+import io.expertmesh.protocol.ExpertHostProtocol.HostedExperts;
+import io.expertmesh.protocol.ExpertHostProtocol.Subscribe;
+import io.expertmesh.protocol.PartialSums;
+import io.expertmesh.protocol.RoutedExpertProtocol;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Map;
@@ -16,11 +24,10 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * The routed experts of one node. The node's {@link ExpertEntity} instances register their
- * weights here, and the host tells subscribers (every attention node's {@link PlacementTracker})
+ * weights here, and the host tells subscribers (every attention node's placement tracker)
  * which experts it serves and at which dispatch link. Batches do not come through this actor: a
  * {@link DispatchBatch} arrives on the host's {@link DispatchLinkServer} with the rows routed to
  * this node's experts, which run as grouped expert FFNs in the node's expert store (CPU or GPU), and
@@ -28,49 +35,18 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * node. Adding an expert may wait for a batch in progress (and uploads weights on a GPU), so the host
  * is spawned on a dedicated dispatcher.
  */
-public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
-    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "expert-host");
-
-    public sealed interface Command {}
-
-    /**
-     * Rows of one MoE layer of one step for this node, sent on its dispatch link: {@code activations}
-     * holds {@code rows × hidden} floats; per row {@code k} expert ids and router weights, where an id
-     * below 0 marks a choice served by another node.
-     */
-    public record DispatchBatch(long step, int layer, int rows, int hidden, float[] activations, int k, int[] experts,
-                                float[] weights) implements MeshMessage {}
-
-    /** The one answer to a {@link DispatchBatch}, naming the batch's step and layer. */
-    public sealed interface DispatchReply extends MeshMessage {
-        long step();
-
-        int layer();
-    }
-
-    /** Per row, {@code Σ w · expert(x)} over the row's experts on this node, {@code rows × hidden} floats. */
-    public record PartialSums(long step, int layer, float[] sums) implements DispatchReply {}
-
-    /** The batch named an expert this node does not host (it moved), or the compute failed. */
-    public record DispatchRefused(long step, int layer, String node, String reason) implements DispatchReply {}
-
-    /** Asks for this node's hosted experts now and after every change. */
-    public record Subscribe(ActorRef<HostedExperts> subscriber) implements Command, MeshMessage {}
-
-    /** The experts a host serves and its dispatch link ({@code host:port}); {@code version} grows with every change on that host. */
-    public record HostedExperts(ActorRef<Command> host, String node, String link, int[] experts, long version) implements MeshMessage {}
-
-    record ExpertStarted(int expert, MlpWeights[] weights, ActorRef<ExpertEntity.Command> entity)
+public final class ExpertHost extends AbstractBehavior<Command> {
+    record ExpertStarted(int expert, MlpWeights[] weights, ActorRef<RoutedExpertProtocol.Command> entity)
             implements Command, NoSerializationVerificationNeeded {}
 
-    record ExpertStopped(int expert, ActorRef<ExpertEntity.Command> entity) implements Command, NoSerializationVerificationNeeded {}
+    record ExpertStopped(int expert, ActorRef<RoutedExpertProtocol.Command> entity) implements Command, NoSerializationVerificationNeeded {}
 
     private record SubscriberGone(ActorRef<HostedExperts> subscriber) implements Command, NoSerializationVerificationNeeded {}
 
     private final ServedExperts served;
     private final DispatchLinkServer link;
     private final String node;
-    private final Map<Integer, ActorRef<ExpertEntity.Command>> entities = new TreeMap<>();
+    private final Map<Integer, ActorRef<RoutedExpertProtocol.Command>> entities = new TreeMap<>();
     private final Set<ActorRef<HostedExperts>> subscribers = new HashSet<>();
     private long version;
 
@@ -84,7 +60,7 @@ public final class ExpertHost extends AbstractBehavior<ExpertHost.Command> {
             ServedExperts served = new ServedExperts(store, node);
             DispatchLinkServer link = new DispatchLinkServer(linkHost, linkPort, frames, served, ctx.getLog());
             ctx.getLog().info("expert host of {} takes dispatch batches at {}", node, link.address());
-            ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
+            ctx.getSystem().receptionist().tell(Receptionist.register(ExpertHostProtocol.SERVICE_KEY, ctx.getSelf()));
             return new ExpertHost(ctx, served, link, node);
         });
     }

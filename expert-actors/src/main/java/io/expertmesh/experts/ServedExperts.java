@@ -4,6 +4,10 @@ import io.expertmesh.model.engine.ExpertStore;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.weights.MlpWeights;
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchRefused;
+import io.expertmesh.protocol.DispatchReply;
+import io.expertmesh.protocol.PartialSums;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -38,14 +42,14 @@ final class ServedExperts {
     }
 
     /** Runs the batch's rows through this node's experts: the weighted sums per row, or a refusal naming an expert not served here. */
-    synchronized ExpertHost.DispatchReply answer(ExpertHost.DispatchBatch b) {
+    synchronized DispatchReply answer(DispatchBatch b) {
         for (int e : b.experts()) {
             if (e >= 0 && !hosted.contains(e)) {
-                return new ExpertHost.DispatchRefused(b.step(), b.layer(), node, "expert " + e + " is not hosted on " + node);
+                return new DispatchRefused(b.step(), b.layer(), node, "expert " + e + " is not hosted on " + node);
             }
         }
         FloatMatrix x = new FloatMatrix(b.rows(), b.hidden(), b.activations());
         float[] sums = store.combine(b.layer(), x, new Routing(b.rows(), b.k(), b.experts(), b.weights())).data();
-        return new ExpertHost.PartialSums(b.step(), b.layer(), sums);
+        return new PartialSums(b.step(), b.layer(), sums);
     }
 }

@@ -1,10 +1,5 @@
 package io.expertmesh.experts;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.engine.LocalExpertStore;
 import io.expertmesh.model.engine.LocalRoutedExperts;
@@ -13,6 +8,12 @@ import io.expertmesh.model.kernels.CpuBackend;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.weights.RoutedExpertWeights;
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.DispatchRefused;
+import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.PartialSums;
+import io.expertmesh.protocol.RoutedExpertProtocol;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -21,6 +22,11 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 
 /**
  * A host's served experts answer a dispatch batch with the same partial sums as running the experts
@@ -67,8 +73,8 @@ class ExpertHostTest {
         float[] weights = new float[rows * k];
         for (int i = 0; i < weights.length; i++) weights[i] = 1f / k;
         ServedExperts served = servedWith(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-        var sums = assertInstanceOf(ExpertHost.PartialSums.class,
-                served.answer(new ExpertHost.DispatchBatch(7, 1, rows, hidden, x.clone(), k, experts, weights)));
+        var sums = assertInstanceOf(PartialSums.class,
+                served.answer(new DispatchBatch(7, 1, rows, hidden, x.clone(), k, experts, weights)));
         assertEquals(7, sums.step());
         assertEquals(1, sums.layer());
         float[] expected = new LocalRoutedExperts(RoutedExpertWeights.loadAll(checkpoint, config), backend)
@@ -84,8 +90,8 @@ class ExpertHostTest {
         x[0] = 1;
         int[] experts = {2, -1, -1, -1, -1, -1};
         float[] weights = {1, 0, 0, 0, 0, 0};
-        var sums = assertInstanceOf(ExpertHost.PartialSums.class,
-                servedWith(2).answer(new ExpertHost.DispatchBatch(1, 1, 1, hidden, x, k, experts, weights)));
+        var sums = assertInstanceOf(PartialSums.class,
+                servedWith(2).answer(new DispatchBatch(1, 1, 1, hidden, x, k, experts, weights)));
         float[] only = new LocalRoutedExperts(RoutedExpertWeights.loadAll(checkpoint, config), backend)
                 .combine(1, new FloatMatrix(1, hidden, x), new Routing(1, 1, new int[] {2}, new float[] {1})).data();
         assertArrayEquals(only, sums.sums(), 0f);
@@ -96,21 +102,21 @@ class ExpertHostTest {
         int hidden = config.hiddenSize();
         ServedExperts served = servedWith(0, 5);
         served.remove(5);
-        var refused = assertInstanceOf(ExpertHost.DispatchRefused.class,
-                served.answer(new ExpertHost.DispatchBatch(3, 1, 1, hidden, new float[hidden], 1, new int[] {5}, new float[] {1})));
+        var refused = assertInstanceOf(DispatchRefused.class,
+                served.answer(new DispatchBatch(3, 1, 1, hidden, new float[hidden], 1, new int[] {5}, new float[] {1})));
         assertTrue(refused.reason().contains("expert 5"), refused.reason());
     }
 
     @Test
     void subscribersLearnEveryChangeWithAGrowingVersionAndTheDispatchLink() {
-        ActorRef<ExpertHost.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-b",
+        ActorRef<ExpertHostProtocol.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-b",
                 "127.0.0.1", 0, new DispatchFrames(kit.system(), 1 << 20)));
-        TestProbe<ExpertHost.HostedExperts> watcher = kit.createTestProbe();
-        host.tell(new ExpertHost.Subscribe(watcher.getRef()));
+        TestProbe<ExpertHostProtocol.HostedExperts> watcher = kit.createTestProbe();
+        host.tell(new ExpertHostProtocol.Subscribe(watcher.getRef()));
         var first = watcher.receiveMessage();
         assertEquals(0, first.experts().length);
         assertTrue(first.link().matches("127\\.0\\.0\\.1:[1-9][0-9]*"), first.link());
-        var entity = kit.<ExpertEntity.Command>createTestProbe().getRef();
+        var entity = kit.<RoutedExpertProtocol.Command>createTestProbe().getRef();
         host.tell(new ExpertHost.ExpertStarted(4, RoutedExpertWeights.loadExpert(checkpoint, config, 4), entity));
         var added = watcher.receiveMessage();
         assertArrayEquals(new int[] {4}, added.experts());

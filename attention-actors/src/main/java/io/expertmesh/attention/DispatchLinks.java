@@ -1,0 +1,112 @@
+package io.expertmesh.attention;
+
+import io.expertmesh.protocol.DispatchBatch;
+import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.DispatchReply;
+import io.expertmesh.protocol.ExpertHostProtocol;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An attention node's ends of its dispatch links: one TCP connection per expert host
+ * ({@link ExpertHostProtocol.HostedExperts#link()}), opened on first use. A batch is sent to every
+ * destination before any reply is read, so the expert nodes compute at the same time. Any failure
+ * (refused connection, reset, timeout, a reply that does not match) drops that connection, so a late
+ * reply can never be taken for the answer to a later batch; the next batch opens a new one.
+ *
+ * <p>Sends and receives come from one thread at a time (the thread that runs the model's steps);
+ * {@link #close} may come from another, and fails a read in progress.
+ */
+public final class DispatchLinks implements AutoCloseable {
+    private final DispatchFrames frames;
+    private final int timeoutMillis;
+    private final Map<String, Connection> open = new ConcurrentHashMap<>();
+
+    /** A host's answer to a batch and the bytes its frame took on the wire. */
+    public record Reply(DispatchReply reply, int bytes) {}
+
+    private record Connection(Socket socket, DataInputStream in, DataOutputStream out) {}
+
+    /** {@code replyTimeout}: how long connecting, and waiting for a reply, may take. */
+    public DispatchLinks(DispatchFrames frames, Duration replyTimeout) {
+        this.frames = frames;
+        this.timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, replyTimeout.toMillis()));
+    }
+
+    /** Sends a batch to the host at {@code link} ({@code host:port}); returns the bytes its frame took. On failure the connection is dropped. */
+    public int send(String link, DispatchBatch batch) throws IOException {
+        try {
+            return frames.write(connection(link).out(), batch);
+        } catch (IOException e) {
+            drop(link);
+            throw e;
+        }
+    }
+
+    /**
+     * The reply to the batch last sent on {@code link} and the bytes its frame took; throws (and
+     * drops the connection) when none comes within the reply timeout or it answers another batch.
+     */
+    public Reply receive(String link, DispatchBatch sent) throws IOException {
+        Connection c = open.get(link);
+        if (c == null) throw new IOException("no open dispatch link to " + link);
+        try {
+            DispatchFrames.Received received = frames.read(c.in());
+            if (!(received.message() instanceof DispatchReply reply)) {
+                throw new IOException("expected a dispatch reply, got a " + received.message().getClass().getSimpleName());
+            }
+            if (reply.step() != sent.step() || reply.layer() != sent.layer()) {
+                throw new IOException("reply for step " + reply.step() + " layer " + reply.layer() + " to a batch of step "
+                        + sent.step() + " layer " + sent.layer());
+            }
+            return new Reply(reply, received.bytes());
+        } catch (IOException e) {
+            drop(link);
+            throw e;
+        }
+    }
+
+    private Connection connection(String link) throws IOException {
+        Connection c = open.get(link);
+        if (c != null) return c;
+        int colon = link.lastIndexOf(':');
+        if (colon <= 0) throw new IOException("dispatch link address \"" + link + "\" is not host:port");
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.setSoTimeout(timeoutMillis);
+            socket.connect(new InetSocketAddress(link.substring(0, colon), Integer.parseInt(link.substring(colon + 1))), timeoutMillis);
+            c = new Connection(socket, new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16)),
+                    new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16)));
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e instanceof IOException io ? io : new IOException("cannot connect to dispatch link " + link + ": " + e, e);
+        }
+        open.put(link, c);
+        return c;
+    }
+
+    /** Closes the connection to {@code link}, if open. */
+    public void drop(String link) {
+        Connection c = open.remove(link);
+        if (c == null) return;
+        try {
+            c.socket().close();
+        } catch (IOException ignored) {
+            // Already broken; nothing more to release.
+        }
+    }
+
+    @Override
+    public void close() {
+        for (String link : Map.copyOf(open).keySet()) drop(link);
+    }
+}

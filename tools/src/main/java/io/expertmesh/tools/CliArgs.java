@@ -1,0 +1,140 @@
+package io.expertmesh.tools;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Options of one subcommand: {@code --name value} pairs and bare {@code --flag}s, each allowed only
+ * if the command declares it, with typed getters whose errors name the option.
+ */
+public final class CliArgs {
+    private final String command;
+    private final Map<String, List<String>> values = new LinkedHashMap<>();
+    private final Set<String> flags = new HashSet<>();
+
+    private CliArgs(String command) {
+        this.command = command;
+    }
+
+    /**
+     * @param valued options that take a value
+     * @param bare   options that take none
+     */
+    public static CliArgs parse(String command, String[] args, Set<String> valued, Set<String> bare) {
+        var parsed = new CliArgs(command);
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--")) throw new UsageException("unexpected argument '" + a + "'");
+            String name = a.substring(2);
+            String inline = null;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                inline = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            }
+            if (bare.contains(name)) {
+                if (inline != null) throw new UsageException("--" + name + " takes no value");
+                parsed.flags.add(name);
+            } else if (valued.contains(name)) {
+                String v = inline;
+                if (v == null) {
+                    if (i + 1 >= args.length) throw new UsageException("--" + name + " needs a value");
+                    v = args[++i];
+                }
+                parsed.values.computeIfAbsent(name, k -> new ArrayList<>()).add(v);
+            } else {
+                throw new UsageException("unknown option --" + name + " for '" + command + "'");
+            }
+        }
+        return parsed;
+    }
+
+    public boolean flag(String name) {
+        return flags.contains(name);
+    }
+
+    public boolean has(String name) {
+        return values.containsKey(name);
+    }
+
+    public String string(String name, String dflt) {
+        List<String> v = values.get(name);
+        if (v == null) return dflt;
+        if (v.size() > 1) throw new UsageException("--" + name + " given more than once");
+        return v.get(0);
+    }
+
+    public String required(String name) {
+        String v = string(name, null);
+        if (v == null) throw new UsageException("--" + name + " is required");
+        return v;
+    }
+
+    public List<String> all(String name) {
+        return values.getOrDefault(name, List.of());
+    }
+
+    public int integer(String name, int dflt, int min, int max) {
+        String v = string(name, null);
+        if (v == null) return dflt;
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < min || n > max) throw new UsageException("--" + name + " must be between " + min + " and " + max + ", got " + n);
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
+        }
+    }
+
+    public long longValue(String name) {
+        String v = string(name, null);
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
+        }
+    }
+
+    public float number(String name, float dflt) {
+        String v = string(name, null);
+        if (v == null) return dflt;
+        try {
+            float f = Float.parseFloat(v.trim());
+            if (!Float.isFinite(f)) throw new NumberFormatException();
+            return f;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a number, got '" + v + "'");
+        }
+    }
+
+    /** Comma-separated non-negative integers, e.g. {@code 1,2,3}. */
+    public int[] intList(String name) {
+        String v = required(name);
+        String[] parts = v.split(",", -1);
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+                if (out[i] < 0) throw new NumberFormatException();
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + name + " must be comma-separated non-negative integers, got '" + parts[i] + "'");
+            }
+        }
+        return out;
+    }
+
+    /** A directory that must exist. */
+    public Path directory(String name, Path dflt) {
+        String v = string(name, null);
+        Path p = v != null ? Path.of(v) : dflt;
+        if (p == null) throw new UsageException("--" + name + " is required");
+        if (!Files.isDirectory(p)) throw new UsageException("--" + name + ": " + p + " is not a directory");
+        return p;
+    }
+}

@@ -1,0 +1,169 @@
+package io.expertmesh.tools;
+
+import io.expertmesh.model.Json;
+import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.cuda.GpuModel;
+import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.engine.SequenceEngine;
+import io.expertmesh.model.generate.Generation;
+import io.expertmesh.model.generate.Generator;
+import io.expertmesh.model.generate.StopTokens;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.ChatMessage;
+import io.expertmesh.model.tokenizer.ChatTemplate;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** The in-process model commands: {@code generate}, {@code tokenize} and {@code logits}. */
+public final class ModelCommands {
+    private final Path defaultModel;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public ModelCommands(Path defaultModel, PrintStream out, PrintStream err) {
+        this.defaultModel = defaultModel;
+        this.out = out;
+        this.err = err;
+    }
+
+    public void generate(String[] argv) {
+        CliArgs a = CliArgs.parse("generate", argv,
+                Set.of("model", "prompt", "prompt-ids", "system", "max-new-tokens", "temperature", "top-p", "top-k", "min-p",
+                        "repetition-penalty", "presence-penalty", "frequency-penalty", "seed", "stop", "threads", "device"),
+                Set.of("json", "stop-at-eos", "debug"));
+        Path dir = a.directory("model", defaultModel);
+        if (a.has("prompt") == a.has("prompt-ids")) throw new UsageException("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
+        if (a.has("system") && !a.has("prompt")) throw new UsageException("--system needs --prompt");
+        int maxNew = a.integer("max-new-tokens", 64, 0, 1 << 20);
+        float temperature = a.number("temperature", 0f);
+        int[] promptIdsArg = a.has("prompt-ids") ? a.intList("prompt-ids") : null;
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        ErnieConfig config = ErnieConfig.load(dir);
+        int[] prompt;
+        if (promptIdsArg != null) {
+            prompt = promptIdsArg;
+            for (int id : prompt) {
+                if (id >= config.vocabSize()) {
+                    throw new UsageException("--prompt-ids: token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+                }
+            }
+        } else {
+            List<ChatMessage> messages = new ArrayList<>();
+            if (a.has("system")) messages.add(new ChatMessage("system", a.required("system")));
+            messages.add(new ChatMessage("user", a.required("prompt")));
+            prompt = tokenizer.encode(ChatTemplate.load(dir).render(messages, true));
+        }
+        Set<Integer> stopIds = temperature == 0 && !a.flag("stop-at-eos") ? Set.of() : StopTokens.defaults(config, tokenizer);
+        SamplingParams params;
+        try {
+            params = new SamplingParams(temperature, a.integer("top-k", 0, 0, Integer.MAX_VALUE), a.number("top-p", 1f),
+                    a.number("min-p", 0f), a.number("repetition-penalty", 1f), a.number("presence-penalty", 0f),
+                    a.number("frequency-penalty", 0f), a.has("seed") ? a.longValue("seed") : null, maxNew, 0, stopIds, a.all("stop"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage().replace('_', '-'));
+        }
+        boolean json = a.flag("json");
+        try (OpenedEngine model = open(dir, a, prompt.length + maxNew)) {
+            Generation g = new Generator(model.engine(), tokenizer).generate(prompt, params, text -> {
+                if (!json) {
+                    out.print(text);
+                    out.flush();
+                }
+            });
+            if (json) {
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("prompt_ids", g.promptIds());
+                result.put("generated_ids", g.generatedIds());
+                result.put("text", g.text());
+                result.put("finish_reason", g.finishReason().apiName());
+                out.println(Json.write(result));
+            } else {
+                out.println();
+                double decodeSeconds = g.decodeNanos() / 1e9;
+                err.printf("[%d prompt tokens in %.2f s, %d new tokens at %.1f tok/s, finish: %s]%n", g.promptIds().length,
+                        g.prefillNanos() / 1e9, g.generatedIds().length,
+                        g.generatedIds().length > 1 ? (g.generatedIds().length - 1) / decodeSeconds : 0.0, g.finishReason().apiName());
+            }
+        }
+    }
+
+    public void tokenize(String[] argv) {
+        CliArgs a = CliArgs.parse("tokenize", argv, Set.of("model", "text"), Set.of("json", "debug"));
+        Path dir = a.directory("model", defaultModel);
+        int[] ids = Tokenizer.load(dir).encode(a.required("text"));
+        if (a.flag("json")) {
+            out.println(Json.write(Map.of("ids", ids)));
+        } else {
+            StringBuilder sb = new StringBuilder();
+            for (int id : ids) sb.append(sb.isEmpty() ? "" : " ").append(id);
+            out.println(sb);
+        }
+    }
+
+    public void logits(String[] argv) {
+        CliArgs a = CliArgs.parse("logits", argv, Set.of("model", "prompt-ids", "top", "threads", "device"), Set.of("json", "debug"));
+        Path dir = a.directory("model", defaultModel);
+        int[] ids = a.intList("prompt-ids");
+        int top = a.integer("top", 10, 1, 1 << 20);
+        try (OpenedEngine model = open(dir, a, ids.length)) {
+            ErnieConfig config = model.engine().config();
+            for (int id : ids) {
+                if (id >= config.vocabSize()) {
+                    throw new UsageException("--prompt-ids: token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+                }
+            }
+            float[] logits;
+            try (SequenceEngine.Sequence sequence = model.engine().newSequence()) {
+                logits = sequence.append(ids);
+            }
+            Integer[] order = new Integer[logits.length];
+            for (int t = 0; t < order.length; t++) order[t] = t;
+            Arrays.sort(order, (x, y) -> logits[x] != logits[y] ? Float.compare(logits[y], logits[x]) : Integer.compare(x, y));
+            List<Map<String, Object>> best = new ArrayList<>();
+            for (int k = 0; k < Math.min(top, logits.length); k++) {
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("id", order[k]);
+                entry.put("logit", logits[order[k]]);
+                best.add(entry);
+            }
+            if (a.flag("json")) {
+                out.println(Json.write(Map.of("top", best)));
+            } else {
+                for (Map<String, Object> e : best) out.println(e.get("id") + "\t" + e.get("logit"));
+            }
+        }
+    }
+
+    /** The model on the device {@code --device} selects, with room for a sequence of {@code tokens} tokens. */
+    private OpenedEngine open(Path dir, CliArgs a, int tokens) {
+        if (GpuCheckpoint.selected(a)) {
+            GpuCheckpoint gpu = GpuCheckpoint.open(dir, tokens + GpuModel.KV_BLOCK, err);
+            return new OpenedEngine(gpu.gpu(), gpu);
+        }
+        LoadedModel cpu = LoadedModel.open(dir, threads(a));
+        return new OpenedEngine(cpu.model(), cpu);
+    }
+
+    /** An engine and what to close when done with it. */
+    private record OpenedEngine(SequenceEngine engine, AutoCloseable owner) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the model: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    static int threads(CliArgs a) {
+        return a.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+    }
+}

@@ -1,0 +1,322 @@
+package io.expertmesh.tools;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.expertmesh.model.Json;
+import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.generate.Generation;
+import io.expertmesh.model.generate.Generator;
+import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code mesh bench-serve [--url http://127.0.0.1:PORT]}: throughput of the HTTP service at several numbers of concurrent SSE
+ * streams, time to first token from the server's own histogram, and the service's overhead over the
+ * engine: the same single-stream requests run through the in-process generator and through HTTP,
+ * alternating round by round. Every request generates exactly {@code --gen} tokens (min_tokens =
+ * max_tokens). Medians over rounds after {@code --warmup} warm-up rounds. Per level it also reports
+ * the MoE layer time p50/p99 from the node's {@code mesh:moe_layer_seconds} histogram and, when the
+ * experts live on other nodes, the dispatch traffic per MoE layer: messages, bytes on the wire, and
+ * their ratio to 2 × rows × hidden × 2 B (the rows both ways as BF16). With {@code --url} it
+ * measures a running server or cluster instead (no engine comparison); {@code --model} then names
+ * the model it serves (for the hidden size).
+ */
+public final class ServeBench {
+    private static final String TTFT = "mesh:time_to_first_token_seconds";
+    private static final String ITL = "mesh:inter_token_latency_seconds";
+    private static final String MOE_LAYER = "mesh:moe_layer_seconds";
+
+    private ServeBench() {}
+
+    /** Dispatch traffic of a level's measured rounds, summed over nodes: batches, rows and frame bytes. */
+    record Traffic(double messages, double rows, double bytes) {}
+
+    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50, double moeP50, double moeP99,
+                 double moeLayers, Traffic traffic) {}
+
+    public static void run(String[] argv, Path defaultModel, LocalServer.Starter servers, PrintStream out, PrintStream err) {
+        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "warmup", "threads", "url"),
+                Set.of("json", "debug"));
+        Path dir = a.directory("model", defaultModel);
+        int[] levels = a.has("streams") ? a.intList("streams") : new int[] {1, 8, 32};
+        int promptLen = a.integer("prompt-len", 128, 1, 1 << 16);
+        int gen = a.integer("gen", 64, 1, 1 << 16);
+        int rounds = a.integer("rounds", 3, 1, 100);
+        int warmup = a.integer("warmup", 1, 0, 1000);
+        int hidden = ErnieConfig.load(dir).hiddenSize();
+        for (int s : levels) if (s < 1 || s > 256) throw new UsageException("--streams: each level must be in [1, 256], got " + s);
+        int threads = a.integer("threads", 0, 1, 4096);
+        int maxStreams = Arrays.stream(levels).max().orElse(1);
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        SplittableRandom random = new SplittableRandom(7);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < maxStreams; i++) prompts.add(random.ints(promptLen, 3, Math.min(tokenizer.size(), 50_000)).toArray());
+
+        if (a.has("url")) {
+            URI url = URI.create(a.required("url"));
+            if (!"127.0.0.1".equals(url.getHost()) && !"localhost".equals(url.getHost())) {
+                throw new UsageException("--url must point at 127.0.0.1 (benchmarks stay on loopback), got " + url);
+            }
+            var client = new Client(url.getPort());
+            client.awaitHealthy();
+            var progress = new Progress(err, "bench-serve", (rounds + warmup) * levels.length, "rounds");
+            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, progress);
+            progress.finish();
+            report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, hidden, List.of(), List.of(), results);
+            return;
+        }
+        try (LocalServer server = servers.start(dir, threads, 256, 1024);
+             LoadedModel engine = LoadedModel.open(dir, threads > 0 ? threads : Runtime.getRuntime().availableProcessors())) {
+            var client = new Client(server.httpPort());
+            client.awaitHealthy();
+            var progress = new Progress(err, "bench-serve", (rounds + 1) + (rounds + warmup) * levels.length, "rounds");
+            List<Double> engineTokS = new ArrayList<>();
+            List<Double> serviceTokS = new ArrayList<>();
+            for (int r = 0; r <= rounds; r++) {
+                double e = engineRound(engine, tokenizer, prompts.getFirst(), gen);
+                double s = client.round(prompts.subList(0, 1), gen);
+                if (r > 0) {
+                    engineTokS.add(e);
+                    serviceTokS.add(s);
+                }
+                progress.advance(1);
+            }
+            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, progress);
+            progress.finish();
+            report(a.flag("json"), out, dir.toString(), promptLen, gen, rounds, hidden, engineTokS, serviceTokS, results);
+        }
+    }
+
+    /** Per level: {@code warmup} rounds, then {@code rounds} measured rounds; histograms and counters from their growth over those. */
+    private static List<Level> measureLevels(Client client, List<int[]> prompts, int[] levels, int rounds, int warmup, int gen,
+                                             Progress progress) {
+        List<Level> results = new ArrayList<>();
+        for (int streams : levels) {
+            for (int w = 0; w < warmup; w++) {
+                client.round(prompts.subList(0, streams), gen);
+                progress.advance(1);
+            }
+            TreeMap<Double, Double> ttftBefore = client.buckets(TTFT);
+            TreeMap<Double, Double> itlBefore = client.buckets(ITL);
+            TreeMap<Double, Double> moeBefore = client.buckets(MOE_LAYER);
+            Traffic trafficBefore = client.traffic();
+            List<Double> tokS = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                tokS.add(client.round(prompts.subList(0, streams), gen));
+                progress.advance(1);
+            }
+            TreeMap<Double, Double> ttft = since(ttftBefore, client.buckets(TTFT));
+            TreeMap<Double, Double> itl = since(itlBefore, client.buckets(ITL));
+            TreeMap<Double, Double> moe = since(moeBefore, client.buckets(MOE_LAYER));
+            Traffic after = client.traffic();
+            Traffic traffic = new Traffic(after.messages() - trafficBefore.messages(), after.rows() - trafficBefore.rows(),
+                    after.bytes() - trafficBefore.bytes());
+            results.add(new Level(streams, tokS, quantile(ttft, 0.5), quantile(ttft, 0.99), quantile(itl, 0.5), quantile(moe, 0.5),
+                    quantile(moe, 0.99), moe.isEmpty() ? 0 : moe.lastEntry().getValue(), traffic));
+        }
+        return results;
+    }
+
+    private static TreeMap<Double, Double> since(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
+        TreeMap<Double, Double> delta = new TreeMap<>(after);
+        delta.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
+        return delta;
+    }
+
+    /** Tokens per second of one greedy request through the in-process generator, prefill included. */
+    private static double engineRound(LoadedModel engine, Tokenizer tokenizer, int[] prompt, int gen) {
+        SamplingParams params = new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, gen, gen, Set.of(), List.of());
+        long t0 = System.nanoTime();
+        Generation g = new Generator(engine.model(), tokenizer).generate(prompt, params, text -> {});
+        return g.generatedIds().length / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The p-quantile of a cumulative Prometheus histogram (linear within a bucket, as histogram_quantile does). */
+    static double quantile(TreeMap<Double, Double> cumulative, double p) {
+        if (cumulative.isEmpty()) return Double.NaN;
+        double total = cumulative.lastEntry().getValue();
+        if (total <= 0) return Double.NaN;
+        double rank = p * total;
+        double lowerBound = 0;
+        double lowerCount = 0;
+        for (var e : cumulative.entrySet()) {
+            if (e.getValue() >= rank) {
+                if (e.getKey().isInfinite()) return lowerBound;
+                double inBucket = e.getValue() - lowerCount;
+                return inBucket <= 0 ? e.getKey() : lowerBound + (e.getKey() - lowerBound) * (rank - lowerCount) / inBucket;
+            }
+            lowerBound = e.getKey();
+            lowerCount = e.getValue();
+        }
+        return lowerBound;
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static void report(boolean json, PrintStream out, String target, int promptLen, int gen, int rounds, int hidden,
+                               List<Double> engine, List<Double> service, List<Level> levels) {
+        double ratio = engine.isEmpty() ? Double.NaN : median(service) / median(engine);
+        if (json) {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.put("target", target).put("prompt_len", promptLen).put("gen", gen).put("rounds", rounds);
+            if (!engine.isEmpty()) {
+                o.put("engine_single_tok_s", median(engine)).put("service_single_tok_s", median(service)).put("service_over_engine", ratio);
+            }
+            ArrayNode arr = o.putArray("levels");
+            for (Level l : levels) {
+                ObjectNode level = arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
+                        .put("ttft_p99_s", l.ttftP99()).put("itl_p50_s", l.itlP50()).put("moe_layers", l.moeLayers())
+                        .put("moe_layer_p50_s", l.moeP50()).put("moe_layer_p99_s", l.moeP99());
+                if (l.traffic().messages() > 0) {
+                    level.put("dispatch_messages_per_layer", l.traffic().messages() / l.moeLayers())
+                            .put("dispatch_bytes_per_layer", l.traffic().bytes() / l.moeLayers())
+                            .put("dispatch_bytes_over_bound", l.traffic().bytes() / bound(l.traffic(), hidden));
+                }
+            }
+            out.println(Json.write(o));
+            return;
+        }
+        out.printf("%s, prompts of %d tokens, %d generated tokens each, median of %d rounds%n", target, promptLen, gen, rounds);
+        if (!engine.isEmpty()) {
+            out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
+                    median(engine), median(service), ratio, format(engine), format(service));
+        }
+        out.printf("%8s %12s %14s %14s %14s %18s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "ITL p50 (ms)",
+                "MoE layer p50/p99", "rounds (tok/s)");
+        for (Level l : levels) {
+            out.printf("%8d %12.1f %14.4f %14.4f %14.2f %18s   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(),
+                    l.itlP50() * 1e3, String.format("%.0f/%.0f µs", l.moeP50() * 1e6, l.moeP99() * 1e6), format(l.tokPerS()));
+        }
+        for (Level l : levels) {
+            Traffic t = l.traffic();
+            if (t.messages() == 0) {
+                out.printf("%d streams: no dispatch (every expert ran in-process)%n", l.streams());
+                continue;
+            }
+            out.printf("%d streams, per MoE layer: %.2f dispatch messages, %.0f bytes on the wire for %.1f rows; "
+                            + "bound 2 × rows × hidden × 2 B = %.0f bytes; ratio %.3f%n", l.streams(), t.messages() / l.moeLayers(),
+                    t.bytes() / l.moeLayers(), t.rows() / l.moeLayers(), bound(t, hidden) / l.moeLayers(), t.bytes() / bound(t, hidden));
+        }
+    }
+
+    /** The issue's bytes budget for this traffic: every row both ways as BF16. */
+    private static double bound(Traffic t, int hidden) {
+        return 2.0 * t.rows() * hidden * 2;
+    }
+
+    private static String format(List<Double> values) {
+        return String.join(" ", values.stream().map(v -> String.format("%.1f", v)).toList());
+    }
+
+    /** Streams requests to the node over loopback. */
+    private static final class Client {
+        private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        private final int port;
+
+        Client(int port) {
+            this.port = port;
+        }
+
+        void awaitHealthy() {
+            for (int i = 0; i < 600; i++) {
+                if (get("/health").statusCode() == 200) return;
+                sleep();
+            }
+            throw new IllegalStateException("the node did not become healthy in 60 s");
+        }
+
+        /** Runs one stream per prompt at once; returns generated tokens per second of wall time. */
+        double round(List<int[]> prompts, int gen) {
+            long t0 = System.nanoTime();
+            List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+            for (int[] p : prompts) {
+                ObjectNode body = Json.MAPPER.createObjectNode().put("max_tokens", gen).put("min_tokens", gen).put("temperature", 0)
+                        .put("stream", true);
+                body.putObject("stream_options").put("include_usage", true);
+                ArrayNode ids = body.putArray("prompt");
+                for (int id : p) ids.add(id);
+                all.add(http.sendAsync(HttpRequest.newBuilder(uri("/v1/completions")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            long tokens = 0;
+            for (var f : all) {
+                HttpResponse<String> r = f.join();
+                Matcher m = Pattern.compile("\"completion_tokens\":(\\d+)").matcher(r.body());
+                if (r.statusCode() != 200 || !m.find()) throw new IllegalStateException("request failed: " + r.statusCode() + " " + r.body());
+                tokens += Long.parseLong(m.group(1));
+            }
+            return tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+
+        /** The mesh:dispatch_* counters, summed over nodes. */
+        Traffic traffic() {
+            double messages = 0, rows = 0, bytes = 0;
+            for (String line : get("/metrics").body().split("\n")) {
+                double value = line.startsWith("mesh:dispatch_") ? Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) : 0;
+                if (line.startsWith("mesh:dispatch_messages_total{")) messages += value;
+                else if (line.startsWith("mesh:dispatch_rows_total{")) rows += value;
+                else if (line.startsWith("mesh:dispatch_bytes_total{")) bytes += value;
+            }
+            return new Traffic(messages, rows, bytes);
+        }
+
+        /** The cumulative buckets (upper bound → count) of a histogram in /metrics. */
+        TreeMap<Double, Double> buckets(String histogram) {
+            Pattern bucket = Pattern.compile("^" + Pattern.quote(histogram + "_bucket{") + ".*le=\"([^\"]+)\".*} (\\S+)$");
+            TreeMap<Double, Double> buckets = new TreeMap<>();
+            for (String line : get("/metrics").body().split("\n")) {
+                Matcher m = bucket.matcher(line);
+                if (m.matches()) {
+                    double le = m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1));
+                    buckets.put(le, Double.parseDouble(m.group(2)));
+                }
+            }
+            return buckets;
+        }
+
+        private HttpResponse<String> get(String path) {
+            try {
+                return http.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                throw new IllegalStateException("GET " + path + ": " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private URI uri(String path) {
+            return URI.create("http://127.0.0.1:" + port + path);
+        }
+
+        private static void sleep() {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}
