@@ -6,6 +6,8 @@ import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
 import java.util.Arrays;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -48,8 +50,8 @@ public final class KryoSerializer extends JSerializer {
         kryo.register(int[].class, 100);
         kryo.register(float[].class, 101);
         kryo.register(RoutedExpertProtocol.Wake.class, 110);
-        kryo.register(DispatchBatch.class, new DispatchBatchSerializer(bf16), 111);
-        kryo.register(PartialSums.class, new PartialSumsSerializer(bf16), 112);
+        kryo.register(DispatchBatch.class, serializer((out, b) -> writeBatch(out, b, bf16), KryoSerializer::readBatch), 111);
+        kryo.register(PartialSums.class, serializer((out, p) -> writePartialSums(out, p, bf16), KryoSerializer::readPartialSums), 112);
         kryo.register(DispatchRefused.class, 113);
         kryo.register(ExpertHostProtocol.Subscribe.class, 114);
         kryo.register(ExpertHostProtocol.HostedExperts.class, 115);
@@ -106,61 +108,56 @@ public final class KryoSerializer extends JSerializer {
         }
     }
 
-    private static final class DispatchBatchSerializer extends Serializer<DispatchBatch> {
-        private final boolean bf16;
-
-        DispatchBatchSerializer(boolean bf16) {
-            this.bf16 = bf16;
-        }
-
-        @Override
-        public void write(Kryo kryo, Output out, DispatchBatch b) {
-            out.writeVarLong(b.step(), true);
-            out.writeVarInt(b.layer(), true);
-            out.writeVarInt(b.rows(), true);
-            out.writeVarInt(b.hidden(), true);
-            out.writeVarInt(b.k(), true);
-            writeActivations(out, b.activations(), bf16);
-            writeChoices(out, b.rows(), b.k(), b.experts(), b.weights());
-        }
-
-        @Override
-        public DispatchBatch read(Kryo kryo, Input in, Class<? extends DispatchBatch> type) {
-            long step = in.readVarLong(true);
-            int layer = in.readVarInt(true);
-            int rows = in.readVarInt(true);
-            int hidden = in.readVarInt(true);
-            int k = in.readVarInt(true);
-            if ((long) rows * k > in.limit() - in.position() || (long) rows * hidden > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("a batch of " + rows + " rows × " + k + " choices × " + hidden
-                        + " activations does not fit in its frame");
+    /** A serializer from a message's two halves: how it is written and how it is read back. */
+    private static <T> Serializer<T> serializer(BiConsumer<Output, T> write, Function<Input, T> read) {
+        return new Serializer<>() {
+            @Override
+            public void write(Kryo kryo, Output out, T message) {
+                write.accept(out, message);
             }
-            float[] activations = readActivations(in);
-            int[] experts = new int[rows * k];
-            float[] weights = new float[rows * k];
-            readChoices(in, rows, k, experts, weights);
-            return new DispatchBatch(step, layer, rows, hidden, activations, k, experts, weights);
-        }
+
+            @Override
+            public T read(Kryo kryo, Input in, Class<? extends T> type) {
+                return read.apply(in);
+            }
+        };
     }
 
-    private static final class PartialSumsSerializer extends Serializer<PartialSums> {
-        private final boolean bf16;
+    static void writeBatch(Output out, DispatchBatch b, boolean bf16) {
+        out.writeVarLong(b.step(), true);
+        out.writeVarInt(b.layer(), true);
+        out.writeVarInt(b.rows(), true);
+        out.writeVarInt(b.hidden(), true);
+        out.writeVarInt(b.k(), true);
+        writeActivations(out, b.activations(), bf16);
+        writeChoices(out, b.rows(), b.k(), b.experts(), b.weights());
+    }
 
-        PartialSumsSerializer(boolean bf16) {
-            this.bf16 = bf16;
+    static DispatchBatch readBatch(Input in) {
+        long step = in.readVarLong(true);
+        int layer = in.readVarInt(true);
+        int rows = in.readVarInt(true);
+        int hidden = in.readVarInt(true);
+        int k = in.readVarInt(true);
+        if ((long) rows * k > in.limit() - in.position() || (long) rows * hidden > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a batch of " + rows + " rows × " + k + " choices × " + hidden
+                    + " activations does not fit in its frame");
         }
+        float[] activations = readActivations(in);
+        int[] experts = new int[rows * k];
+        float[] weights = new float[rows * k];
+        readChoices(in, rows, k, experts, weights);
+        return new DispatchBatch(step, layer, rows, hidden, activations, k, experts, weights);
+    }
 
-        @Override
-        public void write(Kryo kryo, Output out, PartialSums p) {
-            out.writeVarLong(p.step(), true);
-            out.writeVarInt(p.layer(), true);
-            writeActivations(out, p.sums(), bf16);
-        }
+    static void writePartialSums(Output out, PartialSums p, boolean bf16) {
+        out.writeVarLong(p.step(), true);
+        out.writeVarInt(p.layer(), true);
+        writeActivations(out, p.sums(), bf16);
+    }
 
-        @Override
-        public PartialSums read(Kryo kryo, Input in, Class<? extends PartialSums> type) {
-            return new PartialSums(in.readVarLong(true), in.readVarInt(true), readActivations(in));
-        }
+    static PartialSums readPartialSums(Input in) {
+        return new PartialSums(in.readVarLong(true), in.readVarInt(true), readActivations(in));
     }
 
     /**

@@ -379,48 +379,24 @@ public final class VectorMath {
         FloatVector a22 = FloatVector.fromArray(F, acc, a + 10 * LANES), a23 = FloatVector.fromArray(F, acc, a + 11 * LANES);
         FloatVector a30 = FloatVector.fromArray(F, acc, a + 12 * LANES), a31 = FloatVector.fromArray(F, acc, a + 13 * LANES);
         FloatVector a32 = FloatVector.fromArray(F, acc, a + 14 * LANES), a33 = FloatVector.fromArray(F, acc, a + 15 * LANES);
+        // Written as the 4 × 4 block it is: one line per activation row (its products with the four
+        // weight rows), and one line per weight row's accumulators at the end.
         for (int k = k0; k < k1; k += LANES) {
-            FloatVector v0 = FloatVector.fromArray(F, tile, w + k);
-            FloatVector v1 = FloatVector.fromArray(F, tile, w1 + k);
-            FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k);
-            FloatVector v3 = FloatVector.fromArray(F, tile, w3 + k);
+            FloatVector v0 = FloatVector.fromArray(F, tile, w + k), v1 = FloatVector.fromArray(F, tile, w1 + k);
+            FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k), v3 = FloatVector.fromArray(F, tile, w3 + k);
             FloatVector u = FloatVector.fromArray(F, x, x0 + k);
-            a00 = v0.fma(u, a00);
-            a10 = v1.fma(u, a10);
-            a20 = v2.fma(u, a20);
-            a30 = v3.fma(u, a30);
+            a00 = v0.fma(u, a00); a10 = v1.fma(u, a10); a20 = v2.fma(u, a20); a30 = v3.fma(u, a30);
             u = FloatVector.fromArray(F, x, x1 + k);
-            a01 = v0.fma(u, a01);
-            a11 = v1.fma(u, a11);
-            a21 = v2.fma(u, a21);
-            a31 = v3.fma(u, a31);
+            a01 = v0.fma(u, a01); a11 = v1.fma(u, a11); a21 = v2.fma(u, a21); a31 = v3.fma(u, a31);
             u = FloatVector.fromArray(F, x, x2 + k);
-            a02 = v0.fma(u, a02);
-            a12 = v1.fma(u, a12);
-            a22 = v2.fma(u, a22);
-            a32 = v3.fma(u, a32);
+            a02 = v0.fma(u, a02); a12 = v1.fma(u, a12); a22 = v2.fma(u, a22); a32 = v3.fma(u, a32);
             u = FloatVector.fromArray(F, x, x3 + k);
-            a03 = v0.fma(u, a03);
-            a13 = v1.fma(u, a13);
-            a23 = v2.fma(u, a23);
-            a33 = v3.fma(u, a33);
+            a03 = v0.fma(u, a03); a13 = v1.fma(u, a13); a23 = v2.fma(u, a23); a33 = v3.fma(u, a33);
         }
-        a00.intoArray(acc, a);
-        a01.intoArray(acc, a + LANES);
-        a02.intoArray(acc, a + 2 * LANES);
-        a03.intoArray(acc, a + 3 * LANES);
-        a10.intoArray(acc, a + 4 * LANES);
-        a11.intoArray(acc, a + 5 * LANES);
-        a12.intoArray(acc, a + 6 * LANES);
-        a13.intoArray(acc, a + 7 * LANES);
-        a20.intoArray(acc, a + 8 * LANES);
-        a21.intoArray(acc, a + 9 * LANES);
-        a22.intoArray(acc, a + 10 * LANES);
-        a23.intoArray(acc, a + 11 * LANES);
-        a30.intoArray(acc, a + 12 * LANES);
-        a31.intoArray(acc, a + 13 * LANES);
-        a32.intoArray(acc, a + 14 * LANES);
-        a33.intoArray(acc, a + 15 * LANES);
+        a00.intoArray(acc, a); a01.intoArray(acc, a + LANES); a02.intoArray(acc, a + 2 * LANES); a03.intoArray(acc, a + 3 * LANES);
+        a10.intoArray(acc, a + 4 * LANES); a11.intoArray(acc, a + 5 * LANES); a12.intoArray(acc, a + 6 * LANES); a13.intoArray(acc, a + 7 * LANES);
+        a20.intoArray(acc, a + 8 * LANES); a21.intoArray(acc, a + 9 * LANES); a22.intoArray(acc, a + 10 * LANES); a23.intoArray(acc, a + 11 * LANES);
+        a30.intoArray(acc, a + 12 * LANES); a31.intoArray(acc, a + 13 * LANES); a32.intoArray(acc, a + 14 * LANES); a33.intoArray(acc, a + 15 * LANES);
     }
 
     /** acc[a + token·LANES] += tile row w times activation rows x..x+3 over [k0, k1). */
