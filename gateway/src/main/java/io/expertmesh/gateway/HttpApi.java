@@ -41,7 +41,6 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -274,7 +273,7 @@ public final class HttpApi extends AllDirectives {
         for (int id : ids) tokens.add(id);
         out.put("count", ids.length);
         out.put("max_model_len", model.maxContext());
-        return CompletableFuture.completedFuture(jsonResponse(200, out));
+        return CompletableFuture.completedFuture(JsonResponses.of(200, out));
     }
 
     private CompletionStage<HttpResponse> detokenize(JsonNode body) {
@@ -287,7 +286,7 @@ public final class HttpApi extends AllDirectives {
         }
         ObjectNode out = Json.MAPPER.createObjectNode();
         out.put("prompt", model.tokenizer().decode(request.tokens(), false));
-        return CompletableFuture.completedFuture(jsonResponse(200, out));
+        return CompletableFuture.completedFuture(JsonResponses.of(200, out));
     }
 
     private ObjectNode clusterStatus() {
@@ -312,14 +311,10 @@ public final class HttpApi extends AllDirectives {
     }
 
     private Route json(int status, ObjectNode body) {
-        return complete(jsonResponse(status, body));
+        return complete(JsonResponses.of(status, body));
     }
 
     private Route error(ApiException e) {
         return complete(GatewayErrors.toResponse(e));
-    }
-
-    static HttpResponse jsonResponse(int status, ObjectNode body) {
-        return HttpResponse.create().withStatus(StatusCodes.get(status)).withEntity(ContentTypes.APPLICATION_JSON, Json.write(body));
     }
 }
