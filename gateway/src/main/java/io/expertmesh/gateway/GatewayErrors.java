@@ -24,7 +24,7 @@ final class GatewayErrors {
 
     static HttpResponse toResponse(Throwable failure) {
         ApiException api = toApi(failure);
-        HttpResponse response = HttpApi.jsonResponse(api.status(), api.toJson());
+        HttpResponse response = JsonResponses.of(api.status(), api.toJson());
         return api.status() == 429 ? response.addHeader(RawHeader.create("Retry-After", "1")) : response;
     }
 

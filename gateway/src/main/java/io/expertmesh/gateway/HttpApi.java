@@ -41,7 +41,6 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -188,7 +187,8 @@ public final class HttpApi extends AllDirectives {
                 rest.runWith(Sink.ignore(), system);
                 return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
             }
-            Source<ByteString, NotUsed> bytes = request.stream() ? sse(format, request, rest)
+            Source<ByteString, NotUsed> bytes = request.stream()
+                    ? sse(new StreamChunks(format, request.includeUsage()), Source.single(first).concat(rest))
                     : whole(format, rest).merge(heartbeat(), true);
             Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
                 done.whenComplete((d, failure) -> scheduler.tell(new Scheduler.Cancel(format.id())));
@@ -204,17 +204,10 @@ public final class HttpApi extends AllDirectives {
         });
     }
 
-    /** SSE events: role first (chat), a chunk per text delta, the finish chunk, usage if asked, then [DONE]. */
-    private static Source<ByteString, NotUsed> sse(ResponseFormatter format, GenerationRequest request, Source<SequenceEvent, NotUsed> events) {
-        Source<ObjectNode, NotUsed> head = format.endpoint() == Endpoint.CHAT ? Source.single(format.chunk("", true, null)) : Source.empty();
-        return head.concat(events.mapConcat(e -> switch (e) {
-                    case SequenceEvent.TextDelta d -> List.of(format.chunk(d.text(), false, null));
-                    case SequenceEvent.Finished f -> request.includeUsage()
-                            ? List.of(format.chunk("", false, f.reason()), format.usageChunk(f.promptTokens(), f.completionTokens()))
-                            : List.of(format.chunk("", false, f.reason()));
-                    case SequenceEvent.Failed f -> List.of(ApiException.internal(f.message()).toJson());
-                    default -> List.<ObjectNode>of();
-                }))
+    /** SSE events: each event's {@link StreamChunks}, a failure as an error object, then [DONE]. */
+    private static Source<ByteString, NotUsed> sse(StreamChunks chunks, Source<SequenceEvent, NotUsed> events) {
+        return events.mapConcat(e -> e instanceof SequenceEvent.Failed f
+                        ? List.of(ApiException.internal(f.message()).toJson()) : chunks.of(e))
                 .map(node -> ByteString.fromString("data: " + Json.write(node) + "\n\n", StandardCharsets.UTF_8))
                 .concat(Source.single(DONE));
     }
@@ -280,7 +273,7 @@ public final class HttpApi extends AllDirectives {
         for (int id : ids) tokens.add(id);
         out.put("count", ids.length);
         out.put("max_model_len", model.maxContext());
-        return CompletableFuture.completedFuture(jsonResponse(200, out));
+        return CompletableFuture.completedFuture(JsonResponses.of(200, out));
     }
 
     private CompletionStage<HttpResponse> detokenize(JsonNode body) {
@@ -293,7 +286,7 @@ public final class HttpApi extends AllDirectives {
         }
         ObjectNode out = Json.MAPPER.createObjectNode();
         out.put("prompt", model.tokenizer().decode(request.tokens(), false));
-        return CompletableFuture.completedFuture(jsonResponse(200, out));
+        return CompletableFuture.completedFuture(JsonResponses.of(200, out));
     }
 
     private ObjectNode clusterStatus() {
@@ -318,14 +311,10 @@ public final class HttpApi extends AllDirectives {
     }
 
     private Route json(int status, ObjectNode body) {
-        return complete(jsonResponse(status, body));
+        return complete(JsonResponses.of(status, body));
     }
 
     private Route error(ApiException e) {
         return complete(GatewayErrors.toResponse(e));
-    }
-
-    static HttpResponse jsonResponse(int status, ObjectNode body) {
-        return HttpResponse.create().withStatus(StatusCodes.get(status)).withEntity(ContentTypes.APPLICATION_JSON, Json.write(body));
     }
 }

@@ -60,7 +60,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
     private record Event(SequenceEvent event) implements Command {}
 
     /** A request in flight on this socket. */
-    private record Active(String clientId, ResponseFormatter format, boolean includeUsage) {}
+    private record Active(String clientId, StreamChunks chunks) {}
 
     private final ActorRef<Scheduler.Command> scheduler;
     private final ServedModel model;
@@ -177,7 +177,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         GenerationRequest request = RequestParser.parse(endpoint, streaming);
         ServedModel.Prepared prepared = model.prepare(request);
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
-        byRequest.put(format.id(), new Active(clientId, format, request.includeUsage()));
+        byRequest.put(format.id(), new Active(clientId, new StreamChunks(format, request.includeUsage())));
         requestByClientId.put(clientId, format.id());
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events));
     }
@@ -195,14 +195,10 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         SequenceEvent e = wrapped.event();
         Active a = byRequest.get(e.requestId());
         if (a == null) return this;
+        for (ObjectNode chunk : a.chunks().of(e)) sendChunk(a, chunk);
         switch (e) {
-            case SequenceEvent.Queued q -> {
-                if (a.format().endpoint() == Endpoint.CHAT) sendChunk(a, a.format().chunk("", true, null));
-            }
-            case SequenceEvent.TextDelta d -> sendChunk(a, a.format().chunk(d.text(), false, null));
-            case SequenceEvent.Finished f -> {
-                sendChunk(a, a.format().chunk("", false, f.reason()));
-                if (a.includeUsage()) sendChunk(a, a.format().usageChunk(f.promptTokens(), f.completionTokens()));
+            case SequenceEvent.Queued _, SequenceEvent.TextDelta _ -> { }
+            case SequenceEvent.Finished _ -> {
                 out.tell(Json.write(Json.MAPPER.createObjectNode().put("id", a.clientId()).put("done", true)));
                 forget(e.requestId());
             }
