@@ -24,7 +24,7 @@ import org.slf4j.Logger;
  * node keeps one connection, served by its own thread, which reads a {@link DispatchBatch},
  * runs it on the node's {@link ServedExperts} and writes the one reply. The thread that reads the
  * batch computes it, so a MoE layer costs one wake-up at each end instead of the four or more hand-offs
- * of a message through the actor transport (see the README's cluster section for the measurements).
+ * of a message through the actor transport.
  */
 final class DispatchLinkServer implements AutoCloseable {
     /** One connection per attention node is the norm; the cap keeps stray peers from costing a thread each without bound. */

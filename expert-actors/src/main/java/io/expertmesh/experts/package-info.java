@@ -1,8 +1,8 @@
 /**
- * Routed experts as Cluster Sharding entities ({@link io.expertmesh.experts.ExpertEntity}: one per
- * expert id, holding that expert's weights for every MoE layer), the per-node
- * {@link io.expertmesh.experts.ExpertHost} that runs the grouped expert FFNs of a dispatch batch and
- * returns weighted partial sums, the {@link io.expertmesh.attention.SharedExpert} actor, and the
- * placement table ({@link io.expertmesh.attention.PlacementTracker}) with per-expert load counts.
+ * The expert side of a cluster: routed experts as Cluster Sharding entities
+ * ({@link io.expertmesh.experts.ExpertEntity}: one per expert id, holding that expert's weights for
+ * every MoE layer), and the per-node {@link io.expertmesh.experts.ExpertHost} whose dispatch-link
+ * server ({@link io.expertmesh.experts.DispatchLinkServer}) runs the grouped expert FFNs of each
+ * dispatch batch and returns weighted partial sums.
  */
 package io.expertmesh.experts;
