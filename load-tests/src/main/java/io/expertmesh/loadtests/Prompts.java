@@ -70,7 +70,7 @@ public final class Prompts {
     /** The WebSocket frame that starts {@code r} under the client id {@code id}. */
     public static String wsFrame(String id, Request r) {
         ObjectNode frame = Json.MAPPER.createObjectNode().put("type", "chat.completions").put("id", id);
-        frame.putRawValue("body", new RawValue(r.body()));
+        frame.putRawValue("body", new RawValue(r.body()));  // already JSON: sent as the request was made
         return Json.write(frame);
     }
 
