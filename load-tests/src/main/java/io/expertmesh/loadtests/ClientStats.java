@@ -1,5 +1,7 @@
 package io.expertmesh.loadtests;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.expertmesh.model.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,7 +145,8 @@ public final class ClientStats {
     }
 
     public static ClientStats read(Path file) throws IOException {
-        Map<String, Object> m = Json.parseObject(Files.readString(file));
+        Map<String, Object> m = Json.MAPPER.readValue(Files.readString(file), new TypeReference<>() {});
+        if (m == null) throw new IOException(file + ": not a JSON object");
         ClientStats s = new ClientStats();
         if (m.get("params") instanceof Map<?, ?> p) p.forEach((k, v) -> s.params.put(String.valueOf(k), v));
         if (m.get("firstStartMs") instanceof Number n) s.firstStart.set(n.longValue());

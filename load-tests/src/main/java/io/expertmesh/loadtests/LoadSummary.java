@@ -1,5 +1,6 @@
 package io.expertmesh.loadtests;
 
+import io.expertmesh.tools.MetricsText;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -18,9 +19,11 @@ import java.util.stream.Stream;
  * {@code /metrics} around the run (its TTFT and inter-token histograms, tokens generated).
  *
  * <pre>
- * java -cp load-tests/target/classes io.expertmesh.loadtests.LoadSummary --results load-tests/target/gatling \
- *     --client load-tests/target/loadtest-client-stats.json [--metrics-before F --metrics-after F] [--target TEXT]
+ * java -cp load-tests/target/classes:cluster-config/target/mesh.jar io.expertmesh.loadtests.LoadSummary \
+ *     --results load-tests/target/gatling --client load-tests/target/loadtest-client-stats.json \
+ *     [--metrics-before F --metrics-after F] [--target TEXT]
  * </pre>
+ * (mesh.jar's manifest names the runtime jars in lib/, tools with its /metrics reader among them.)
  * Exits 0 when the run passed (KO within the allowance, every completion finished, p99 TTFT below the bound),
  * 1 when it did not, 2 when its inputs are missing.
  */
@@ -61,8 +64,8 @@ public final class LoadSummary {
             }
             SimulationLog sim = SimulationLog.read(log);
             ClientStats stats = client != null && Files.exists(client) ? ClientStats.read(client) : null;
-            Prometheus mb = before != null && Files.exists(before) ? Prometheus.parse(Files.readString(before)) : null;
-            Prometheus ma = after != null && Files.exists(after) ? Prometheus.parse(Files.readString(after)) : null;
+            MetricsText mb = before != null && Files.exists(before) ? MetricsText.parse(Files.readString(before)) : null;
+            MetricsText ma = after != null && Files.exists(after) ? MetricsText.parse(Files.readString(after)) : null;
             Result r = summarise(sim, log, stats, mb, ma, target, gatlingStatus);
             r.lines().forEach(System.out::println);
             System.exit(r.passed() ? 0 : 1);
@@ -92,7 +95,7 @@ public final class LoadSummary {
         }
     }
 
-    static Result summarise(SimulationLog sim, Path log, ClientStats client, Prometheus before, Prometheus after,
+    static Result summarise(SimulationLog sim, Path log, ClientStats client, MetricsText before, MetricsText after,
                             String target, String gatlingStatus) {
         List<String> out = new ArrayList<>();
         Map<String, Object> params = client != null ? client.params : Map.of();
@@ -148,10 +151,10 @@ public final class LoadSummary {
             ttftOk &= wsTtft.percentile(99) < ttftBound;
             ttftVerdicts.add("ws " + wsTtft.percentile(99));
         }
-        Prometheus.Histogram serverTtft = after != null ? Prometheus.Histogram.delta(before, after, "mesh:time_to_first_token_seconds") : null;
+        MetricsText.Histogram serverTtft = after != null ? MetricsText.Histogram.delta(before, after, "mesh:time_to_first_token_seconds") : null;
         if (serverTtft != null && !serverTtft.isEmpty()) {
             out.add(String.format(Locale.ROOT, "  server %6s %6s %6s %6s %6d   [/metrics mesh:time_to_first_token_seconds, interpolated in buckets]",
-                    q(serverTtft, 0.5), q(serverTtft, 0.95), q(serverTtft, 0.99), "-", Math.round(serverTtft.count())));
+                    q(serverTtft, 0.5), q(serverTtft, 0.95), q(serverTtft, 0.99), "-", Math.round(serverTtft.observations())));
         } else {
             out.add("  server: not scraped" + (after == null ? " (--url given without /metrics, or scrape failed)" : ""));
         }
@@ -172,10 +175,10 @@ public final class LoadSummary {
         } else {
             out.add("  client: no client statistics file");
         }
-        Prometheus.Histogram serverItl = after != null ? Prometheus.Histogram.delta(before, after, "mesh:inter_token_latency_seconds") : null;
+        MetricsText.Histogram serverItl = after != null ? MetricsText.Histogram.delta(before, after, "mesh:inter_token_latency_seconds") : null;
         if (serverItl != null && !serverItl.isEmpty()) {
             out.add(String.format(Locale.ROOT, "  server %6s %6s %6s %6d   [/metrics mesh:inter_token_latency_seconds]",
-                    q(serverItl, 0.5), q(serverItl, 0.99), "-", Math.round(serverItl.count())));
+                    q(serverItl, 0.5), q(serverItl, 0.99), "-", Math.round(serverItl.observations())));
         }
 
         // Throughput.
@@ -188,8 +191,8 @@ public final class LoadSummary {
         }
         out.add(tput.toString());
         if (after != null) {
-            double gen = after.value("mesh:generation_tokens_total") - (before != null ? orZero(before.value("mesh:generation_tokens_total")) : 0);
-            double pre = after.value("mesh:num_preemptions_total") - (before != null ? orZero(before.value("mesh:num_preemptions_total")) : 0);
+            double gen = MetricsText.increase(before, after, "mesh:generation_tokens_total");
+            double pre = MetricsText.increase(before, after, "mesh:num_preemptions_total");
             out.add(String.format(Locale.ROOT, "                         server %s (%d tokens: mesh:generation_tokens_total); preemptions %d",
                     f1(gen / windowS), Math.round(gen), Math.round(pre)));
         }
@@ -238,7 +241,7 @@ public final class LoadSummary {
     }
 
     /** A server quantile in ms, "~" marking interpolation, ">" when it lies past the last finite bucket. */
-    private static String q(Prometheus.Histogram h, double quantile) {
+    private static String q(MetricsText.Histogram h, double quantile) {
         double v = h.quantile(quantile) * 1000;
         if (Double.isNaN(v)) return "-";
         return (h.beyondLastBound(quantile) ? ">" : "~") + Math.round(v);
@@ -246,10 +249,6 @@ public final class LoadSummary {
 
     private static String f1(double d) {
         return String.format(Locale.ROOT, "%.1f", d);
-    }
-
-    private static double orZero(double v) {
-        return Double.isNaN(v) ? 0 : v;
     }
 
     static void print(Result r, PrintStream out) {

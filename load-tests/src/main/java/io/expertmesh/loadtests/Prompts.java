@@ -1,5 +1,8 @@
 package io.expertmesh.loadtests;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.util.RawValue;
+import io.expertmesh.model.Json;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -50,12 +53,13 @@ public final class Prompts {
             text.append(WORDS[r.nextInt(WORDS.length)]);
         }
         int maxTokens = toCancel ? params.cancelTokens() : between(r, params.maxTokensMin(), params.maxTokensMax());
-        StringBuilder b = new StringBuilder("{\"messages\":[{\"role\":\"user\",\"content\":");
-        Json.quote(b, text.toString());
-        b.append("}],\"max_tokens\":").append(maxTokens);
-        if (toCancel) b.append(",\"min_tokens\":").append(maxTokens);
-        b.append(",\"temperature\":0,\"stream_options\":{\"include_usage\":true}}");
-        return new Request(n, b.toString(), words, maxTokens);
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.putArray("messages").addObject().put("role", "user").put("content", text.toString());
+        body.put("max_tokens", maxTokens);
+        if (toCancel) body.put("min_tokens", maxTokens);
+        body.put("temperature", 0);
+        body.putObject("stream_options").put("include_usage", true);
+        return new Request(n, Json.write(body), words, maxTokens);
     }
 
     /** The SSE request body: {@code body} with {@code "stream": true}. */
@@ -65,16 +69,14 @@ public final class Prompts {
 
     /** The WebSocket frame that starts {@code r} under the client id {@code id}. */
     public static String wsFrame(String id, Request r) {
-        StringBuilder b = new StringBuilder("{\"type\":\"chat.completions\",\"id\":");
-        Json.quote(b, id);
-        return b.append(",\"body\":").append(r.body()).append('}').toString();
+        ObjectNode frame = Json.MAPPER.createObjectNode().put("type", "chat.completions").put("id", id);
+        frame.putRawValue("body", new RawValue(r.body()));  // already JSON: sent as the request was made
+        return Json.write(frame);
     }
 
     /** The WebSocket frame that cancels the request with client id {@code id}. */
     public static String wsCancel(String id) {
-        StringBuilder b = new StringBuilder("{\"type\":\"cancel\",\"id\":");
-        Json.quote(b, id);
-        return b.append('}').toString();
+        return Json.write(Json.MAPPER.createObjectNode().put("type", "cancel").put("id", id));
     }
 
     private static int between(SplittableRandom r, int min, int max) {

@@ -1,5 +1,11 @@
 package io.expertmesh.loadtests;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
+import io.expertmesh.model.Json;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +29,11 @@ public final class StreamValidator {
     /** Gatling renders {@code data: [DONE]} as this (it takes the brackets for a JSON array). */
     public static final String SSE_DONE = "{\"data\":[DONE]}";
 
+    /** Reads a JSON object with integers as Long (the checks below ask for Long) and refuses duplicate keys. */
+    private static final ObjectReader OBJECT = Json.MAPPER.readerFor(new TypeReference<Map<String, Object>>() {})
+            .with(DeserializationFeature.USE_LONG_FOR_INTS)
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+
     private final boolean expectUsage;
     private String streamId;
     private boolean seenRole;
@@ -43,12 +54,8 @@ public final class StreamValidator {
     @SuppressWarnings("unchecked")
     public static Frame parseSse(String message) {
         if (SSE_DONE.equals(message)) return new Frame(Kind.DONE, null, null, null);
-        Map<String, Object> event;
-        try {
-            event = Json.parseObject(message);
-        } catch (IllegalArgumentException e) {
-            return new Frame(Kind.ERROR, null, null, "SSE event is not JSON: " + abbreviate(message));
-        }
+        Map<String, Object> event = object(message);
+        if (event == null) return new Frame(Kind.ERROR, null, null, "SSE event is not JSON: " + abbreviate(message));
         if (!event.keySet().equals(java.util.Set.of("data"))) {
             return new Frame(Kind.ERROR, null, null, "SSE event has fields other than data: " + abbreviate(message));
         }
@@ -62,12 +69,8 @@ public final class StreamValidator {
     /** Parses a {@code /v1/stream} frame: {@code {"id":..,"chunk":..}}, {@code {"id":..,"done":true[,"cancelled":true]}} or {@code {"id":..,"error":..}}. */
     @SuppressWarnings("unchecked")
     public static Frame parseWs(String frame) {
-        Map<String, Object> m;
-        try {
-            m = Json.parseObject(frame);
-        } catch (IllegalArgumentException e) {
-            return new Frame(Kind.ERROR, null, null, "frame is not JSON: " + abbreviate(frame));
-        }
+        Map<String, Object> m = object(frame);
+        if (m == null) return new Frame(Kind.ERROR, null, null, "frame is not JSON: " + abbreviate(frame));
         String id = m.get("id") instanceof String s ? s : null;
         if (m.containsKey("error")) return new Frame(Kind.ERROR, id, null, "error frame: " + abbreviate(frame));
         if (id == null) return new Frame(Kind.ERROR, null, null, "frame without a string id: " + abbreviate(frame));
@@ -77,6 +80,15 @@ public final class StreamValidator {
             if (m.size() == 3 && Boolean.TRUE.equals(m.get("cancelled"))) return new Frame(Kind.CANCELLED, id, null, null);
         }
         return new Frame(Kind.ERROR, id, null, "unexpected frame: " + abbreviate(frame));
+    }
+
+    /** The JSON object in {@code text}, or null when the text is not one (malformed JSON included). */
+    private static Map<String, Object> object(String text) {
+        try {
+            return OBJECT.readValue(text);
+        } catch (JsonProcessingException e) {
+            return null;
+        }
     }
 
     /** True for the first chunk of a chat stream, whose delta is only the role (its text, if any, is empty). */

@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * in the TTFT percentiles): a few rounds of concurrent SSE completions and WebSocket completions with the
  * load test's own request mix, until a round is no slower than the one before or the rounds run out.
  *
- * <pre>java -cp load-tests/target/classes io.expertmesh.loadtests.Warmup URL [ROUNDS] [CONCURRENCY]</pre>
+ * <pre>java -cp load-tests/target/classes:cluster-config/target/mesh.jar io.expertmesh.loadtests.Warmup URL [ROUNDS] [CONCURRENCY]</pre>
  * Talks to loopback addresses only. Exits 1 if a warm-up request fails.
  */
 public final class Warmup {

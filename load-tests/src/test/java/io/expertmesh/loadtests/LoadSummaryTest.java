@@ -3,6 +3,7 @@ package io.expertmesh.loadtests;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.expertmesh.tools.MetricsText;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,9 +20,19 @@ class LoadSummaryTest {
         return c;
     }
 
+    /** The server's TTFT histogram (two buckets) and generated tokens, as /metrics writes them. */
+    private static MetricsText scrape(long ttftWithin100Ms, long ttftAll, long tokens) {
+        return MetricsText.parse("""
+                mesh:time_to_first_token_seconds_bucket{le="0.1"} %d
+                mesh:time_to_first_token_seconds_bucket{le="+Inf"} %d
+                mesh:time_to_first_token_seconds_count %d
+                mesh:generation_tokens_total %d
+                """.formatted(ttftWithin100Ms, ttftAll, ttftAll, tokens));
+    }
+
     private static LoadSummary.Result run(ClientStats c) throws IOException {
-        Prometheus before = Prometheus.parse(PrometheusTest.scrape(10, 10, 10, 10, 0.5, 50));
-        Prometheus after = Prometheus.parse(PrometheusTest.scrape(60, 85, 85, 85, 8.0, 4050));
+        MetricsText before = scrape(10, 10, 50);
+        MetricsText after = scrape(60, 85, 4050);
         return LoadSummary.summarise(SimulationLogTest.fixture(), Path.of("/tmp/run/simulation.log"), c, before, after,
                 "http://127.0.0.1:1234", "passed");
     }
@@ -39,6 +50,8 @@ class LoadSummaryTest {
         assertTrue(text.contains("  ws         93    319    512    512     42"), text);
         assertTrue(text.contains("/tmp/run/index.html"), text);
         assertTrue(text.contains("(4000 tokens: mesh:generation_tokens_total)"), text);
+        // 50 of the run's 75 first tokens within 100 ms: the median interpolated, p95 and p99 past the last bound
+        assertTrue(text.contains("  server    ~75   >100   >100      -     75"), text);
         assertTrue(text.endsWith("RESULT: PASS"), text);
     }
 

@@ -92,6 +92,31 @@ class StreamValidatorTest {
     }
 
     @Test
+    void reportsMalformedJsonAsAFailedFrame() {
+        for (String bad : List.of("", "{", "{\"a\":1,}", "[1 2]", "{\"a\":1}x", "{\"a\":01}", "[DONE]", "{\"a\":1,\"a\":2}", "\"\\x\"",
+                "null", "[]", "\"text\"", "{\"a\":NaN}", "{'a':1}")) {
+            StreamValidator.Frame sse = StreamValidator.parseSse(bad);
+            assertEquals(StreamValidator.Kind.ERROR, sse.kind(), bad);
+            assertTrue(sse.error().startsWith("SSE event is not JSON"), sse.error());
+            StreamValidator.Frame ws = StreamValidator.parseWs(bad);
+            assertEquals(StreamValidator.Kind.ERROR, ws.kind(), bad);
+            assertTrue(ws.error().startsWith("frame is not JSON"), ws.error());
+        }
+        String twice = "{\"data\":" + ROLE.replace("\"model\":\"tiny\",", "\"model\":\"tiny\",\"model\":\"tiny\",") + "}";
+        assertTrue(feedSse(List.of(twice), true).verdictCompleted().startsWith("SSE event is not JSON"));
+    }
+
+    @Test
+    void readsIntegersAsTheContractAsksAndRefusesOtherNumbers() {
+        StreamValidator.Frame f = StreamValidator.parseSse("{\"data\":" + ROLE + "}");
+        assertEquals(1795815726L, f.chunk().get("created"));
+        String fractional = "{\"data\":" + ROLE.replace("1795815726", "1795815726.5") + "}";
+        assertEquals("chunk 1: created is not an integer", feedSse(List.of(fractional), true).verdictCompleted());
+        String index = "{\"data\":" + ROLE.replace("\"index\":0", "\"index\":0.0") + "}";
+        assertEquals("chunk 1: choice index is not 0", feedSse(List.of(index), true).verdictCompleted());
+    }
+
+    @Test
     void aCancelledRequestNeedsOnlyValidChunks() {
         StreamValidator v = new StreamValidator(false);
         for (String frame : List.of(ROLE, chunk("{\"content\":\"Hi\"}", null))) {

@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -114,31 +113,23 @@ public final class ServeBench {
                 client.round(prompts.subList(0, streams), gen);
                 progress.advance(1);
             }
-            TreeMap<Double, Double> ttftBefore = client.buckets(TTFT);
-            TreeMap<Double, Double> itlBefore = client.buckets(ITL);
-            TreeMap<Double, Double> moeBefore = client.buckets(MOE_LAYER);
-            Traffic trafficBefore = client.traffic();
+            MetricsText before = client.metrics();
             List<Double> tokS = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 tokS.add(client.round(prompts.subList(0, streams), gen));
                 progress.advance(1);
             }
-            TreeMap<Double, Double> ttft = since(ttftBefore, client.buckets(TTFT));
-            TreeMap<Double, Double> itl = since(itlBefore, client.buckets(ITL));
-            TreeMap<Double, Double> moe = since(moeBefore, client.buckets(MOE_LAYER));
-            Traffic after = client.traffic();
-            Traffic traffic = new Traffic(after.messages() - trafficBefore.messages(), after.rows() - trafficBefore.rows(),
-                    after.bytes() - trafficBefore.bytes());
-            results.add(new Level(streams, tokS, quantile(ttft, 0.5), quantile(ttft, 0.99), quantile(itl, 0.5), quantile(moe, 0.5),
-                    quantile(moe, 0.99), moe.isEmpty() ? 0 : moe.lastEntry().getValue(), traffic));
+            MetricsText after = client.metrics();
+            var ttft = MetricsText.Histogram.delta(before, after, TTFT);
+            var itl = MetricsText.Histogram.delta(before, after, ITL);
+            var moe = MetricsText.Histogram.delta(before, after, MOE_LAYER);
+            Traffic traffic = new Traffic(MetricsText.increase(before, after, "mesh:dispatch_messages_total"),
+                    MetricsText.increase(before, after, "mesh:dispatch_rows_total"),
+                    MetricsText.increase(before, after, "mesh:dispatch_bytes_total"));
+            results.add(new Level(streams, tokS, ttft.quantile(0.5), ttft.quantile(0.99), itl.quantile(0.5), moe.quantile(0.5),
+                    moe.quantile(0.99), moe.observations(), traffic));
         }
         return results;
-    }
-
-    private static TreeMap<Double, Double> since(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
-        TreeMap<Double, Double> delta = new TreeMap<>(after);
-        delta.replaceAll((le, count) -> count - before.getOrDefault(le, 0.0));
-        return delta;
     }
 
     /** Tokens per second of one greedy request through the in-process generator, prefill included. */
@@ -147,26 +138,6 @@ public final class ServeBench {
         long t0 = System.nanoTime();
         Generation g = new Generator(engine.model(), tokenizer).generate(prompt, params, text -> {});
         return g.generatedIds().length / ((System.nanoTime() - t0) / 1e9);
-    }
-
-    /** The p-quantile of a cumulative Prometheus histogram (linear within a bucket, as histogram_quantile does). */
-    static double quantile(TreeMap<Double, Double> cumulative, double p) {
-        if (cumulative.isEmpty()) return Double.NaN;
-        double total = cumulative.lastEntry().getValue();
-        if (total <= 0) return Double.NaN;
-        double rank = p * total;
-        double lowerBound = 0;
-        double lowerCount = 0;
-        for (var e : cumulative.entrySet()) {
-            if (e.getValue() >= rank) {
-                if (e.getKey().isInfinite()) return lowerBound;
-                double inBucket = e.getValue() - lowerCount;
-                return inBucket <= 0 ? e.getKey() : lowerBound + (e.getKey() - lowerBound) * (rank - lowerCount) / inBucket;
-            }
-            lowerBound = e.getKey();
-            lowerCount = e.getValue();
-        }
-        return lowerBound;
     }
 
     private static double median(List<Double> values) {
@@ -269,30 +240,9 @@ public final class ServeBench {
             return tokens / ((System.nanoTime() - t0) / 1e9);
         }
 
-        /** The mesh:dispatch_* counters, summed over nodes. */
-        Traffic traffic() {
-            double messages = 0, rows = 0, bytes = 0;
-            for (String line : get("/metrics").body().split("\n")) {
-                double value = line.startsWith("mesh:dispatch_") ? Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) : 0;
-                if (line.startsWith("mesh:dispatch_messages_total{")) messages += value;
-                else if (line.startsWith("mesh:dispatch_rows_total{")) rows += value;
-                else if (line.startsWith("mesh:dispatch_bytes_total{")) bytes += value;
-            }
-            return new Traffic(messages, rows, bytes);
-        }
-
-        /** The cumulative buckets (upper bound → count) of a histogram in /metrics. */
-        TreeMap<Double, Double> buckets(String histogram) {
-            Pattern bucket = Pattern.compile("^" + Pattern.quote(histogram + "_bucket{") + ".*le=\"([^\"]+)\".*} (\\S+)$");
-            TreeMap<Double, Double> buckets = new TreeMap<>();
-            for (String line : get("/metrics").body().split("\n")) {
-                Matcher m = bucket.matcher(line);
-                if (m.matches()) {
-                    double le = m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1));
-                    buckets.put(le, Double.parseDouble(m.group(2)));
-                }
-            }
-            return buckets;
+        /** One scrape of the node's /metrics. */
+        MetricsText metrics() {
+            return MetricsText.parse(get("/metrics").body());
         }
 
         private HttpResponse<String> get(String path) {
