@@ -15,9 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code mesh node --roles gateway,attention|expert [--model DIR] --cluster-port P
- * [--seed-nodes 127.0.0.1:P1,...] [--http-port H] [--host 127.0.0.1] [--api-key K] [--threads N] [--device D]}:
- * one cluster node. Without seed nodes it starts a new cluster by joining itself.
+ * {@code mesh node --roles gateway,attention|expert} (options: {@link #SPEC}): one cluster node.
+ * Without seed nodes it starts a new cluster by joining itself.
  */
 final class NodeCommand {
     private static final String HOST = "127.0.0.1";

@@ -16,8 +16,8 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * {@code mesh serve [--model DIR] [--port P] [--host H] [--api-key K] [--threads N] [--device cpu|cuda|auto]}:
- * one node with every role, serving the HTTP API until SIGTERM, which drains running streams first.
+ * {@code mesh serve} (options: {@link #SPEC}): one node with every role, serving the HTTP API until
+ * SIGTERM, which drains running streams first.
  */
 final class ServeCommand {
     static final String THREADS_KEY = "expertmesh.engine.threads";
