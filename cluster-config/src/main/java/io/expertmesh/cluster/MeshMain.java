@@ -5,7 +5,9 @@ import com.typesafe.config.ConfigFactory;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.model.ModelFormatException;
 import io.expertmesh.tools.Bench;
+import io.expertmesh.tools.CommandSpec;
 import io.expertmesh.tools.GpuCheck;
+import io.expertmesh.tools.HelpRequest;
 import io.expertmesh.tools.LocalServer;
 import io.expertmesh.tools.ModelCommands;
 import io.expertmesh.tools.ServeBench;
@@ -13,8 +15,10 @@ import io.expertmesh.tools.Synth;
 import io.expertmesh.tools.UsageException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -32,33 +36,76 @@ public final class MeshMain {
         System.exit(run(args, System.out, System.err));
     }
 
+    /** A subcommand: its declaration (name, summary, options) and what runs it. */
+    record Command(CommandSpec spec, Consumer<String[]> run) {}
+
+    /**
+     * The commands the launcher script runs itself, before Java: listed here so that {@code mesh --help}
+     * is one text. Their options are in {@code ./mesh CMD --help}, which the script answers.
+     */
+    static final Map<String, String> SCRIPT_COMMANDS = scriptCommands();
+
+    private static Map<String, String> scriptCommands() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("test", "Runs the test suite with Maven (mvn test); extra arguments go to Maven. Source checkout only.");
+        m.put("loadtest", "Runs the Gatling streaming load test against a server it starts (or --url). Source checkout only.");
+        m.put("dist", "Writes a distribution that runs without Maven or the sources. Source checkout only.");
+        return m;
+    }
+
+    static List<Command> commands(Path defaultModel, PrintStream out, PrintStream err) {
+        var model = new ModelCommands(defaultModel, out, err);
+        return List.of(
+                new Command(ServeCommand.SPEC, argv -> ServeCommand.run(argv, defaultModel)),
+                new Command(NodeCommand.SPEC, argv -> NodeCommand.run(argv, defaultModel)),
+                new Command(ModelCommands.GENERATE, model::generate),
+                new Command(ModelCommands.TOKENIZE, model::tokenize),
+                new Command(ModelCommands.LOGITS, model::logits),
+                new Command(Synth.SPEC, argv -> Synth.run(argv, out, err)),
+                new Command(Bench.SPEC, argv -> Bench.run(argv, defaultModel, out, err)),
+                new Command(ServeBench.SPEC, argv -> ServeBench.run(argv, defaultModel, MeshMain::startLocalServer, out, err)),
+                new Command(GpuCheck.SPEC, argv -> GpuCheck.run(argv, defaultModel, out, err)));
+    }
+
+    /** What {@code mesh --help} prints: every command, the launcher script's included, with a line on what it does. */
+    static String help(List<Command> commands) {
+        Map<String, String> all = new LinkedHashMap<>();
+        for (Command c : commands) all.put(c.spec().name(), c.spec().summary());
+        all.putAll(SCRIPT_COMMANDS);
+        int width = all.keySet().stream().mapToInt(String::length).max().orElse(0) + 2;
+        StringBuilder sb = new StringBuilder("usage: mesh <command> [options]   (mesh <command> --help lists its options and their defaults)\n");
+        sb.append("commands:\n");
+        all.forEach((name, summary) -> sb.append("  ").append(name).append(" ".repeat(width - name.length())).append(summary).append('\n'));
+        return sb.toString();
+    }
+
     static int run(String[] args, PrintStream out, PrintStream err) {
         Path defaultModel = defaultModel();
-        var model = new ModelCommands(defaultModel, out, err);
-        Map<String, Consumer<String[]>> commands = new LinkedHashMap<>();
-        commands.put("serve", argv -> ServeCommand.run(argv, defaultModel));
-        commands.put("node", argv -> NodeCommand.run(argv, defaultModel));
-        commands.put("generate", model::generate);
-        commands.put("tokenize", model::tokenize);
-        commands.put("logits", model::logits);
-        commands.put("synth", argv -> Synth.run(argv, out, err));
-        commands.put("bench", argv -> Bench.run(argv, defaultModel, out, err));
-        commands.put("bench-serve", argv -> ServeBench.run(argv, defaultModel, MeshMain::startLocalServer, out, err));
-        commands.put("gpu-check", argv -> GpuCheck.run(argv, defaultModel, out, err));
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
-            err.println("usage: mesh <command> [options]   commands: " + String.join(", ", commands.keySet()));
-            return args.length == 0 ? EXIT_USAGE : 0;
+        List<Command> commands = commands(defaultModel, out, err);
+        if (args.length == 0) {
+            err.print(help(commands));
+            return EXIT_USAGE;
+        }
+        if (List.of("--help", "-h", "help").contains(args[0])) {
+            out.print(help(commands));
+            return 0;
         }
         String name = args[0];
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         boolean debug = Arrays.asList(rest).contains("--debug");
-        Consumer<String[]> command = commands.get(name);
+        Command command = commands.stream().filter(c -> c.spec().name().equals(name)).findFirst().orElse(null);
         if (command == null) {
-            err.println("mesh: unknown command '" + name + "' (commands: " + String.join(", ", commands.keySet()) + ")");
+            List<String> names = new ArrayList<>(commands.stream().map(c -> c.spec().name()).toList());
+            names.addAll(SCRIPT_COMMANDS.keySet());
+            err.println("mesh: unknown command '" + name + "' (commands: " + String.join(", ", names) + "; mesh --help says what each does)");
             return EXIT_USAGE;
         }
         try {
-            command.accept(rest);
+            command.run().accept(rest);
+            out.flush();
+            return out.checkError() ? EXIT_FAILURE : 0;
+        } catch (HelpRequest e) {
+            out.print(e.getMessage());
             out.flush();
             return out.checkError() ? EXIT_FAILURE : 0;
         } catch (UsageException e) {
@@ -98,6 +145,6 @@ public final class MeshMain {
     /** The bundled tiny model, found from the install directory the launcher passes in. */
     private static Path defaultModel() {
         String home = System.getProperty("expertmesh.home");
-        return home == null ? null : Path.of(home, "models", "tiny-ernie-4.5-moe");
+        return home == null ? null : Path.of(home).resolve(ModelCommands.BUNDLED_MODEL);
     }
 }

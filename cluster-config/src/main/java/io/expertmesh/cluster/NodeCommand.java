@@ -5,31 +5,47 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.tools.CliArgs;
+import io.expertmesh.tools.CommandSpec;
+import io.expertmesh.tools.ModelCommands;
+import io.expertmesh.tools.Option;
 import io.expertmesh.tools.UsageException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 /**
- * {@code mesh node --roles gateway,attention|expert [--model DIR] --cluster-port P
- * [--seed-nodes 127.0.0.1:P1,...] [--http-port H] [--host 127.0.0.1] [--api-key K] [--threads N] [--device D]}:
- * one cluster node. Without seed nodes it starts a new cluster by joining itself.
+ * {@code mesh node --roles gateway,attention|expert} (options: {@link #SPEC}): one cluster node.
+ * Without seed nodes it starts a new cluster by joining itself.
  */
 final class NodeCommand {
+    private static final String HOST = "127.0.0.1";
+    private static final int CLUSTER_PORT = 0;
+
+    static final CommandSpec SPEC = CommandSpec.of("node",
+            "Runs one cluster node with the given roles; without --seed-nodes it starts a new cluster.",
+            Option.required("roles", "ROLE,...", "what this node does: gateway, attention, expert (comma-separated)"),
+            ModelCommands.MODEL,
+            Option.valued("cluster-port", "P", CLUSTER_PORT, "the cluster (Artery) port; 0 picks a free one"),
+            Option.valued("seed-nodes", "HOST:P,...", "none: this node starts a new cluster", "nodes of the cluster to join"),
+            Option.computed("http-port", "P", ServeCommand.configured("expertmesh.http.port", c -> String.valueOf(GatewaySettings.from(c).port())),
+                    "HTTP port of the gateway role; 0 picks a free one"),
+            Option.valued("host", "H", HOST, "the address the node's cluster port and HTTP API listen on"),
+            ServeCommand.API_KEY,
+            ServeCommand.THREADS,
+            ServeCommand.DEVICE);
+
     private NodeCommand() {}
 
     static void run(String[] argv, Path defaultModel) {
-        CliArgs a = CliArgs.parse("node", argv, Set.of("roles", "model", "cluster-port", "seed-nodes", "http-port", "host", "api-key", "threads", "device"),
-                Set.of("debug"));
+        CliArgs a = CliArgs.parse(SPEC, argv);
         Path dir = a.directory("model", defaultModel);
         List<String> roles = Arrays.stream(a.required("roles").split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList();
         for (String r : roles) {
             if (!MeshNode.ROLES.contains(r)) throw new UsageException("--roles: unknown role '" + r + "' (roles: gateway, attention, expert)");
         }
-        String host = a.string("host", "127.0.0.1");
-        int clusterPort = a.integer("cluster-port", 0, 0, 65535);
+        String host = a.string("host", HOST);
+        int clusterPort = a.integer("cluster-port", CLUSTER_PORT, 0, 65535);
         List<String> seeds = new ArrayList<>();
         if (a.has("seed-nodes")) {
             for (String seed : a.required("seed-nodes").split(",")) {
@@ -48,7 +64,7 @@ final class NodeCommand {
                 .withFallback(ConfigFactory.load());
         if (a.has("device")) config = ServeCommand.withDevice(config, a.required("device"));
         if (a.has("threads")) {
-            config = ConfigFactory.parseString("expertmesh.engine.threads = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
+            config = ConfigFactory.parseString(ServeCommand.THREADS_KEY + " = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
         }
         GatewaySettings http = GatewaySettings.from(config).withHost(host);
         http = http.withPort(a.integer("http-port", http.port(), 0, 65535));

@@ -4,24 +4,58 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.tools.CliArgs;
+import io.expertmesh.tools.CommandSpec;
+import io.expertmesh.tools.GpuCheckpoint;
+import io.expertmesh.tools.ModelCommands;
+import io.expertmesh.tools.Option;
 import io.expertmesh.tools.UsageException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * {@code mesh serve [--model DIR] [--port P] [--host H] [--api-key K] [--threads N] [--device cpu|cuda|auto]}:
- * one node with every role, serving the HTTP API until SIGTERM, which drains running streams first.
+ * {@code mesh serve} (options: {@link #SPEC}): one node with every role, serving the HTTP API until
+ * SIGTERM, which drains running streams first.
  */
 final class ServeCommand {
+    static final String THREADS_KEY = "expertmesh.engine.threads";
+    static final String DEVICE_KEY = "expertmesh.engine.device";
+
+    /** Options serve and node share; their defaults are read from the configuration the node starts with. */
+    static final Option API_KEY = Option.computed("api-key", "KEY",
+            configured("expertmesh.http.api-key", c -> GatewaySettings.from(c).apiKey() == null ? "none" : "the configured one"),
+            "require \"Authorization: Bearer KEY\" (but not on /health, /metrics)");
+    static final Option THREADS = Option.computed("threads", "N",
+            configured(THREADS_KEY, c -> c.getInt(THREADS_KEY) + (c.getInt(THREADS_KEY) == 0 ? " = one per available processor" : "")),
+            "compute threads of the engine");
+    static final Option DEVICE = GpuCheckpoint.DEVICE.withDefault(configured(DEVICE_KEY, c -> c.getString(DEVICE_KEY)));
+
+    static final CommandSpec SPEC = CommandSpec.of("serve",
+            "Runs one node with every role, serving the HTTP API until SIGTERM (which drains running streams).",
+            ModelCommands.MODEL,
+            Option.computed("port", "P", configured("expertmesh.http.port", c -> String.valueOf(GatewaySettings.from(c).port())),
+                    "HTTP port; 0 picks a free one (the log says which)"),
+            Option.computed("host", "H", configured("expertmesh.http.host", c -> GatewaySettings.from(c).host()),
+                    "the address the HTTP API listens on"),
+            API_KEY,
+            THREADS,
+            DEVICE);
+
     private ServeCommand() {}
 
+    /** A default of the configuration the node starts with, shown with its key. */
+    static Supplier<String> configured(String key, Function<Config, String> shown) {
+        return () -> shown.apply(ConfigFactory.load()) + ", from " + key;
+    }
+
     static void run(String[] argv, Path defaultModel) {
-        CliArgs a = CliArgs.parse("serve", argv, Set.of("model", "port", "host", "api-key", "threads", "device"), Set.of("debug"));
+        CliArgs a = CliArgs.parse(SPEC, argv);
         Path dir = a.directory("model", defaultModel);
         Config config = ConfigFactory.load();
         if (a.has("threads")) {
-            config = ConfigFactory.parseString("expertmesh.engine.threads = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
+            config = ConfigFactory.parseString(THREADS_KEY + " = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
         }
         if (a.has("device")) config = withDevice(config, a.required("device"));
         GatewaySettings http = GatewaySettings.from(config);
@@ -35,6 +69,6 @@ final class ServeCommand {
     /** {@code --device} as {@code expertmesh.engine.device}, checked here so a typo is a usage error. */
     static Config withDevice(Config config, String device) {
         if (!Set.of("cpu", "cuda", "auto").contains(device)) throw new UsageException("--device must be cpu, cuda or auto, not '" + device + "'");
-        return ConfigFactory.parseMap(Map.of("expertmesh.engine.device", device)).withFallback(config);
+        return ConfigFactory.parseMap(Map.of(DEVICE_KEY, device)).withFallback(config);
     }
 }

@@ -10,6 +10,9 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.safetensors.SafetensorsFile;
 import io.expertmesh.model.safetensors.Tensor;
+import io.expertmesh.tools.CommandSpec;
+import io.expertmesh.tools.ModelCommands;
+import io.expertmesh.tools.Option;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -18,8 +21,10 @@ import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -124,6 +129,7 @@ class MeshMainTest {
         assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--temperature", "-1"), 2, "temperature");
         assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt-ids", "1,99999"), 2, "99999");
         assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--bogus", "1"), 2, "--bogus");
+        assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--bogus", "1"), 2, "mesh generate --help");
         assertOneLineError(mesh("tokenize", "--model", tmp.resolve("absent").toString(), "--text", "x"), 2, "absent");
         assertOneLineError(mesh("frobnicate"), 2, "frobnicate");
     }
@@ -138,6 +144,54 @@ class MeshMainTest {
         Result cpu = mesh(concat(base, "--device", "cpu"));
         assertEquals(0, cpu.code(), cpu.err());
         assertEquals(cpu.out(), mesh(concat(base, "--device", "auto")).out());
+    }
+
+    @Test
+    void everyCommandsHelpListsEveryOptionItAcceptsWithItsDefault() {
+        for (MeshMain.Command c : MeshMain.commands(MODEL, System.out, System.err)) {
+            CommandSpec spec = c.spec();
+            Result help = mesh(spec.name(), "--help");
+            assertEquals(0, help.code(), help.err());
+            assertEquals("", help.err());
+            assertTrue(help.out().startsWith("usage: mesh " + spec.name() + " [options]\n" + spec.summary() + "\n"), help.out());
+            for (Option o : spec.options()) {
+                String line = help.out().lines()
+                        .filter(l -> l.startsWith("  --" + o.name() + " ") || l.startsWith("  -h, --" + o.name() + " ")).findFirst()
+                        .orElseThrow(() -> new AssertionError(spec.name() + " --help does not list --" + o.name() + ":\n" + help.out()));
+                assertTrue(line.contains(o.help()), line);
+                if (o.isRequired()) assertTrue(line.endsWith("(required)"), line);
+                else if (o.takesValue()) assertTrue(line.endsWith("(default: " + o.defaultText() + ")"), line);
+            }
+            assertEquals(help, mesh(spec.name(), "-h"));
+            assertOneLineError(mesh(spec.name(), "--no-such-option"), 2, "mesh " + spec.name() + " --help");
+        }
+    }
+
+    @Test
+    void helpAfterOtherOptionsShowsTheHelpAndRunsNothing() {
+        Result r = mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--help");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(ModelCommands.GENERATE.help(), r.out());
+    }
+
+    @Test
+    void topLevelHelpListsEveryCommandOnStdoutAndNoArgumentsPrintItToStderrAsAUsageError() {
+        Result help = mesh("--help");
+        assertEquals(0, help.code(), help.err());
+        assertEquals("", help.err());
+        List<String> names = new ArrayList<>(MeshMain.SCRIPT_COMMANDS.keySet());
+        for (MeshMain.Command c : MeshMain.commands(MODEL, System.out, System.err)) names.add(c.spec().name());
+        assertTrue(names.containsAll(List.of("serve", "node", "generate", "tokenize", "logits", "synth", "bench", "bench-serve",
+                "gpu-check", "test", "loadtest", "dist")), names.toString());
+        for (String name : names) {
+            assertTrue(help.out().lines().anyMatch(l -> l.startsWith("  " + name + " ")), name + " is not listed:\n" + help.out());
+        }
+        assertEquals(help, mesh("help"));
+        assertEquals(help, mesh("-h"));
+        Result none = mesh();
+        assertEquals(2, none.code());
+        assertEquals("", none.out());
+        assertEquals(help.out(), none.err());
     }
 
     private static String[] concat(String[] a, String... b) {

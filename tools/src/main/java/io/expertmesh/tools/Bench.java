@@ -26,7 +26,6 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Pattern;
@@ -39,11 +38,30 @@ import java.util.regex.Pattern;
  */
 public final class Bench {
     private static final Pattern MAPPING_HEADER = Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
+    static final int PROMPT_LEN = 512;
+    static final int GEN = 64;
+    static final int ROUNDS = 3;
+    static final long SEED = 0;
+
+    public static final CommandSpec SPEC = CommandSpec.of("bench",
+            "Measures prefill and decode speed of one sequence and the weight bandwidth decode reaches.",
+            ModelCommands.MODEL,
+            Option.valued("prompt-len", "N", PROMPT_LEN, "prompt tokens (random ids)"),
+            Option.valued("gen", "N", GEN + "; " + GpuCheck.RANDOM_GEN + " with --config", "tokens to decode per round"),
+            Option.valued("rounds", "N", ROUNDS, "measured rounds, after a warm-up round"),
+            Option.valued("seed", "S", SEED, "seed of the random prompt (and, with --config, of the weights)"),
+            ModelCommands.THREADS,
+            GpuCheckpoint.DEVICE,
+            Option.valued("config", "FILE", "none: --model's checkpoint", "--device cuda only: random weights in this config.json's shape"),
+            Option.valued("layers", "N", Synth.ALL_LAYERS, "--device cuda with --config only: the first N layers"),
+            Option.valued("batches", "B,B,...", GpuCheck.DEFAULT_BATCHES, "--device cuda only: the batch sizes to measure"),
+            Option.flag("paced", "CPU only: after the warm-up print {\"ready\":true}, then one JSON round per line read from stdin"),
+            Option.flag("json", "print one JSON object"));
+
     private Bench() {}
 
     public static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("bench", argv, Set.of("model", "prompt-len", "gen", "rounds", "threads", "seed", "device", "config", "layers",
-                "batches"), Set.of("json", "paced", "debug"));
+        CliArgs a = CliArgs.parse(SPEC, argv);
         if (GpuCheckpoint.selected(a)) {
             out.println(Json.write(GpuCheck.bench(a, defaultModel, err)));
             return;
@@ -52,10 +70,10 @@ public final class Bench {
             throw new UsageException("--config, --layers and --batches apply to --device cuda only");
         }
         Path dir = a.directory("model", defaultModel);
-        int promptLen = a.integer("prompt-len", 512, 1, 1 << 20);
-        int gen = a.integer("gen", 64, 2, 1 << 20);
-        int rounds = a.integer("rounds", 3, 1, 1000);
-        long seed = a.has("seed") ? a.longValue("seed") : 0;
+        int promptLen = a.integer("prompt-len", PROMPT_LEN, 1, 1 << 20);
+        int gen = a.integer("gen", GEN, 2, 1 << 20);
+        int rounds = a.integer("rounds", ROUNDS, 1, 1000);
+        long seed = a.has("seed") ? a.longValue("seed") : SEED;
         int threads = ModelCommands.threads(a);
         try (LoadedModel model = LoadedModel.open(dir, threads)) {
             MemoryBandwidth memory = new MemoryBandwidth(model.model().backend());

@@ -11,26 +11,24 @@ import java.util.Set;
 
 /**
  * Options of one subcommand: {@code --name value} pairs and bare {@code --flag}s, each allowed only
- * if the command declares it, with typed getters whose errors name the option.
+ * if the command's {@link CommandSpec} declares it, with typed getters whose errors name the option.
  */
 public final class CliArgs {
-    private final String command;
+    private final CommandSpec spec;
     private final Map<String, List<String>> values = new LinkedHashMap<>();
     private final Set<String> flags = new HashSet<>();
 
-    private CliArgs(String command) {
-        this.command = command;
+    private CliArgs(CommandSpec spec) {
+        this.spec = spec;
     }
 
-    /**
-     * @param valued options that take a value
-     * @param bare   options that take none
-     */
-    public static CliArgs parse(String command, String[] args, Set<String> valued, Set<String> bare) {
-        var parsed = new CliArgs(command);
+    /** @throws HelpRequest when the arguments ask for the command's help ({@code --help} or {@code -h}) */
+    public static CliArgs parse(CommandSpec spec, String[] args) {
+        var parsed = new CliArgs(spec);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            if (!a.startsWith("--")) throw new UsageException("unexpected argument '" + a + "'");
+            if (a.equals("-h")) throw new HelpRequest(spec.help());
+            if (!a.startsWith("--")) throw new UsageException("unexpected argument '" + a + "'" + seeHelp(spec));
             String name = a.substring(2);
             String inline = null;
             int eq = name.indexOf('=');
@@ -38,32 +36,49 @@ public final class CliArgs {
                 inline = name.substring(eq + 1);
                 name = name.substring(0, eq);
             }
-            if (bare.contains(name)) {
+            Option option = spec.option(name);
+            if (option == null) throw new UsageException("unknown option --" + name + " for '" + spec.name() + "'" + seeHelp(spec));
+            if (option == CommandSpec.HELP) throw new HelpRequest(spec.help());
+            if (!option.takesValue()) {
                 if (inline != null) throw new UsageException("--" + name + " takes no value");
                 parsed.flags.add(name);
-            } else if (valued.contains(name)) {
+            } else {
                 String v = inline;
                 if (v == null) {
                     if (i + 1 >= args.length) throw new UsageException("--" + name + " needs a value");
                     v = args[++i];
                 }
                 parsed.values.computeIfAbsent(name, k -> new ArrayList<>()).add(v);
-            } else {
-                throw new UsageException("unknown option --" + name + " for '" + command + "'");
             }
         }
         return parsed;
     }
 
+    private static String seeHelp(CommandSpec spec) {
+        return " (mesh " + spec.name() + " --help lists the options)";
+    }
+
+    /** Reading an option the command does not declare is a bug, caught here so that the help cannot miss an option. */
+    private void declared(String name, boolean valued) {
+        Option o = spec.option(name);
+        if (o == null || o.takesValue() != valued) {
+            throw new IllegalStateException("'" + spec.name() + "' reads --" + name + ", which it does not declare as "
+                    + (valued ? "taking a value" : "a flag"));
+        }
+    }
+
     public boolean flag(String name) {
+        declared(name, false);
         return flags.contains(name);
     }
 
     public boolean has(String name) {
+        declared(name, true);
         return values.containsKey(name);
     }
 
     public String string(String name, String dflt) {
+        declared(name, true);
         List<String> v = values.get(name);
         if (v == null) return dflt;
         if (v.size() > 1) throw new UsageException("--" + name + " given more than once");
@@ -77,6 +92,7 @@ public final class CliArgs {
     }
 
     public List<String> all(String name) {
+        declared(name, true);
         return values.getOrDefault(name, List.of());
     }
 

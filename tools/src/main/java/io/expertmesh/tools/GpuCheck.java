@@ -14,10 +14,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code mesh gpu-check --out DIR}: the one command to run on a GPU machine. It compares the GPU
@@ -26,11 +26,31 @@ import java.util.Set;
  * {@code bench.json} and {@code summary.json} to DIR. Exits non-zero when a case disagrees.
  */
 public final class GpuCheck {
+    /** Decode tokens per round with random weights: the real model's shape makes a round long. */
+    static final int RANDOM_GEN = 32;
+    static final String DEFAULT_BATCHES = "1,16,64";
+    /** The real model's directory beside the bundled one; gpu-check uses only its config.json. */
+    private static final String REAL_MODEL = "ernie-4.5-21b-a3b";
+
+    public static final CommandSpec SPEC = CommandSpec.of("gpu-check",
+            "On a GPU machine: checks the GPU path against the CPU and the reference, then benchmarks the real shape.",
+            Option.required("out", "DIR", "where to write correctness.json, bench.json and summary.json"),
+            ModelCommands.MODEL.withHelp("the model whose GPU and CPU outputs are checked"),
+            Option.valued("config", "FILE", "the bundled " + ModelCommands.BUNDLED_MODEL.resolveSibling(REAL_MODEL).resolve("config.json"),
+                    "the shape the benchmark fills with random weights"),
+            Option.valued("layers", "N", Synth.ALL_LAYERS, "benchmark the first N layers"),
+            Option.valued("prompt-len", "N", Bench.PROMPT_LEN, "prompt tokens of the benchmark"),
+            Option.valued("gen", "N", RANDOM_GEN, "tokens to decode per benchmark round"),
+            Option.valued("batches", "B,B,...", DEFAULT_BATCHES, "the batch sizes to benchmark"),
+            Option.valued("rounds", "N", Bench.ROUNDS, "measured rounds per batch size"),
+            Option.valued("seed", "S", Bench.SEED, "seed of the random weights and prompts"),
+            ModelCommands.THREADS.withHelp("compute threads of the CPU path it compares with"),
+            Option.flag("skip-bench", "check correctness only"));
+
     private GpuCheck() {}
 
     public static void run(String[] argv, Path defaultModel, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("gpu-check", argv, Set.of("out", "model", "config", "layers", "prompt-len", "gen", "batches", "rounds",
-                "seed", "threads"), Set.of("skip-bench", "debug"));
+        CliArgs a = CliArgs.parse(SPEC, argv);
         CudaDevice.unavailableReason().ifPresent(reason -> {
             throw new IllegalStateException("gpu-check needs a GPU: " + reason);
         });
@@ -38,7 +58,7 @@ public final class GpuCheck {
         Path modelDir = a.directory("model", defaultModel);
         if (!a.has("config") && defaultModel == null) throw new UsageException("--config is required (the real model's config.json)");
         Path config = a.has("config") ? Path.of(a.required("config"))
-                : defaultModel.resolveSibling("ernie-4.5-21b-a3b").resolve("config.json");
+                : defaultModel.resolveSibling(REAL_MODEL).resolve("config.json");
         Map<String, Object> summary = new LinkedHashMap<>();
         List<GpuCorrectness.CaseResult> cases;
         try (LoadedModel cpu = LoadedModel.open(modelDir, ModelCommands.threads(a));
@@ -83,12 +103,12 @@ public final class GpuCheck {
     /** {@code bench --device cuda}: a checkpoint ({@code --model}) or random weights of {@code --config}'s shape. */
     static Map<String, Object> bench(CliArgs a, Path defaultModel, PrintStream err) {
         if (a.has("config")) return benchRandom(Path.of(a.required("config")), a, err);
-        int promptLen = a.integer("prompt-len", 512, 1, 1 << 20);
-        int gen = a.integer("gen", 64, 2, 1 << 20);
+        int promptLen = a.integer("prompt-len", Bench.PROMPT_LEN, 1, 1 << 20);
+        int gen = a.integer("gen", Bench.GEN, 2, 1 << 20);
         int[] batches = batches(a);
         int kv = kvTokens(batches, promptLen, gen);
         try (GpuCheckpoint gpu = GpuCheckpoint.open(a.directory("model", defaultModel), kv, err)) {
-            return GpuBench.run(gpu.gpu(), promptLen, gen, batches, a.integer("rounds", 3, 1, 100), seed(a), err);
+            return GpuBench.run(gpu.gpu(), promptLen, gen, batches, a.integer("rounds", Bench.ROUNDS, 1, 100), seed(a), err);
         }
     }
 
@@ -97,26 +117,27 @@ public final class GpuCheck {
         ErnieConfig full = ErnieConfig.parse(raw, configFile.toString());
         int layers = a.integer("layers", full.numLayers(), 1, full.numLayers());
         ErnieConfig config = ErnieConfig.parse(Synth.firstLayers(raw, full, layers), configFile + " (first " + layers + " layers)");
-        int promptLen = a.integer("prompt-len", 512, 1, 1 << 20);
-        int gen = a.integer("gen", 32, 2, 1 << 20);
+        int promptLen = a.integer("prompt-len", Bench.PROMPT_LEN, 1, 1 << 20);
+        int gen = a.integer("gen", RANDOM_GEN, 2, 1 << 20);
         int[] batches = batches(a);
         CudaDevice device = CudaDevice.open(0);
         var progress = new Progress(err, "random weights on " + device.name(), layers, "layers");
         try (GpuModel gpu = GpuModel.load(device, config, new RandomWeights(device, seed(a), l -> progress.advance(1)),
                 kvTokens(batches, promptLen, gen))) {
             progress.finish();
-            Map<String, Object> result = GpuBench.run(gpu, promptLen, gen, batches, a.integer("rounds", 3, 1, 100), seed(a), err);
+            Map<String, Object> result = GpuBench.run(gpu, promptLen, gen, batches, a.integer("rounds", Bench.ROUNDS, 1, 100), seed(a), err);
             result.put("weights", "random (seed " + seed(a) + ") in the shape of " + configFile);
             return result;
         }
     }
 
     private static int[] batches(CliArgs a) {
-        return a.has("batches") ? a.intList("batches") : new int[] {1, 16, 64};
+        if (a.has("batches")) return a.intList("batches");
+        return Arrays.stream(DEFAULT_BATCHES.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 
     private static long seed(CliArgs a) {
-        return a.has("seed") ? a.longValue("seed") : 0;
+        return a.has("seed") ? a.longValue("seed") : Bench.SEED;
     }
 
     private static int kvTokens(int[] batches, int promptLen, int gen) {

@@ -9,6 +9,9 @@ import java.nio.file.Path;
 
 /** A checkpoint mapped on the host and uploaded to GPU 0; the mapping stays open while the model lives. */
 public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoCloseable {
+    static final String DEFAULT_DEVICE = "cpu";
+    public static final Option DEVICE = Option.valued("device", "cpu|cuda|auto", DEFAULT_DEVICE,
+            "where the model runs (cuda: GPU 0; auto: cuda if usable)");
 
     /** Opens {@code dir} and uploads it, showing progress per layer, with room for {@code kvTokens} cached tokens. */
     public static GpuCheckpoint open(Path dir, int kvTokens, PrintStream err) {
@@ -30,7 +33,7 @@ public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoClo
 
     /** Whether {@code --device} (cpu, cuda or auto; cpu when absent) selects the GPU. */
     static boolean selected(CliArgs a) {
-        String device = a.string("device", "cpu");
+        String device = a.string("device", DEFAULT_DEVICE);
         return switch (device) {
             case "cpu" -> false;
             case "cuda" -> {

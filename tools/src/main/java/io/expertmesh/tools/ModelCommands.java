@@ -23,6 +23,60 @@ import java.util.Set;
 
 /** The in-process model commands: {@code generate}, {@code tokenize} and {@code logits}. */
 public final class ModelCommands {
+    /** The bundled tiny model, relative to the install directory: the default of every {@code --model}. */
+    public static final Path BUNDLED_MODEL = Path.of("models", "tiny-ernie-4.5-moe");
+    public static final Option MODEL = Option.valued("model", "DIR", "the bundled " + BUNDLED_MODEL,
+            "model directory (safetensors, config.json, tokenizer)");
+    public static final Option THREADS = Option.computed("threads", "N",
+            () -> "one per available processor, here " + Runtime.getRuntime().availableProcessors(), "compute threads of the CPU backend");
+
+    static final int MAX_NEW_TOKENS = 64;
+    static final float TEMPERATURE = 0f;
+    static final float TOP_P = 1f;
+    static final int TOP_K = 0;
+    static final float MIN_P = 0f;
+    static final float REPETITION_PENALTY = 1f;
+    static final float PRESENCE_PENALTY = 0f;
+    static final float FREQUENCY_PENALTY = 0f;
+    static final int TOP = 10;
+    private static final String ONE_PROMPT = "none: give --prompt or --prompt-ids";
+
+    public static final CommandSpec GENERATE = CommandSpec.of("generate",
+            "Generates a completion in this process and prints the text as it comes (or one JSON object).",
+            MODEL,
+            Option.valued("prompt", "TEXT", ONE_PROMPT, "a user message, rendered with the model's chat template"),
+            Option.valued("prompt-ids", "ID,ID,...", ONE_PROMPT, "the prompt as token ids, used as they are (no chat template)"),
+            Option.valued("system", "TEXT", "none", "a system message before --prompt"),
+            Option.valued("max-new-tokens", "N", MAX_NEW_TOKENS, "the most tokens to generate"),
+            Option.valued("temperature", "T", TEMPERATURE, "sampling temperature; 0 is greedy"),
+            Option.valued("top-p", "P", TOP_P, "sample from the smallest set of tokens with this much probability; 1 is off"),
+            Option.valued("top-k", "K", TOP_K, "sample from the K most likely tokens; 0 is off"),
+            Option.valued("min-p", "P", MIN_P, "drop tokens less likely than P times the most likely one; 0 is off"),
+            Option.valued("repetition-penalty", "X", REPETITION_PENALTY, "penalise tokens of the prompt and the output; 1 is off"),
+            Option.valued("presence-penalty", "X", PRESENCE_PENALTY, "subtract X from the logit of every token generated so far"),
+            Option.valued("frequency-penalty", "X", FREQUENCY_PENALTY, "subtract X times its count from the logit of every generated token"),
+            Option.valued("seed", "S", "a random one", "sampling seed: the same seed and options give the same tokens"),
+            Option.valued("stop", "TEXT", "none", "end the text before this string; up to " + SamplingParams.MAX_STOP_STRINGS + " --stop"),
+            THREADS,
+            GpuCheckpoint.DEVICE,
+            Option.flag("stop-at-eos", "stop at the model's end tokens when greedy too (sampling always does)"),
+            Option.flag("json", "print one JSON object: prompt_ids, generated_ids, text, finish_reason"));
+
+    public static final CommandSpec TOKENIZE = CommandSpec.of("tokenize",
+            "Prints the token ids the model's tokenizer gives a text (no chat template).",
+            MODEL,
+            Option.required("text", "TEXT", "the text to encode"),
+            Option.flag("json", "print {\"ids\":[...]} instead of ids separated by spaces"));
+
+    public static final CommandSpec LOGITS = CommandSpec.of("logits",
+            "Prints the highest logits at the last position of a prompt (id and logit).",
+            MODEL,
+            Option.required("prompt-ids", "ID,ID,...", "the prompt as token ids"),
+            Option.valued("top", "K", TOP, "how many of the highest logits to print"),
+            THREADS,
+            GpuCheckpoint.DEVICE,
+            Option.flag("json", "print {\"top\":[{\"id\":...,\"logit\":...}]} instead of tab-separated lines"));
+
     private final Path defaultModel;
     private final PrintStream out;
     private final PrintStream err;
@@ -34,15 +88,12 @@ public final class ModelCommands {
     }
 
     public void generate(String[] argv) {
-        CliArgs a = CliArgs.parse("generate", argv,
-                Set.of("model", "prompt", "prompt-ids", "system", "max-new-tokens", "temperature", "top-p", "top-k", "min-p",
-                        "repetition-penalty", "presence-penalty", "frequency-penalty", "seed", "stop", "threads", "device"),
-                Set.of("json", "stop-at-eos", "debug"));
+        CliArgs a = CliArgs.parse(GENERATE, argv);
         Path dir = a.directory("model", defaultModel);
         if (a.has("prompt") == a.has("prompt-ids")) throw new UsageException("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
         if (a.has("system") && !a.has("prompt")) throw new UsageException("--system needs --prompt");
-        int maxNew = a.integer("max-new-tokens", 64, 0, 1 << 20);
-        float temperature = a.number("temperature", 0f);
+        int maxNew = a.integer("max-new-tokens", MAX_NEW_TOKENS, 0, 1 << 20);
+        float temperature = a.number("temperature", TEMPERATURE);
         int[] promptIdsArg = a.has("prompt-ids") ? a.intList("prompt-ids") : null;
         Tokenizer tokenizer = Tokenizer.load(dir);
         ErnieConfig config = ErnieConfig.load(dir);
@@ -63,9 +114,9 @@ public final class ModelCommands {
         Set<Integer> stopIds = temperature == 0 && !a.flag("stop-at-eos") ? Set.of() : StopTokens.defaults(config, tokenizer);
         SamplingParams params;
         try {
-            params = new SamplingParams(temperature, a.integer("top-k", 0, 0, Integer.MAX_VALUE), a.number("top-p", 1f),
-                    a.number("min-p", 0f), a.number("repetition-penalty", 1f), a.number("presence-penalty", 0f),
-                    a.number("frequency-penalty", 0f), a.has("seed") ? a.longValue("seed") : null, maxNew, 0, stopIds, a.all("stop"));
+            params = new SamplingParams(temperature, a.integer("top-k", TOP_K, 0, Integer.MAX_VALUE), a.number("top-p", TOP_P),
+                    a.number("min-p", MIN_P), a.number("repetition-penalty", REPETITION_PENALTY), a.number("presence-penalty", PRESENCE_PENALTY),
+                    a.number("frequency-penalty", FREQUENCY_PENALTY), a.has("seed") ? a.longValue("seed") : null, maxNew, 0, stopIds, a.all("stop"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage().replace('_', '-'));
         }
@@ -95,7 +146,7 @@ public final class ModelCommands {
     }
 
     public void tokenize(String[] argv) {
-        CliArgs a = CliArgs.parse("tokenize", argv, Set.of("model", "text"), Set.of("json", "debug"));
+        CliArgs a = CliArgs.parse(TOKENIZE, argv);
         Path dir = a.directory("model", defaultModel);
         int[] ids = Tokenizer.load(dir).encode(a.required("text"));
         if (a.flag("json")) {
@@ -108,10 +159,10 @@ public final class ModelCommands {
     }
 
     public void logits(String[] argv) {
-        CliArgs a = CliArgs.parse("logits", argv, Set.of("model", "prompt-ids", "top", "threads", "device"), Set.of("json", "debug"));
+        CliArgs a = CliArgs.parse(LOGITS, argv);
         Path dir = a.directory("model", defaultModel);
         int[] ids = a.intList("prompt-ids");
-        int top = a.integer("top", 10, 1, 1 << 20);
+        int top = a.integer("top", TOP, 1, 1 << 20);
         try (OpenedEngine model = open(dir, a, ids.length)) {
             ErnieConfig config = model.engine().config();
             for (int id : ids) {

@@ -42,6 +42,24 @@ public final class ServeBench {
     private static final String TTFT = "mesh:time_to_first_token_seconds";
     private static final String ITL = "mesh:inter_token_latency_seconds";
     private static final String MOE_LAYER = "mesh:moe_layer_seconds";
+    private static final String STREAMS = "1,8,32";
+    private static final int PROMPT_LEN = 128;
+    private static final int GEN = 64;
+    private static final int ROUNDS = 3;
+    private static final int WARMUP = 1;
+
+    public static final CommandSpec SPEC = CommandSpec.of("bench-serve",
+            "Measures the HTTP service at several numbers of concurrent streams, and its overhead over the engine.",
+            ModelCommands.MODEL.withHelp("the model to serve; with --url, the one the server serves"),
+            Option.valued("url", "URL", "none: starts a one-node server in this process", "measure the server at this loopback URL instead"),
+            Option.valued("streams", "N,N,...", STREAMS, "the numbers of concurrent streams to measure"),
+            Option.valued("prompt-len", "N", PROMPT_LEN, "prompt tokens per request (random ids)"),
+            Option.valued("gen", "N", GEN, "tokens every request generates (min_tokens = max_tokens)"),
+            Option.valued("rounds", "N", ROUNDS, "measured rounds per level"),
+            Option.valued("warmup", "N", WARMUP, "warm-up rounds per level"),
+            Option.valued("threads", "N", "server: as configured; engine: one per processor",
+                    "compute threads of the server it starts and of the engine"),
+            Option.flag("json", "print one JSON object"));
 
     private ServeBench() {}
 
@@ -52,14 +70,13 @@ public final class ServeBench {
                  double moeLayers, Traffic traffic) {}
 
     public static void run(String[] argv, Path defaultModel, LocalServer.Starter servers, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("bench-serve", argv, Set.of("model", "streams", "prompt-len", "gen", "rounds", "warmup", "threads", "url"),
-                Set.of("json", "debug"));
+        CliArgs a = CliArgs.parse(SPEC, argv);
         Path dir = a.directory("model", defaultModel);
-        int[] levels = a.has("streams") ? a.intList("streams") : new int[] {1, 8, 32};
-        int promptLen = a.integer("prompt-len", 128, 1, 1 << 16);
-        int gen = a.integer("gen", 64, 1, 1 << 16);
-        int rounds = a.integer("rounds", 3, 1, 100);
-        int warmup = a.integer("warmup", 1, 0, 1000);
+        int[] levels = a.has("streams") ? a.intList("streams") : Arrays.stream(STREAMS.split(",")).mapToInt(Integer::parseInt).toArray();
+        int promptLen = a.integer("prompt-len", PROMPT_LEN, 1, 1 << 16);
+        int gen = a.integer("gen", GEN, 1, 1 << 16);
+        int rounds = a.integer("rounds", ROUNDS, 1, 100);
+        int warmup = a.integer("warmup", WARMUP, 0, 1000);
         int hidden = ErnieConfig.load(dir).hiddenSize();
         for (int s : levels) if (s < 1 || s > 256) throw new UsageException("--streams: each level must be in [1, 256], got " + s);
         int threads = a.integer("threads", 0, 1, 4096);

@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -61,6 +60,19 @@ public final class Synth {
     private static final List<String> SPECIAL = List.of("<unk>", "<s>", "</s>", "<|begin_of_sentence|>", "<|end_of_sentence|>",
             "<mask:0>", "<mask:1>", "<mask:2>", "<mask:3>", "<mask:4>", "<mask:5>", "<mask:6>", "<mask:7>");
 
+    private static final long SEED = 0;
+    private static final float SHARD_GB = 4f;
+    static final String ALL_LAYERS = "every layer of --config";
+
+    public static final CommandSpec SPEC = CommandSpec.of("synth",
+            "Writes a random-weight BF16 checkpoint, with a tokenizer, in the shape of a config.json.",
+            Option.required("config", "FILE", "the config.json whose shape to copy"),
+            Option.required("out", "DIR", "where to write the checkpoint"),
+            Option.valued("layers", "N", ALL_LAYERS, "keep the first N layers (layer 0 dense, the rest as --config says)"),
+            Option.valued("seed", "S", SEED, "the same seed writes the same bytes, whatever the thread count"),
+            Option.valued("shard-gb", "GB", SHARD_GB, "the largest safetensors shard, in GB (2^30 bytes)"),
+            ModelCommands.THREADS);
+
     private Synth() {}
 
     /** The config of the first {@code layers} layers of {@code full} (raw JSON {@code raw}), in BF16. */
@@ -73,14 +85,14 @@ public final class Synth {
     }
 
     public static void run(String[] argv, PrintStream out, PrintStream err) {
-        CliArgs a = CliArgs.parse("synth", argv, Set.of("config", "layers", "out", "seed", "shard-gb", "threads"), Set.of("debug"));
+        CliArgs a = CliArgs.parse(SPEC, argv);
         Path configFile = Path.of(a.required("config"));
         JsonNode raw = Json.readTree(configFile);
         ErnieConfig full = ErnieConfig.parse(raw, configFile.toString());
         int layers = a.integer("layers", full.numLayers(), 1, full.numLayers());
         Path outDir = Path.of(a.required("out"));
-        long seed = a.has("seed") ? a.longValue("seed") : 0;
-        long shardBytes = (long) (a.number("shard-gb", 4f) * (1L << 30));
+        long seed = a.has("seed") ? a.longValue("seed") : SEED;
+        long shardBytes = (long) (a.number("shard-gb", SHARD_GB) * (1L << 30));
         if (shardBytes < (1 << 20)) throw new UsageException("--shard-gb must be at least 0.001");
         ObjectNode config = firstLayers(raw, full, layers);
         ErnieConfig cfg = ErnieConfig.parse(config, configFile + " (first " + layers + " layers)");

@@ -1,0 +1,101 @@
+package io.expertmesh.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The option parser and the help it prints, both built from one {@link CommandSpec}. */
+class CliArgsTest {
+    private static final CommandSpec SPEC = CommandSpec.of("demo", "Does a demonstration.",
+            Option.valued("count", "N", 3, "how many"),
+            Option.valued("ratio", "X", 0.5f, "a fraction"),
+            Option.valued("scale", "X", 1f, "a factor"),
+            Option.required("name", "TEXT", "who"),
+            Option.computed("later", "V", () -> "computed", "a default known when the help is shown"),
+            Option.flag("json", "print JSON"));
+
+    private static CliArgs parse(String... args) {
+        return CliArgs.parse(SPEC, args);
+    }
+
+    @Test
+    void valuedOptionsTakeTheNextArgumentOrAnInlineValueAndFlagsTakeNone() {
+        CliArgs a = parse("--count", "7", "--name=x", "--json");
+        assertEquals(7, a.integer("count", 3, 0, 10));
+        assertEquals("x", a.required("name"));
+        assertTrue(a.flag("json"));
+        assertEquals(0.5f, a.number("ratio", 0.5f));
+        assertFalse(parse().flag("json"));
+        assertEquals(List.of("a", "b"), parse("--name", "a", "--name", "b").all("name"));
+        assertTrue(assertThrows(UsageException.class, () -> parse("--json=yes")).getMessage().contains("--json takes no value"));
+        assertTrue(assertThrows(UsageException.class, () -> parse("--count")).getMessage().contains("--count needs a value"));
+    }
+
+    @Test
+    void anUnknownOptionOrAStrayArgumentIsAUsageErrorThatPointsAtTheHelp() {
+        var unknown = assertThrows(UsageException.class, () -> parse("--bogus", "1"));
+        assertEquals("unknown option --bogus for 'demo' (mesh demo --help lists the options)", unknown.getMessage());
+        var stray = assertThrows(UsageException.class, () -> parse("stray"));
+        assertTrue(stray.getMessage().contains("'stray'") && stray.getMessage().contains("mesh demo --help"), stray.getMessage());
+    }
+
+    @Test
+    void helpOrHAnywhereAmongTheOptionsAsksForTheHelp() {
+        for (String[] args : List.of(new String[] {"--help"}, new String[] {"-h"}, new String[] {"--count", "2", "--help"})) {
+            assertEquals(SPEC.help(), assertThrows(HelpRequest.class, () -> parse(args)).getMessage());
+        }
+        assertEquals("--help", parse("--name", "--help").required("name"), "a value that looks like --help is still a value");
+    }
+
+    @Test
+    void theHelpListsEveryOptionWithItsDefault() {
+        String help = SPEC.help();
+        assertTrue(help.startsWith("usage: mesh demo [options]\nDoes a demonstration.\n"), help);
+        for (Option o : SPEC.options()) assertTrue(help.contains(o.help()), o.name() + " is missing from\n" + help);
+        assertTrue(help.contains("  --count N "), help);
+        assertTrue(help.contains("how many (default: 3)"), help);
+        assertTrue(help.contains("a fraction (default: 0.5)"), help);
+        assertTrue(help.contains("a factor (default: 1)"), help);
+        assertTrue(help.contains("who (required)"), help);
+        assertTrue(help.contains("when the help is shown (default: computed)"), help);
+        assertTrue(help.contains("  --json "), help);
+        assertTrue(help.contains("  -h, --help "), help);
+        assertTrue(help.contains("  --debug "), help);
+    }
+
+    @Test
+    void everyCommandTakesHelpAndDebugAndNoOptionTwice() {
+        assertTrue(SPEC.options().containsAll(List.of(CommandSpec.HELP, CommandSpec.DEBUG)));
+        assertTrue(parse("--debug").flag("debug"));
+        var twice = assertThrows(IllegalArgumentException.class,
+                () -> CommandSpec.of("dup", "Twice.", Option.flag("json", "a"), Option.flag("json", "b")));
+        assertTrue(twice.getMessage().contains("--json"), twice.getMessage());
+    }
+
+    @Test
+    void readingAnOptionTheCommandDoesNotDeclareIsABug() {
+        CliArgs a = parse();
+        assertThrows(IllegalStateException.class, () -> a.has("undeclared"));
+        assertThrows(IllegalStateException.class, () -> a.flag("count"));
+        assertThrows(IllegalStateException.class, () -> a.string("json", null));
+    }
+
+    @Test
+    void everyToolsCommandsHelpShowsTheDefaultEachOptionDeclares() {
+        for (CommandSpec spec : List.of(ModelCommands.GENERATE, ModelCommands.TOKENIZE, ModelCommands.LOGITS, Synth.SPEC, Bench.SPEC,
+                ServeBench.SPEC, GpuCheck.SPEC)) {
+            String help = spec.help();
+            for (Option o : spec.options()) {
+                String line = help.lines().filter(l -> l.startsWith("  --" + o.name() + " ") || l.startsWith("  -h, --" + o.name() + " "))
+                        .findFirst().orElseThrow(() -> new AssertionError(spec.name() + ": --" + o.name() + " is not in\n" + help));
+                assertTrue(line.contains(o.help()), line);
+                if (o.isRequired()) assertTrue(line.endsWith("(required)"), line);
+                else if (o.takesValue()) assertTrue(line.endsWith("(default: " + o.defaultText() + ")"), line);
+            }
+        }
+    }
+}
