@@ -46,6 +46,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     private final DispatchLinks links;
     private final Duration replyTimeout;
     private final Duration layerDeadline;
+    private final Duration sharedExpertWait;
     private final DispatchMetrics metrics;
     private final AtomicLong calls = new AtomicLong();
 
@@ -58,17 +59,17 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
         void replied(String node, long bytes);
     }
 
-    /** Batches travel on dispatch links carrying {@code frames}; {@link #close} closes the links. */
+    /** Batches travel on dispatch links carrying {@code frames}, waited for as {@code settings} say; {@link #close} closes the links. */
     public DispatchedMoeFeedForward(ErnieWeights weights, PlacementView placement, ActorRef<SharedExpert.Command> shared,
-                                    ActorSystem<?> system, DispatchFrames frames, Duration replyTimeout, Duration layerDeadline,
-                                    DispatchMetrics metrics) {
+                                    ActorSystem<?> system, DispatchFrames frames, DispatchSettings settings, DispatchMetrics metrics) {
         this.weights = weights;
         this.placement = placement;
         this.shared = shared;
         this.system = system;
-        this.links = new DispatchLinks(frames, replyTimeout);
-        this.replyTimeout = replyTimeout;
-        this.layerDeadline = layerDeadline;
+        this.links = new DispatchLinks(frames, settings.replyTimeout());
+        this.replyTimeout = settings.replyTimeout();
+        this.layerDeadline = settings.layerDeadline();
+        this.sharedExpertWait = settings.replyTimeout().plus(settings.sharedExpertWaitMargin());
         this.metrics = metrics;
     }
 
@@ -224,7 +225,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
 
     private <T> T await(CompletableFuture<T> future, String what) {
         try {
-            return future.get(replyTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            return future.get(sharedExpertWait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for " + what, e);

@@ -40,6 +40,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * (prefix-cached blocks make that cheap). Blocks are freed on finish, cancel and failure.
  */
 public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
+    /** The one-thread dispatcher (this module's reference.conf) whose executor runs the steps. */
+    public static final String ENGINE_DISPATCHER = "expertmesh-engine-dispatcher";
+
     public sealed interface Command extends NoSerializationVerificationNeeded {}
 
     /** A request: prompt ids, sampling and limits; events go to {@code replyTo}, each naming {@code requestId}. */

@@ -16,6 +16,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * thread); the reply goes straight from there to the waiting step.
  */
 public final class SharedExpert {
+    /** The dedicated dispatcher (this module's reference.conf) to spawn it on. */
+    public static final String DISPATCHER = "expertmesh-shared-expert-dispatcher";
+
     public sealed interface Command extends NoSerializationVerificationNeeded {}
 
     /** The shared expert of {@code layer} over the normed rows {@code x}; replies with the MLP output rows. */

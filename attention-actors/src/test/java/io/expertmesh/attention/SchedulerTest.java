@@ -57,7 +57,7 @@ class SchedulerTest {
         pool = new KvBlockPool(model.config(), 16, 8 * KvBlockPool.bytesPerBlock(model.config(), 16));
         var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()),
                 new PlacementView(model.config().numExperts()), "test");
-        scheduler = kit.spawn(Scheduler.create(new SchedulerSettings(64, 1, 1, 100), new EngineStep(model.model(),
+        scheduler = kit.spawn(Scheduler.create(new SchedulerSettings(64, 1, 1, 100, Duration.ofSeconds(30), Duration.ofSeconds(5)), new EngineStep(model.model(),
                 new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer, metrics));
     }
 

@@ -1,6 +1,5 @@
 package io.expertmesh.cluster;
 
-import com.typesafe.config.Config;
 import io.expertmesh.attention.DispatchedMoeFeedForward;
 import io.expertmesh.attention.EngineStep;
 import io.expertmesh.attention.ExpertLoad;
@@ -17,6 +16,7 @@ import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.gateway.HttpApi;
 import io.expertmesh.gateway.ServedModel;
 import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.kvstore.KvSettings;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.cuda.GpuRoutedExperts;
 import io.expertmesh.model.engine.ErnieModel;
@@ -34,8 +34,6 @@ import io.expertmesh.protocol.ExpertHostProtocol;
 import io.expertmesh.protocol.RoutedExpertProtocol;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -69,11 +67,7 @@ final class Guardian {
      * null), the GPU store of an expert-only node's experts (else null: they run on the CPU), and the settings.
      */
     record NodeSetup(LoadedModel model, GpuModel gpu, GpuRoutedExperts gpuExperts, Tokenizer tokenizer, ChatTemplate chatTemplate,
-                     String modelId, Config config, GatewaySettings http, CompletableFuture<Integer> bound) {
-        Set<String> roles() {
-            return Set.copyOf(config.getStringList("pekko.cluster.roles"));
-        }
-    }
+                     String modelId, NodeSettings settings, GatewaySettings http, CompletableFuture<Integer> bound) {}
 
     static Behavior<Void> create(NodeSetup setup) {
         return Behaviors.setup(ctx -> {
@@ -84,15 +78,12 @@ final class Guardian {
 
     private static void start(ActorContext<Void> ctx, NodeSetup setup) {
         ActorSystem<Void> system = ctx.getSystem();
-        Config config = setup.config();
+        NodeSettings settings = setup.settings();
         LoadedModel loaded = setup.model();
         var modelConfig = loaded.config();
-        Set<String> roles = Set.copyOf(config.getStringList("pekko.cluster.roles"));
-        boolean expert = roles.contains("expert");
-        boolean attention = roles.contains("attention");
-        boolean gateway = roles.contains("gateway");
+        boolean expert = settings.has("expert");
         Cluster cluster = Cluster.get(system);
-        if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+        if (settings.joinSelf()) {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
         String node = cluster.selfMember().address().toString();
@@ -103,9 +94,8 @@ final class Guardian {
         ActorRef<ExpertHostProtocol.Command> host = null;
         if (expert) {
             ExpertStore store = setup.gpuExperts() != null ? setup.gpuExperts() : new LocalExpertStore(modelConfig, backend);
-            host = ctx.spawn(ExpertHost.create(store, node, config.getString("pekko.remote.artery.canonical.hostname"),
-                            config.getInt("expertmesh.experts.link-port"), dispatchFrames(system, config)), "expert-host",
-                    DispatcherSelector.fromConfig("expertmesh-expert-dispatcher"));
+            host = ctx.spawn(ExpertHost.create(store, node, settings.hostname(), settings.experts().linkPort(), dispatchFrames(system, settings)),
+                    "expert-host", DispatcherSelector.fromConfig(ExpertHost.DISPATCHER));
         }
         ActorRef<ExpertHostProtocol.Command> localHost = host;
         Checkpoint checkpoint = loaded.checkpoint();
@@ -115,7 +105,7 @@ final class Guardian {
                 .withRole("expert"));
 
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
-        if (attention) {
+        if (settings.has("attention")) {
             startAttention(ctx, setup, node, expert, shutdown);
         } else {
             setup.bound().complete(-1);
@@ -131,42 +121,40 @@ final class Guardian {
     /** The placement tracker, shared expert, scheduler and (with the gateway role) the HTTP API. */
     private static void startAttention(ActorContext<Void> ctx, NodeSetup setup, String node, boolean expert, CoordinatedShutdown shutdown) {
         ActorSystem<Void> system = ctx.getSystem();
-        Config config = setup.config();
+        NodeSettings settings = setup.settings();
         LoadedModel loaded = setup.model();
         var modelConfig = loaded.config();
         PlacementView placement = new PlacementView(modelConfig.numExperts());
-        ctx.spawn(PlacementTracker.create(placement, config.getDuration("expertmesh.experts.wake-interval")), "placement");
+        ctx.spawn(PlacementTracker.create(placement, settings.dispatch().wakeInterval()), "placement");
         ActorRef<SharedExpert.Command> shared = ctx.spawn(SharedExpert.create(loaded.weights(), loaded.model().backend()), "shared-expert",
-                DispatcherSelector.fromConfig("expertmesh-shared-expert-dispatcher"));
+                DispatcherSelector.fromConfig(SharedExpert.DISPATCHER));
 
         ExpertLoad load = new ExpertLoad(modelConfig.numExperts());
-        SchedulerSettings schedulerSettings = SchedulerSettings.from(config, modelConfig.maxPositions());
-        int blockSize = config.getInt("expertmesh.kv.block-size");
-        long kvBudget = config.getBytes("expertmesh.kv.budget");
-        KvBlockPool pool = setup.gpu() != null ? KvBlockPool.deviceResident(modelConfig, blockSize, kvBudget)
-                : new KvBlockPool(modelConfig, blockSize, kvBudget);
+        SchedulerSettings schedulerSettings = settings.scheduler().forModel(modelConfig.maxPositions());
+        KvSettings kv = settings.kv();
+        KvBlockPool pool = setup.gpu() != null ? KvBlockPool.deviceResident(modelConfig, kv.blockSize(), kv.budget())
+                : new KvBlockPool(modelConfig, kv.blockSize(), kv.budget());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServingMetrics metrics = new ServingMetrics(registry, pool, load, placement, node);
-        var dispatched = new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system, dispatchFrames(system, config),
-                config.getDuration("expertmesh.experts.reply-timeout"), config.getDuration("expertmesh.experts.layer-deadline"), metrics);
+        var dispatched = new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system, dispatchFrames(system, settings),
+                settings.dispatch(), metrics);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "close-dispatch-links", () -> {
             dispatched.close();
             return CompletableFuture.completedFuture(Done.getInstance());
         });
-        boolean fastPath = expert && config.getBoolean("expertmesh.experts.local-fast-path");
+        boolean fastPath = expert && settings.dispatch().localFastPath();
         ErnieModel model = new ErnieModel(loaded.weights(), new PlacementAwareMoeFeedForward(
                 fastPath ? loaded.localMoe() : null, dispatched, placement, node, metrics::moeLayer), loaded.model().backend());
         EngineStep engine = setup.gpu() != null ? new EngineStep(setup.gpu(), load) : new EngineStep(model, load);
         ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, engine,
-                system.dispatchers().lookup(DispatcherSelector.fromConfig("expertmesh-engine-dispatcher")), pool,
+                system.dispatchers().lookup(DispatcherSelector.fromConfig(Scheduler.ENGINE_DISPATCHER)), pool,
                 setup.tokenizer(), metrics), "scheduler");
         ctx.getLog().info("KV cache: {} blocks of {} tokens ({} MiB budget); scheduler: {} tokens per step, {} running, {} waiting, context {}",
-                pool.totalBlocks(), pool.blockSize(), config.getBytes("expertmesh.kv.budget") >> 20, schedulerSettings.maxBatchTokens(),
+                pool.totalBlocks(), pool.blockSize(), kv.budget() >> 20, schedulerSettings.maxBatchTokens(),
                 schedulerSettings.maxRunning(), schedulerSettings.maxWaiting(), schedulerSettings.maxContext());
 
-        Duration drainTimeout = config.getDuration("expertmesh.scheduler.drain-timeout");
         HttpApi api = null;
-        if (setup.roles().contains("gateway")) {
+        if (settings.has("gateway")) {
             ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), setup.chatTemplate(), schedulerSettings.maxContext(),
                     StopTokens.defaults(modelConfig, setup.tokenizer()), setup.http().defaultMaxTokens());
             api = new HttpApi(system, scheduler, served, setup.http(), placement, load, registry);
@@ -184,17 +172,13 @@ final class Guardian {
         HttpApi stopAdmitting = api;
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "drain-requests", () -> {
             if (stopAdmitting != null) stopAdmitting.stopAdmitting();
-            return AskPattern.<Scheduler.Command, Done>ask(scheduler, replyTo -> new Scheduler.Drain(drainTimeout, replyTo),
-                    drainTimeout.plusSeconds(5), system.scheduler());
+            return AskPattern.<Scheduler.Command, Done>ask(scheduler, replyTo -> new Scheduler.Drain(schedulerSettings.drainTimeout(), replyTo),
+                    schedulerSettings.drainWait(), system.scheduler());
         });
     }
 
-    private static DispatchFrames dispatchFrames(ActorSystem<?> system, Config config) {
-        return new DispatchFrames(system, config.getBytes("expertmesh.experts.max-frame-size"));
-    }
-
-    static int threads(Config config) {
-        int t = config.getInt("expertmesh.engine.threads");
-        return t > 0 ? t : Runtime.getRuntime().availableProcessors();
+    /** Both ends of a dispatch link carry frames up to the expert host's limit. */
+    private static DispatchFrames dispatchFrames(ActorSystem<?> system, NodeSettings settings) {
+        return new DispatchFrames(system, settings.experts().maxFrameSize());
     }
 }

@@ -1,7 +1,6 @@
 package io.expertmesh.cluster;
 
 import com.typesafe.config.Config;
-import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.cuda.CheckpointWeights;
@@ -32,57 +31,57 @@ public final class MeshNode implements AutoCloseable {
 
     private final ActorSystem<Void> system;
     private final int httpPort;
+    private final Duration stopTimeout;
 
-    private MeshNode(ActorSystem<Void> system, int httpPort) {
+    private MeshNode(ActorSystem<Void> system, int httpPort, Duration stopTimeout) {
         this.system = system;
         this.httpPort = httpPort;
+        this.stopTimeout = stopTimeout;
     }
 
-    /** Opens the model (on the GPU when {@code expertmesh.engine.device} says so), starts the node and returns once the HTTP API listens. */
+    /**
+     * Checks the settings, opens the model (on the GPU when {@code expertmesh.engine.device} says so),
+     * starts the node and returns once the HTTP API listens.
+     */
     public static MeshNode start(Path modelDir, Config config, GatewaySettings http) {
-        String device = config.getString("expertmesh.engine.device");
-        Supplier<Gpu> gpu = switch (device) {
-            case "cpu" -> null;
-            case "cuda" -> {
+        NodeSettings settings = NodeSettings.from(config);
+        Supplier<Gpu> gpu = switch (settings.engine().device()) {
+            case CPU -> null;
+            case CUDA -> {
                 CudaDevice.unavailableReason().ifPresent(reason -> {
                     throw new IllegalArgumentException("expertmesh.engine.device = cuda: " + reason);
                 });
                 yield () -> CudaDevice.open(0);
             }
-            case "auto" -> CudaDevice.unavailableReason().isEmpty() ? () -> CudaDevice.open(0) : null;
-            default -> throw new IllegalArgumentException("expertmesh.engine.device must be cpu, cuda or auto, not '" + device + "'");
+            case AUTO -> CudaDevice.unavailableReason().isEmpty() ? () -> CudaDevice.open(0) : null;
         };
-        return start(modelDir, config, http, gpu);
+        return start(modelDir, config, settings, http, gpu);
     }
 
     /** As {@link #start(Path, Config, GatewaySettings)} with the engine on the GPU {@code gpu} opens, or on the CPU when null. */
     static MeshNode start(Path modelDir, Config config, GatewaySettings http, Supplier<Gpu> gpu) {
-        List<String> roles = config.getStringList("pekko.cluster.roles");
-        for (String role : roles) {
-            if (!ROLES.contains(role)) throw new IllegalArgumentException("unknown role '" + role + "' (roles: " + String.join(", ", ROLES) + ")");
-        }
-        if (roles.contains("gateway") && !roles.contains("attention")) {
-            throw new IllegalArgumentException("the gateway role needs the attention role on the same node");
-        }
-        if (!roles.contains("attention") && !roles.contains("expert")) {
-            throw new IllegalArgumentException("a node needs the attention or the expert role (or both)");
-        }
+        return start(modelDir, config, NodeSettings.from(config), http, gpu);
+    }
+
+    /** {@code settings} were read from {@code config}, which the actor system is started with. */
+    private static MeshNode start(Path modelDir, Config config, NodeSettings settings, GatewaySettings http, Supplier<Gpu> gpu) {
+        List<String> roles = settings.roles();
         long t0 = System.nanoTime();
         LOG.info("loading model from {}", modelDir);
         Tokenizer tokenizer = Tokenizer.load(modelDir);
         ChatTemplate template = ChatTemplate.load(modelDir);
-        LoadedModel model = LoadedModel.open(modelDir, Guardian.threads(config));
+        LoadedModel model = LoadedModel.open(modelDir, settings.engine().computeThreads());
         var c = model.config();
         LOG.info("model loaded in {} ms: {} layers, hidden {}, {} experts (top-{}), vocabulary {}, {} threads",
                 (System.nanoTime() - t0) / 1_000_000, c.numLayers(), c.hiddenSize(), c.numExperts(), c.expertsPerToken(),
                 c.vocabSize(), model.model().backend().threads());
-        checkFrameSize(config, model);
+        checkFrameSize(settings, model);
         GpuModel gpuModel = null;
         GpuRoutedExperts gpuExperts = null;
         if (gpu != null) {
             try {
                 if (roles.contains("attention")) {
-                    gpuModel = upload(model, config, roles, gpu);
+                    gpuModel = upload(model, settings, gpu);
                 } else {
                     gpuExperts = new GpuRoutedExperts(gpu.get(), model.config());
                     LOG.info("experts of this node run on {} (uploaded as their entities start)", gpuExperts.deviceName());
@@ -97,7 +96,7 @@ public final class MeshNode implements AutoCloseable {
         ActorSystem<Void> system;
         try {
             system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, gpuModel, gpuExperts, tokenizer, template, modelId,
-                    config, http, bound)), "expertmesh", config);
+                    settings, http, bound)), "expertmesh", config);
         } catch (RuntimeException e) {
             if (gpuModel != null) gpuModel.close();
             if (gpuExperts != null) gpuExperts.close();
@@ -105,18 +104,21 @@ public final class MeshNode implements AutoCloseable {
             throw e;
         }
         try {
-            int port = bound.get(60, TimeUnit.SECONDS);
+            int port = bound.get(settings.startTimeout().toMillis(), TimeUnit.MILLISECONDS);
             if (port >= 0) {
                 LOG.info("HTTP API on http://{}:{} serving model '{}' ({} ms after start); GET /health says when experts are placed; "
                         + "playground: {}", http.host(), port, modelId, (System.nanoTime() - t0) / 1_000_000, playgroundUrl(http.host(), port));
             } else {
                 LOG.info("node up with roles {} ({} ms after start)", roles, (System.nanoTime() - t0) / 1_000_000);
             }
-            return new MeshNode(system, port);
-        } catch (ExecutionException | TimeoutException e) {
+            return new MeshNode(system, port, settings.stopTimeout());
+        } catch (ExecutionException e) {
             system.terminate();
-            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new IllegalStateException("cannot listen on " + http.host() + ":" + http.port() + ": " + cause.getMessage(), cause);
+            throw new IllegalStateException("cannot listen on " + http.host() + ":" + http.port() + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            system.terminate();
+            throw new IllegalStateException("the node did not start within expertmesh.node.start-timeout ("
+                    + settings.startTimeout().toMillis() + " ms)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             system.terminate();
@@ -129,17 +131,17 @@ public final class MeshNode implements AutoCloseable {
      * out. An attention node can put its engine on the GPU only when it runs every expert itself
      * (attention and expert roles, local fast path) for now; an expert-only node puts its experts there.
      */
-    private static GpuModel upload(LoadedModel model, Config config, List<String> roles, Supplier<Gpu> gpu) {
-        if (!roles.contains("attention") || !roles.contains("expert") || !config.getBoolean("expertmesh.experts.local-fast-path")) {
+    private static GpuModel upload(LoadedModel model, NodeSettings settings, Supplier<Gpu> gpu) {
+        if (!settings.has("attention") || !settings.has("expert") || !settings.dispatch().localFastPath()) {
             throw new IllegalArgumentException("on the GPU, a node with the attention role needs the expert role too and "
-                    + "expertmesh.experts.local-fast-path = on (as `mesh serve` has); an expert-only node runs its experts there");
+                    + "expertmesh.dispatch.local-fast-path = on (as `mesh serve` has); an expert-only node runs its experts there");
         }
-        int blockSize = config.getInt("expertmesh.kv.block-size");
+        int blockSize = settings.kv().blockSize();
         if (blockSize != GpuModel.KV_BLOCK) {
             throw new IllegalArgumentException("the GPU engine needs expertmesh.kv.block-size = " + GpuModel.KV_BLOCK + ", not " + blockSize);
         }
         var c = model.config();
-        long blocks = config.getBytes("expertmesh.kv.budget") / KvBlockPool.bytesPerBlock(c, blockSize);
+        long blocks = settings.kv().budget() / KvBlockPool.bytesPerBlock(c, blockSize);
         if (blocks < 1 || blocks * blockSize > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("expertmesh.kv.budget must hold between 1 and " + Integer.MAX_VALUE / blockSize + " KV blocks");
         }
@@ -167,11 +169,11 @@ public final class MeshNode implements AutoCloseable {
     }
 
     /** The largest dispatch batch (F32 rows, every choice on one node) must fit a dispatch link's frame, or every such step would fail. */
-    private static void checkFrameSize(Config config, LoadedModel model) {
+    private static void checkFrameSize(NodeSettings settings, LoadedModel model) {
         var c = model.config();
-        int rows = SchedulerSettings.from(config, c.maxPositions()).maxBatchTokens();
+        int rows = settings.scheduler().maxBatchTokens();
         long largestBatch = (long) rows * (c.hiddenSize() * 4L + c.expertsPerToken() * 9L + 5) + 4096;
-        long frame = config.getBytes("expertmesh.experts.max-frame-size");
+        long frame = settings.experts().maxFrameSize();
         if (largestBatch > frame) {
             model.close();
             throw new IllegalArgumentException("a dispatch batch of expertmesh.scheduler.max-batch-tokens = " + rows + " rows needs "
@@ -194,7 +196,7 @@ public final class MeshNode implements AutoCloseable {
         system.getWhenTerminated().toCompletableFuture().join();
     }
 
-    /** Graceful shutdown: stop admitting, drain, unbind, stop; waits up to {@code timeout}. */
+    /** Graceful shutdown: stop admitting, drain, unbind, stop; waits up to {@code timeout}, then warns and returns. */
     public void shutdown(Duration timeout) {
         CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
         try {
@@ -206,8 +208,9 @@ public final class MeshNode implements AutoCloseable {
         }
     }
 
+    /** As {@link #shutdown} for up to {@code expertmesh.node.stop-timeout}. */
     @Override
     public void close() {
-        shutdown(Duration.ofSeconds(60));
+        shutdown(stopTimeout);
     }
 }

@@ -25,7 +25,7 @@ class ActorPathTest {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start("expertmesh.experts.local-fast-path = off, pekko.actor.serialize-messages = on");
+        server = TestServer.start("expertmesh.dispatch.local-fast-path = off, pekko.actor.serialize-messages = on");
         reference = new ReferenceGenerator();
     }
 

@@ -36,7 +36,7 @@ class DispatchLinkTest {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start("expertmesh.experts.local-fast-path = off, expertmesh.experts.link-port = " + LINK_PORT);
+        server = TestServer.start("expertmesh.dispatch.local-fast-path = off, expertmesh.experts.link-port = " + LINK_PORT);
         reference = new ReferenceGenerator();
         kit = ActorTestKit.create("links", ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0").withFallback(ConfigFactory.load()));
     }

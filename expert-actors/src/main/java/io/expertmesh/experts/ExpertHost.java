@@ -36,6 +36,9 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
  * is spawned on a dedicated dispatcher.
  */
 public final class ExpertHost extends AbstractBehavior<Command> {
+    /** The dispatcher (this module's reference.conf) to spawn the host on. */
+    public static final String DISPATCHER = "expertmesh-expert-dispatcher";
+
     record ExpertStarted(int expert, MlpWeights[] weights, ActorRef<RoutedExpertProtocol.Command> entity)
             implements Command, NoSerializationVerificationNeeded {}
 
