@@ -1,14 +1,10 @@
 package io.expertmesh.cluster;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.model.ModelFormatException;
 import io.expertmesh.tools.Bench;
 import io.expertmesh.tools.CommandSpec;
 import io.expertmesh.tools.GpuCheck;
 import io.expertmesh.tools.HelpRequest;
-import io.expertmesh.tools.LocalServer;
 import io.expertmesh.tools.ModelCommands;
 import io.expertmesh.tools.ServeBench;
 import io.expertmesh.tools.Synth;
@@ -63,7 +59,7 @@ public final class MeshMain {
                 new Command(ModelCommands.LOGITS, model::logits),
                 new Command(Synth.SPEC, argv -> Synth.run(argv, out, err)),
                 new Command(Bench.SPEC, argv -> Bench.run(argv, defaultModel, out, err)),
-                new Command(ServeBench.SPEC, argv -> ServeBench.run(argv, defaultModel, MeshMain::startLocalServer, out, err)),
+                new Command(ServeBench.SPEC, argv -> ServeBench.run(argv, defaultModel, ServeCommand::startForBenchmark, out, err)),
                 new Command(GpuCheck.SPEC, argv -> GpuCheck.run(argv, defaultModel, out, err)));
     }
 
@@ -121,25 +117,6 @@ public final class MeshMain {
                     + (debug ? "" : " (run with --debug for the stack trace)"));
             return EXIT_FAILURE;
         }
-    }
-
-    /** A one-node server for bench-serve, on a free port, with the scheduler limits the benchmark asks for. */
-    private static LocalServer startLocalServer(Path model, int threads, int maxRunning, int maxWaiting) {
-        Config config = ConfigFactory.parseMap(Map.of("expertmesh.scheduler.max-running", maxRunning,
-                "expertmesh.scheduler.max-waiting", maxWaiting)).withFallback(ConfigFactory.load());
-        if (threads > 0) config = ConfigFactory.parseMap(Map.of("expertmesh.engine.threads", threads)).withFallback(config);
-        MeshNode node = MeshNode.start(model, config, GatewaySettings.from(config).withPort(0));
-        return new LocalServer() {
-            @Override
-            public int httpPort() {
-                return node.httpPort();
-            }
-
-            @Override
-            public void close() {
-                node.close();
-            }
-        };
     }
 
     /** The bundled tiny model, found from the install directory the launcher passes in. */

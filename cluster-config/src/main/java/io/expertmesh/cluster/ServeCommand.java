@@ -6,6 +6,7 @@ import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.tools.CliArgs;
 import io.expertmesh.tools.CommandSpec;
 import io.expertmesh.tools.GpuCheckpoint;
+import io.expertmesh.tools.LocalServer;
 import io.expertmesh.tools.ModelCommands;
 import io.expertmesh.tools.Option;
 import io.expertmesh.tools.UsageException;
@@ -64,6 +65,25 @@ final class ServeCommand {
         if (a.has("api-key")) http = http.withApiKey(a.required("api-key"));
         MeshNode node = MeshNode.start(dir, config, http);
         node.awaitTermination();
+    }
+
+    /** A one-node server for bench-serve, on a free port, with the scheduler limits the benchmark asks for. */
+    static LocalServer startForBenchmark(Path model, int threads, int maxRunning, int maxWaiting) {
+        Config config = ConfigFactory.parseMap(Map.of("expertmesh.scheduler.max-running", maxRunning,
+                "expertmesh.scheduler.max-waiting", maxWaiting)).withFallback(ConfigFactory.load());
+        if (threads > 0) config = ConfigFactory.parseMap(Map.of(THREADS_KEY, threads)).withFallback(config);
+        MeshNode node = MeshNode.start(model, config, GatewaySettings.from(config).withPort(0));
+        return new LocalServer() {
+            @Override
+            public int httpPort() {
+                return node.httpPort();
+            }
+
+            @Override
+            public void close() {
+                node.close();
+            }
+        };
     }
 
     /** {@code --device} as {@code expertmesh.engine.device}, checked here so a typo is a usage error. */
