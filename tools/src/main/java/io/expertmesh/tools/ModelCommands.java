@@ -22,7 +22,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** The in-process model commands: {@code generate}, {@code tokenize} and {@code logits}. */
-public final class ModelCommands {
+public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err) {
     /** The bundled tiny model, relative to the install directory: the default of every {@code --model}. */
     public static final Path BUNDLED_MODEL = Path.of("models", "tiny-ernie-4.5-moe");
     public static final Option MODEL = Option.valued("model", "DIR", "the bundled " + BUNDLED_MODEL,
@@ -76,16 +76,6 @@ public final class ModelCommands {
             THREADS,
             GpuCheckpoint.DEVICE,
             Option.flag("json", "print {\"top\":[{\"id\":...,\"logit\":...}]} instead of tab-separated lines"));
-
-    private final Path defaultModel;
-    private final PrintStream out;
-    private final PrintStream err;
-
-    public ModelCommands(Path defaultModel, PrintStream out, PrintStream err) {
-        this.defaultModel = defaultModel;
-        this.out = out;
-        this.err = err;
-    }
 
     public void generate(String[] argv) {
         CliArgs a = CliArgs.parse(GENERATE, argv);
