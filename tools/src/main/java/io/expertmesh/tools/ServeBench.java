@@ -52,14 +52,14 @@ public final class ServeBench {
             "Measures the HTTP service at several numbers of concurrent streams, and its overhead over the engine.",
             ModelCommands.MODEL.withHelp("the model to serve; with --url, the one the server serves"),
             Option.valued("url", "URL", "none: starts a one-node server in this process", "measure the server at this loopback URL instead"),
+            Option.flag("json", "print one JSON object"),
             Option.valued("streams", "N,N,...", STREAMS, "the numbers of concurrent streams to measure"),
             Option.valued("prompt-len", "N", PROMPT_LEN, "prompt tokens per request (random ids)"),
             Option.valued("gen", "N", GEN, "tokens every request generates (min_tokens = max_tokens)"),
             Option.valued("rounds", "N", ROUNDS, "measured rounds per level"),
             Option.valued("warmup", "N", WARMUP, "warm-up rounds per level"),
             Option.valued("threads", "N", "server: as configured; engine: one per processor",
-                    "compute threads of the server it starts and of the engine"),
-            Option.flag("json", "print one JSON object"));
+                    "compute threads of the server it starts and of the engine"));
 
     private ServeBench() {}
 
