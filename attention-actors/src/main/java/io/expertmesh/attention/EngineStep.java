@@ -60,8 +60,15 @@ public final class EngineStep {
         };
     }
 
-    /** Returns, per chunk, the sampled token, or -1 for a chunk that does not sample. */
-    int[] run(List<StepChunk> chunks) {
+    /**
+     * What a step gave each of its chunks: the sampled token (-1 for a chunk that does not sample,
+     * or whose sampling failed) and, where sampling failed, why. One sequence's failure is its own:
+     * the other chunks of the step keep their tokens.
+     */
+    record Result(int[] tokens, String[] failures) {}
+
+    /** Runs the step; per chunk, the sampled token or the reason its sampling failed. */
+    Result run(List<StepChunk> chunks) {
         List<Integer> sampleRows = new ArrayList<>();
         int row = 0;
         for (StepChunk c : chunks) {
@@ -70,16 +77,21 @@ public final class EngineStep {
         }
         FloatMatrix logits = forward.logits(chunks, sampleRows.stream().mapToInt(Integer::intValue).toArray());
         int[] next = new int[chunks.size()];
+        String[] failures = new String[chunks.size()];
         Arrays.fill(next, -1);
-        if (sampleRows.isEmpty()) return next;
         int i = 0;
         for (int c = 0; c < chunks.size(); c++) {
             if (!chunks.get(c).sample()) continue;
             Sequence s = chunks.get(c).sequence();
-            int token = s.sampler.sample(logits.row(i++), s.history);
-            s.history.addGenerated(token);
-            next[c] = token;
+            float[] rowLogits = logits.row(i++);
+            try {
+                int token = s.sampler.sample(rowLogits, s.history);
+                s.history.addGenerated(token);
+                next[c] = token;
+            } catch (RuntimeException e) {
+                failures[c] = "sampling failed: " + e.getMessage();
+            }
         }
-        return next;
+        return new Result(next, failures);
     }
 }

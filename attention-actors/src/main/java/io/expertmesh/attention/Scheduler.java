@@ -54,7 +54,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     /** Stops admitting; replies when every accepted request has ended, ending the rest with an error after {@code timeout}. */
     public record Drain(Duration timeout, ActorRef<Done> replyTo) implements Command {}
 
-    private record StepFinished(List<StepChunk> chunks, int[] tokens, Throwable failure) implements Command {}
+    private record StepFinished(List<StepChunk> chunks, EngineStep.Result result, Throwable failure) implements Command {}
 
     private enum DrainTimedOut implements Command { INSTANCE }
 
@@ -155,8 +155,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         }
         for (StepChunk c : plan) inStep.add(c.sequence());
         updateGauges();
-        CompletableFuture<int[]> step = CompletableFuture.supplyAsync(() -> engine.run(plan), compute);
-        getContext().pipeToSelf(step, (tokens, failure) -> new StepFinished(plan, tokens, failure));
+        CompletableFuture<EngineStep.Result> step = CompletableFuture.supplyAsync(() -> engine.run(plan), compute);
+        getContext().pipeToSelf(step, (result, failure) -> new StepFinished(plan, result, failure));
     }
 
     /** Chooses the next step's chunks and reserves their KV blocks. */
@@ -259,8 +259,17 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
                     remove(s);
                     continue;
                 }
-                s.table.publishFullBlocks(s.tokens(), s.computed);
-                if (c.sample()) onToken(s, done.tokens()[i]);
+                String failure = done.result().failures()[i];
+                if (failure != null) {
+                    fail(s, failure, null);
+                    continue;
+                }
+                try {
+                    s.table.publishFullBlocks(s.tokens(), s.computed);
+                    if (c.sample()) onToken(s, done.result().tokens()[i]);
+                } catch (RuntimeException e) {
+                    fail(s, "inference failed: " + rootMessage(e), e);
+                }
             }
         }
         updateGauges();
@@ -286,6 +295,17 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         } else if (s.generated() >= s.params.maxNewTokens() || s.length() >= settings.maxContext()) {
             finish(s, FinishReason.LENGTH);
         }
+    }
+
+    /** Ends one sequence with an error event; the rest of its step and the running batch go on. */
+    private void fail(Sequence s, String reason, Throwable cause) {
+        if (cause != null) {
+            getContext().getLog().error("request {} failed: {}", s.id, reason, cause);
+        } else {
+            getContext().getLog().warn("request {} failed: {}", s.id, reason);
+        }
+        s.replyTo.tell(new SequenceEvent.Failed(s.id, reason));
+        remove(s);
     }
 
     private void finish(Sequence s, FinishReason reason) {

@@ -12,9 +12,13 @@ import io.expertmesh.model.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -145,5 +149,67 @@ class SchedulerTest {
         } while (e instanceof SequenceEvent.TextDelta);
         assertTrue(assertInstanceOf(SequenceEvent.Failed.class, e).message().contains("shutting down"));
         assertEquals(0, pool.usedBlocks());
+    }
+
+    /** A request's text and token count as its events told them, or its error. */
+    private record Outcome(String text, int tokens, String error) {}
+
+    private static Outcome outcome(TestProbe<SequenceEvent> events) {
+        assertInstanceOf(SequenceEvent.Queued.class, events.receiveMessage(Duration.ofSeconds(30)));
+        StringBuilder text = new StringBuilder();
+        while (true) {
+            switch (events.receiveMessage(Duration.ofSeconds(30))) {
+                case SequenceEvent.TextDelta d -> text.append(d.text());
+                case SequenceEvent.Finished f -> {
+                    return new Outcome(text.toString(), f.completionTokens(), null);
+                }
+                case SequenceEvent.Failed f -> {
+                    return new Outcome(text.toString(), -1, f.message());
+                }
+                case SequenceEvent e -> throw new AssertionError("unexpected event " + e);
+            }
+        }
+    }
+
+    @Test
+    void aRequestWhoseSamplingFailsEndsAloneAndItsNeighboursGetTheirSoloTokens() {
+        var wide = new KvBlockPool(model.config(), 16, 40 * KvBlockPool.bytesPerBlock(model.config(), 16));
+        var metrics = new ServingMetrics(new SimpleMeterRegistry(), wide, new ExpertLoad(model.config().numExperts()),
+                new PlacementView(model.config().numExperts()), "test");
+        ActorRef<Scheduler.Command> batching = kit.spawn(Scheduler.create(
+                new SchedulerSettings(64, 8, 8, 100, Duration.ofSeconds(30), Duration.ofSeconds(5)),
+                new EngineStep(model.model(), new ExpertLoad(model.config().numExperts())), compute, wide, tokenizer, metrics));
+        int[][] prompts = {PROMPT, {3, 17, 900}, {4053, 1449, 2000, 3000, 12}, {5, 6, 7, 8, 9, 10, 11}};
+        SamplingParams[] params = {greedy(12),
+                new SamplingParams(0.8f, 0, 1, 0, 1, 0, 0, 7L, 12, 0, Set.of(), List.of()),
+                greedy(9),
+                new SamplingParams(1.2f, 40, 0.9f, 0, 1.1f, 0.5f, 0, 11L, 10, 0, Set.of(), List.of())};
+        // Every token is a stop token that min_tokens bans: no token is left to sample.
+        Set<Integer> everyToken = IntStream.range(0, model.config().vocabSize()).boxed().collect(Collectors.toSet());
+        var poisoned = new SamplingParams(1, 0, 1, 0, 1, 0, 0, 3L, 8, 4, everyToken, List.of());
+        try {
+            Outcome[] solo = new Outcome[prompts.length];
+            for (int i = 0; i < prompts.length; i++) {
+                TestProbe<SequenceEvent> events = kit.createTestProbe();
+                batching.tell(new Scheduler.Submit("solo" + i, prompts[i], params[i], events.getRef()));
+                solo[i] = outcome(events);
+                assertEquals(null, solo[i].error(), "solo run " + i);
+            }
+            List<TestProbe<SequenceEvent>> probes = new ArrayList<>();
+            TestProbe<SequenceEvent> bad = kit.createTestProbe();
+            for (int i = 0; i < prompts.length; i++) {
+                if (i == 2) batching.tell(new Scheduler.Submit("poisoned", PROMPT, poisoned, bad.getRef()));
+                probes.add(kit.createTestProbe());
+                batching.tell(new Scheduler.Submit("beside" + i, prompts[i], params[i], probes.get(i).getRef()));
+            }
+            Outcome failed = outcome(bad);
+            assertTrue(failed.error() != null && failed.error().contains("no token can be sampled"), "poisoned request: " + failed);
+            for (int i = 0; i < prompts.length; i++) {
+                assertEquals(solo[i], outcome(probes.get(i)), "request " + i + " beside the poisoned one against its solo run");
+            }
+            assertEquals(0, wide.usedBlocks());
+        } finally {
+            kit.stop(batching);
+        }
     }
 }

@@ -48,13 +48,14 @@ public final class RequestParser {
         Long minTokens = f.integer("min_tokens", 0, minCeiling, "an integer in [0, " + minCeiling + "]"
                 + (max != null ? " (at most '" + maxName + "')" : ""));
 
-        float temperature = f.number("temperature", v -> v >= 0 && v <= 2, "a number in [0, 2]", 1f);
+        // A temperature or repetition penalty near 0 scales logits past what a float holds (NaN in sampling).
+        float temperature = f.number("temperature", v -> v == 0 || v >= 0.001 && v <= 2, "0 or a number in [0.001, 2]", 1f);
         float topP = f.number("top_p", v -> v > 0 && v <= 1, "a number in (0, 1]", 1f);
         Long topK = f.integer("top_k", -1, Integer.MAX_VALUE, "-1 or 0 (off) or a positive integer");
         float minP = f.number("min_p", v -> v >= 0 && v <= 1, "a number in [0, 1]", 0f);
         float presencePenalty = f.number("presence_penalty", v -> v >= -2 && v <= 2, "a number in [-2, 2]", 0f);
         float frequencyPenalty = f.number("frequency_penalty", v -> v >= -2 && v <= 2, "a number in [-2, 2]", 0f);
-        float repetitionPenalty = f.number("repetition_penalty", v -> v > 0 && v <= 2, "a number in (0, 2]", 1f);
+        float repetitionPenalty = f.number("repetition_penalty", v -> v >= 0.01 && v <= 2, "a number in [0.01, 2]", 1f);
         Long seed = f.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE, "a 64-bit integer");
 
         List<String> stop = stop(f);

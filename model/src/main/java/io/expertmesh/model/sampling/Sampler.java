@@ -79,6 +79,10 @@ public final class Sampler {
                 keyed[n++] = ((long) (Integer.MAX_VALUE - Float.floatToRawIntBits(probs[i])) << 32) | i;
             }
         }
+        if (n == 0) {
+            throw new IllegalStateException("no token can be sampled: every probability is zero or not a number after penalties,"
+                    + " banned tokens and temperature");
+        }
         keyed = Arrays.copyOf(keyed, n);
         Arrays.sort(keyed);
         int keep = params.topK() > 0 ? Math.min(n, params.topK()) : n;

@@ -26,12 +26,12 @@ public record SamplingParams(
     public static final int MAX_STOP_STRINGS = 16;
 
     public SamplingParams {
-        check(Float.isFinite(temperature) && temperature >= 0 && temperature <= 100, "temperature", "a number in [0, 100]", temperature);
+        // Near 0, a temperature or repetition penalty scales logits past what a float holds.
+        check(temperature == 0 || temperature >= 1e-3f && temperature <= 100, "temperature", "0 or a number in [0.001, 100]", temperature);
         check(topK >= 0, "top_k", "0 (off) or a positive integer", topK);
         check(topP > 0 && topP <= 1, "top_p", "a number in (0, 1]", topP);
         check(minP >= 0 && minP <= 1, "min_p", "a number in [0, 1]", minP);
-        check(Float.isFinite(repetitionPenalty) && repetitionPenalty > 0 && repetitionPenalty <= 10,
-                "repetition_penalty", "a number in (0, 10]", repetitionPenalty);
+        check(repetitionPenalty >= 0.01f && repetitionPenalty <= 10, "repetition_penalty", "a number in [0.01, 10]", repetitionPenalty);
         check(presencePenalty >= -2 && presencePenalty <= 2, "presence_penalty", "a number in [-2, 2]", presencePenalty);
         check(frequencyPenalty >= -2 && frequencyPenalty <= 2, "frequency_penalty", "a number in [-2, 2]", frequencyPenalty);
         check(maxNewTokens >= 0, "max_tokens", "a non-negative integer", maxNewTokens);

@@ -106,6 +106,25 @@ class SamplerTest {
         assertTrue(e.getMessage().startsWith("presence_penalty"), e.getMessage());
     }
 
+    @Test
+    void temperaturesAndRepetitionPenaltiesNearZeroAreRefusedBeforeTheyOverflowTheLogits() {
+        var e = assertThrows(IllegalArgumentException.class, () -> params(1e-45f, 0, 1, 0, 1, 0, 0, null));
+        assertTrue(e.getMessage().startsWith("temperature must be 0 or a number in [0.001"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> params(1f, 0, 1, 0, 1e-45f, 0, 0, null));
+        assertTrue(e.getMessage().startsWith("repetition_penalty"), e.getMessage());
+        float[] logits = logitsOf(0.25f, 0.25f, 0.25f, 0.25f);
+        int token = new Sampler(params(1e-3f, 0, 1, 0, 0.01f, 0, 0, 7L)).sample(logits.clone(), new TokenHistory(new int[] {0, 1}));
+        assertTrue(token >= 0 && token < logits.length, "the smallest allowed values still sample a token: " + token);
+    }
+
+    @Test
+    void whenEveryTokenIsBannedSamplingSaysSoInsteadOfIndexingAnEmptyArray() {
+        var banned = new SamplingParams(1f, 0, 1, 0, 1, 0, 0, 7L, 16, 4, Set.of(0, 1, 2, 3), List.of());
+        var e = assertThrows(IllegalStateException.class,
+                () -> new Sampler(banned).sample(logitsOf(0.25f, 0.25f, 0.25f, 0.25f), new TokenHistory(new int[0])));
+        assertTrue(e.getMessage().startsWith("no token can be sampled"), e.getMessage());
+    }
+
     private static float[] logitsOf(float... probs) {
         float[] l = new float[probs.length];
         for (int i = 0; i < l.length; i++) l[i] = (float) Math.log(probs[i]);
