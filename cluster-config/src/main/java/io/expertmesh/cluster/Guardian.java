@@ -48,7 +48,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
@@ -158,8 +157,7 @@ final class Guardian {
             ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), setup.chatTemplate(), schedulerSettings.maxContext(),
                     StopTokens.defaults(modelConfig, setup.tokenizer()), setup.http().defaultMaxTokens());
             api = new HttpApi(system, scheduler, served, setup.http(), placement, load, registry);
-            CompletableFuture<ServerBinding> binding = Http.get(system).newServerAt(setup.http().host(), setup.http().port())
-                    .bind(api.routes()).toCompletableFuture();
+            CompletableFuture<ServerBinding> binding = api.bind().toCompletableFuture();
             binding.whenComplete((b, failure) -> {
                 if (failure != null) setup.bound().completeExceptionally(failure);
                 else setup.bound().complete(b.localAddress().getPort());

@@ -7,11 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.gateway.api.BadBodies;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -132,6 +137,41 @@ class BadRequestCatalogueTest {
         var failure = assertThrows(CompletionException.class, refused::join);
         var handshake = assertInstanceOf(WebSocketHandshakeException.class, failure.getCause());
         assertEquals(403, handshake.getResponse().statusCode());
+    }
+
+    @Test
+    void aPostFromAnotherSitesPageIsRefusedAndOneFromTheServersOwnPageServed() {
+        String body = "{\"prompt\":\"hi\",\"max_tokens\":2}";
+        for (String foreign : List.of("https://evil.example", "http://127.0.0.1:1", "null")) {
+            // text/plain is what a cross-site form or fetch may send without a CORS preflight.
+            JsonNode error = error(server.send(HttpRequest.newBuilder(server.uri("/v1/completions")).header("Origin", foreign)
+                    .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString(body)).build()), 403);
+            assertTrue(error.path("message").asText().contains(foreign), error.toString());
+        }
+        HttpResponse<String> own = server.send(HttpRequest.newBuilder(server.uri("/v1/completions"))
+                .header("Origin", "http://127.0.0.1:" + server.node.httpPort()).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        assertEquals(200, own.statusCode(), own.body());
+    }
+
+    @Test
+    void aDnsRebindingWebSocketIsRefusedThoughItsOriginMatchesItsHost() throws IOException {
+        String site = "rebind.example:" + server.node.httpPort();
+        try (Socket socket = new Socket("127.0.0.1", server.node.httpPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET /v1/stream HTTP/1.1\r\nHost: " + site + "\r\nOrigin: http://" + site
+                    + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String status = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            assertTrue(status != null && status.startsWith("HTTP/1.1 403"), "upgrade answered " + status);
+        }
+    }
+
+    @Test
+    void aWebSocketFromTheServersOwnPageIsAccepted() {
+        var socket = server.http.newWebSocketBuilder().header("Origin", "http://localhost:" + server.node.httpPort())
+                .buildAsync(URI.create("ws://127.0.0.1:" + server.node.httpPort() + "/v1/stream"), new WebSocket.Listener() {}).join();
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "").join();
     }
 
     @Test

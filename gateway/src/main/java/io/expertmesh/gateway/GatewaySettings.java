@@ -2,15 +2,19 @@ package io.expertmesh.gateway;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * HTTP front-end limits and options (HOCON {@code expertmesh.http}): where to listen, the largest
- * request body, the optional API key, the output length when a request names none, and the
- * WebSocket limits.
+ * request body, the optional API key, the output length when a request names none, the
+ * WebSocket limits, and the origins besides the server's own whose pages may call it.
  */
 public record GatewaySettings(String host, int port, long maxBodyBytes, String apiKey, int defaultMaxTokens, int maxSocketRequests,
-                              Duration bodyReadTimeout, Duration heartbeatInterval) {
+                              Duration bodyReadTimeout, Duration heartbeatInterval, List<String> allowedOrigins) {
     public GatewaySettings {
         if (host.isBlank()) throw new IllegalArgumentException("expertmesh.http.host must not be empty");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("expertmesh.http.port must be between 0 and 65535, got " + port);
@@ -21,6 +25,23 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, String a
         atLeastOne("max-requests-per-socket", maxSocketRequests);
         positive("body-read-timeout", bodyReadTimeout);
         positive("heartbeat-interval", heartbeatInterval);
+        allowedOrigins = allowedOrigins.stream().map(GatewaySettings::origin).toList();
+    }
+
+    /** An origin as browsers send it ({@code scheme://host[:port]}, lower case), or a failure naming the key. */
+    private static String origin(String value) {
+        URI uri;
+        try {
+            uri = new URI(value);
+        } catch (URISyntaxException e) {
+            uri = null;
+        }
+        if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                || !uri.getRawPath().isEmpty() || uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("expertmesh.http.allowed-origins: \"" + value
+                    + "\" is not an origin (scheme://host or scheme://host:port, http or https, nothing after)");
+        }
+        return value.toLowerCase(Locale.ROOT);
     }
 
     private static void atLeastOne(String key, int value) {
@@ -38,21 +59,22 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, String a
             String key = config.getString(h + "api-key");
             return new GatewaySettings(config.getString(h + "host"), config.getInt(h + "port"), config.getBytes(h + "max-body-size"),
                     key.isEmpty() ? null : key, config.getInt(h + "default-max-tokens"), config.getInt(h + "max-requests-per-socket"),
-                    config.getDuration(h + "body-read-timeout"), config.getDuration(h + "heartbeat-interval"));
+                    config.getDuration(h + "body-read-timeout"), config.getDuration(h + "heartbeat-interval"),
+                    config.getStringList(h + "allowed-origins"));
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 
     public GatewaySettings withPort(int newPort) {
-        return new GatewaySettings(host, newPort, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval);
+        return new GatewaySettings(host, newPort, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval, allowedOrigins);
     }
 
     public GatewaySettings withHost(String newHost) {
-        return new GatewaySettings(newHost, port, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval);
+        return new GatewaySettings(newHost, port, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval, allowedOrigins);
     }
 
     public GatewaySettings withApiKey(String key) {
-        return new GatewaySettings(host, port, maxBodyBytes, key, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval);
+        return new GatewaySettings(host, port, maxBodyBytes, key, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval, allowedOrigins);
     }
 }

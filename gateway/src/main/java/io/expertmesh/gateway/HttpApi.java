@@ -19,11 +19,14 @@ import io.expertmesh.gateway.api.TokenizeRequest;
 import io.expertmesh.model.Json;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,6 +37,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
@@ -70,6 +75,8 @@ public final class HttpApi extends AllDirectives {
     private final long created = Instant.now().getEpochSecond();
     private final AtomicBoolean draining = new AtomicBoolean();
     private final Playground playground = new Playground();
+    /** Origins whose pages may POST or open the WebSocket; set again once the port is bound. */
+    private volatile Set<String> allowedOrigins;
 
     public HttpApi(ActorSystem<?> system, ActorRef<Scheduler.Command> scheduler, ServedModel model, GatewaySettings settings,
                    PlacementView placement, ExpertLoad expertLoad, PrometheusMeterRegistry registry) {
@@ -80,6 +87,24 @@ public final class HttpApi extends AllDirectives {
         this.placement = placement;
         this.expertLoad = expertLoad;
         this.registry = registry;
+        this.allowedOrigins = settings.port() == 0 ? Set.copyOf(settings.allowedOrigins()) : allowedOrigins(settings.port());
+    }
+
+    /** Listens on the configured host and port; the bound port completes the server's own origins. */
+    public CompletionStage<ServerBinding> bind() {
+        return Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes()).thenApply(binding -> {
+            allowedOrigins = allowedOrigins(binding.localAddress().getPort());
+            return binding;
+        });
+    }
+
+    /** The configured origins and the server's own on {@code port}: its listening host and the loopback names. */
+    private Set<String> allowedOrigins(int port) {
+        Set<String> origins = new HashSet<>(settings.allowedOrigins());
+        for (String host : List.of(settings.host(), "127.0.0.1", "localhost", "::1")) {
+            origins.add("http://" + (host.contains(":") ? "[" + host + "]" : host).toLowerCase(Locale.ROOT) + ":" + port);
+        }
+        return Set.copyOf(origins);
     }
 
     /** From now on new requests get 503; requests already accepted keep streaming. */
@@ -94,9 +119,9 @@ public final class HttpApi extends AllDirectives {
                         ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8),
                         registry.scrape())))),
                 playground.route(),
-                path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> sameOrigin(() -> socketAuthorized(() -> handleWebSocketMessages(
+                path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> allowedOrigin(() -> socketAuthorized(() -> handleWebSocketMessages(
                         StreamSocket.flow(system, scheduler, model, settings, draining)))))),
-                authorized(() -> concat(
+                allowedOrigin(() -> authorized(() -> concat(
                         path(PathMatchers.segment("v1").slash("chat").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
                         path(PathMatchers.segment("v1").slash("completions"),
@@ -104,17 +129,22 @@ public final class HttpApi extends AllDirectives {
                         path(PathMatchers.segment("v1").slash("models"), () -> get(() -> json(200, ResponseFormatter.modelList(model.id(), created)))),
                         path("tokenize", () -> post(() -> withBody(this::tokenize))),
                         path("detokenize", () -> post(() -> withBody(this::detokenize))),
-                        path("cluster", () -> get(() -> json(200, clusterStatus())))))
+                        path("cluster", () -> get(() -> json(200, clusterStatus()))))))
         )));
     }
 
     private Route authorized(Supplier<Route> inner) {
         if (settings.apiKey() == null) return inner.get();
         return optionalHeaderValueByName("Authorization", header -> {
-            if (header.isPresent() && header.get().equals("Bearer " + settings.apiKey())) return inner.get();
+            if (header.isPresent() && keyMatches(header.get(), "Bearer " + settings.apiKey())) return inner.get();
             return error(ApiException.unauthorized(header.isPresent() ? "Incorrect API key provided"
                     : "Missing API key: send 'Authorization: Bearer <key>'"));
         });
+    }
+
+    /** Compares in time that does not depend on where the strings first differ, so timing cannot reveal the key. */
+    private static boolean keyMatches(String given, String expected) {
+        return MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -123,26 +153,22 @@ public final class HttpApi extends AllDirectives {
      */
     private Route socketAuthorized(Supplier<Route> inner) {
         if (settings.apiKey() == null) return inner.get();
-        return parameterOptional("api_key", key -> key.isPresent() && key.get().equals(settings.apiKey())
+        return parameterOptional("api_key", key -> key.isPresent() && keyMatches(key.get(), settings.apiKey())
                 ? inner.get() : authorized(inner));
     }
 
     /**
-     * Browsers let any web page open a WebSocket to 127.0.0.1; a socket whose {@code Origin} is
-     * another site is refused. Clients outside a browser send no Origin and are let in.
+     * Browsers let any web page send a POST or open a WebSocket to 127.0.0.1 and name that page in
+     * {@code Origin}; only the server's own origin and the configured ones get in. The check is
+     * against the host and port the server is bound to, never the request's {@code Host}, which a
+     * DNS-rebinding page controls. Clients outside a browser send no Origin and are let in.
      */
-    private Route sameOrigin(Supplier<Route> inner) {
-        return optionalHeaderValueByName("Origin", origin -> optionalHeaderValueByName("Host", host -> {
-            if (origin.isEmpty()) return inner.get();
-            String authority;
-            try {
-                authority = URI.create(origin.get()).getRawAuthority();
-            } catch (IllegalArgumentException e) {
-                authority = null;
-            }
-            if (authority != null && host.isPresent() && authority.equalsIgnoreCase(host.get())) return inner.get();
-            return error(ApiException.forbidden("WebSocket connections from another origin (" + origin.get() + ") are refused"));
-        }));
+    private Route allowedOrigin(Supplier<Route> inner) {
+        return optionalHeaderValueByName("Origin", origin -> {
+            if (origin.isEmpty() || allowedOrigins.contains(origin.get().toLowerCase(Locale.ROOT))) return inner.get();
+            return error(ApiException.forbidden("requests from the origin " + origin.get()
+                    + " are refused: only this server's own pages and expertmesh.http.allowed-origins may call it"));
+        });
     }
 
     /** Reads the body as JSON within the size limit, then completes with {@code handler}'s response. */

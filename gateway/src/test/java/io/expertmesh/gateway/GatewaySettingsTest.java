@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class GatewaySettingsTest {
@@ -21,7 +22,7 @@ class GatewaySettingsTest {
     @Test
     void defaultsComeFromTheModulesReferenceConf() {
         GatewaySettings s = read("");
-        assertEquals(new GatewaySettings("127.0.0.1", 8080, 1 << 20, null, 1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(1)), s);
+        assertEquals(new GatewaySettings("127.0.0.1", 8080, 1 << 20, null, 1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of()), s);
         assertNull(s.apiKey());
     }
 
@@ -33,6 +34,17 @@ class GatewaySettingsTest {
         assertFails("expertmesh.http.max-requests-per-socket = 0", "expertmesh.http.max-requests-per-socket must be at least 1, got 0");
         assertFails("expertmesh.http.body-read-timeout = 0s", "expertmesh.http.body-read-timeout must be positive, got 0 ms");
         assertFails("expertmesh.http.heartbeat-interval = -1s", "expertmesh.http.heartbeat-interval must be positive, got -1000 ms");
+    }
+
+    @Test
+    void allowedOriginsAreOriginsNothingMore() {
+        assertEquals(List.of("https://chat.example.com", "http://10.0.0.5:8080"),
+                read("expertmesh.http.allowed-origins = [\"https://Chat.Example.com\", \"http://10.0.0.5:8080\"]").allowedOrigins());
+        for (String bad : List.of("chat.example.com", "https://chat.example.com/", "https://chat.example.com/app", "ftp://example.com",
+                "https://user@example.com", "*")) {
+            var e = assertThrows(IllegalArgumentException.class, () -> read("expertmesh.http.allowed-origins = [\"" + bad + "\"]"));
+            assertTrue(e.getMessage().startsWith("expertmesh.http.allowed-origins: \"" + bad + "\" is not an origin"), e.getMessage());
+        }
     }
 
     @Test
