@@ -5,6 +5,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -16,9 +17,11 @@ import org.apache.pekko.serialization.JSerializer;
 
 /**
  * The serializer of every {@link io.expertmesh.protocol.MeshMessage} that crosses nodes: Kryo with
- * each message class registered under a fixed id, actor references as their serialization format,
- * and activations (rows sent to experts, partial sums back) as F32, or as BF16 when
- * {@code expertmesh.serialization.activations = bf16} (half the bytes, rounded to nearest even).
+ * registration required and each message class registered under a fixed id with a serializer that
+ * bounds every length it reads by the bytes left in the frame, actor references as their
+ * serialization format, and activations (rows sent to experts, partial sums back) as F32, or as BF16
+ * when {@code expertmesh.serialization.activations = bf16} (half the bytes, rounded to nearest even).
+ * A frame naming any other class is refused before anything of it is read.
  */
 public final class KryoSerializer extends JSerializer {
     private static final int IDENTIFIER = 7_451_001;
@@ -42,19 +45,23 @@ public final class KryoSerializer extends JSerializer {
         };
     }
 
+    /** The registration id of each message class; nothing else is read from the wire. */
+    private static final int WAKE = 110, BATCH = 111, PARTIAL_SUMS = 112, REFUSED = 113, SUBSCRIBE = 114, HOSTED = 115;
+
     static Kryo newKryo(ActorRefResolver resolver, boolean bf16) {
         Kryo kryo = new Kryo();
-        kryo.setRegistrationRequired(false);
+        kryo.setRegistrationRequired(true);
         kryo.setReferences(false);
-        kryo.addDefaultSerializer(ActorRef.class, new ActorRefSerializer(resolver));
-        kryo.register(int[].class, 100);
-        kryo.register(float[].class, 101);
-        kryo.register(RoutedExpertProtocol.Wake.class, 110);
-        kryo.register(DispatchBatch.class, serializer((out, b) -> writeBatch(out, b, bf16), KryoSerializer::readBatch), 111);
-        kryo.register(PartialSums.class, serializer((out, p) -> writePartialSums(out, p, bf16), KryoSerializer::readPartialSums), 112);
-        kryo.register(DispatchRefused.class, 113);
-        kryo.register(ExpertHostProtocol.Subscribe.class, 114);
-        kryo.register(ExpertHostProtocol.HostedExperts.class, 115);
+        kryo.register(RoutedExpertProtocol.Wake.class, serializer((out, w) -> { }, in -> new RoutedExpertProtocol.Wake()), WAKE);
+        kryo.register(DispatchBatch.class, serializer((out, b) -> writeBatch(out, b, bf16), KryoSerializer::readBatch), BATCH);
+        kryo.register(PartialSums.class, serializer((out, p) -> writePartialSums(out, p, bf16), KryoSerializer::readPartialSums),
+                PARTIAL_SUMS);
+        kryo.register(DispatchRefused.class, serializer(KryoSerializer::writeRefused, KryoSerializer::readRefused), REFUSED);
+        kryo.register(ExpertHostProtocol.Subscribe.class, serializer(
+                (out, m) -> writeText(out, resolver.toSerializationFormat(m.subscriber())),
+                in -> new ExpertHostProtocol.Subscribe(resolver.resolveActorRef(readText(in)))), SUBSCRIBE);
+        kryo.register(ExpertHostProtocol.HostedExperts.class, serializer((out, h) -> writeHosted(out, h, resolver),
+                in -> readHosted(in, resolver)), HOSTED);
         return kryo;
     }
 
@@ -83,28 +90,11 @@ public final class KryoSerializer extends JSerializer {
     public Object fromBinaryJava(byte[] bytes, Class<?> manifest) {
         Kryo kryo = pool.obtain();
         try (Input in = new Input(bytes)) {
-            return kryo.readClassAndObject(in);
+            int id = in.readVarInt(true) - 2;  // Kryo writes a class as its registration id + 2
+            if (id < WAKE || id > HOSTED) throw new IllegalArgumentException("frame names class id " + id + ", not a mesh message");
+            return kryo.readObject(in, kryo.getRegistration(id).getType());
         } finally {
             pool.free(kryo);
-        }
-    }
-
-    /** An actor reference as its cluster-wide serialization format. */
-    private static final class ActorRefSerializer extends Serializer<ActorRef<?>> {
-        private final ActorRefResolver resolver;
-
-        ActorRefSerializer(ActorRefResolver resolver) {
-            this.resolver = resolver;
-        }
-
-        @Override
-        public void write(Kryo kryo, Output output, ActorRef<?> ref) {
-            output.writeString(resolver.toSerializationFormat(ref));
-        }
-
-        @Override
-        public ActorRef<?> read(Kryo kryo, Input input, Class<? extends ActorRef<?>> type) {
-            return resolver.resolveActorRef(input.readString());
         }
     }
 
@@ -123,6 +113,55 @@ public final class KryoSerializer extends JSerializer {
         };
     }
 
+    /** Text as a byte count and UTF-8, read back only when the frame holds that many bytes. */
+    static void writeText(Output out, String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        out.writeVarInt(bytes.length, true);
+        out.writeBytes(bytes);
+    }
+
+    static String readText(Input in) {
+        return new String(in.readBytes(count(in, 1, "text bytes")), StandardCharsets.UTF_8);
+    }
+
+    /** A count read from the frame, refused when its items, each at least {@code minBytes}, cannot fit in what is left. */
+    private static int count(Input in, int minBytes, String what) {
+        int n = in.readVarInt(true);
+        if (n < 0 || n > (in.limit() - in.position()) / minBytes) {
+            throw new IllegalArgumentException(n + " " + what + " do not fit in the " + (in.limit() - in.position()) + " bytes left");
+        }
+        return n;
+    }
+
+    static void writeRefused(Output out, DispatchRefused r) {
+        out.writeVarLong(r.step(), true);
+        out.writeVarInt(r.layer(), true);
+        writeText(out, r.node());
+        writeText(out, r.reason());
+    }
+
+    static DispatchRefused readRefused(Input in) {
+        return new DispatchRefused(in.readVarLong(true), in.readVarInt(true), readText(in), readText(in));
+    }
+
+    static void writeHosted(Output out, ExpertHostProtocol.HostedExperts h, ActorRefResolver resolver) {
+        writeText(out, resolver.toSerializationFormat(h.host()));
+        writeText(out, h.node());
+        writeText(out, h.link());
+        out.writeVarInt(h.experts().length, true);
+        for (int e : h.experts()) out.writeVarInt(e, true);
+        out.writeVarLong(h.version(), true);
+    }
+
+    static ExpertHostProtocol.HostedExperts readHosted(Input in, ActorRefResolver resolver) {
+        ActorRef<ExpertHostProtocol.Command> host = resolver.resolveActorRef(readText(in));
+        String node = readText(in);
+        String link = readText(in);
+        int[] experts = new int[count(in, 1, "expert ids")];
+        for (int i = 0; i < experts.length; i++) experts[i] = in.readVarInt(true);
+        return new ExpertHostProtocol.HostedExperts(host, node, link, experts, in.readVarLong(true));
+    }
+
     static void writeBatch(Output out, DispatchBatch b, boolean bf16) {
         out.writeVarLong(b.step(), true);
         out.writeVarInt(b.layer(), true);
@@ -139,7 +178,7 @@ public final class KryoSerializer extends JSerializer {
         int rows = in.readVarInt(true);
         int hidden = in.readVarInt(true);
         int k = in.readVarInt(true);
-        if ((long) rows * k > in.limit() - in.position() || (long) rows * hidden > Integer.MAX_VALUE) {
+        if (rows < 0 || k < 0 || hidden < 0 || (long) rows * k > in.limit() - in.position() || (long) rows * hidden > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("a batch of " + rows + " rows × " + k + " choices × " + hidden
                     + " activations does not fit in its frame");
         }
@@ -214,7 +253,7 @@ public final class KryoSerializer extends JSerializer {
         int n = in.readVarInt(true);
         boolean bf16 = in.readBoolean();
         // A count the frame cannot hold is refused before anything is allocated for it.
-        if (n > (in.limit() - in.position()) / (bf16 ? 1 : 4)) {
+        if (n < 0 || n > (in.limit() - in.position()) / (bf16 ? 1 : 4)) {
             throw new IllegalArgumentException(n + " activations do not fit in the " + (in.limit() - in.position()) + " bytes left");
         }
         if (!bf16) return in.readFloats(n);

@@ -3,6 +3,7 @@ package io.expertmesh.protocol;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -108,5 +109,41 @@ class KryoSerializerTest {
         assertEquals(1.0f, back[0]);
         assertEquals(1.015625f, back[1]);
         for (int i = 2; i < values.length; i++) assertEquals(values[i], back[i], Math.abs(values[i]) / 256 + 1e-30f, "value " + i);
+    }
+
+    private static byte[] frame(int... varints) {
+        try (var out = new com.esotericsoftware.kryo.io.Output(64, -1)) {
+            for (int v : varints) out.writeVarInt(v, true);
+            return out.toBytes();
+        }
+    }
+
+    private static IllegalArgumentException refused(byte[] bytes) {
+        Serialization serialization = SerializationExtension.get(Adapter.toClassic(kit.system()));
+        int kryo = serialization.findSerializerFor(new RoutedExpertProtocol.Wake()).identifier();
+        var failure = assertThrows(Exception.class, () -> serialization.deserialize(bytes, kryo, "").get());
+        Throwable cause = failure;
+        while (!(cause instanceof IllegalArgumentException) && cause.getCause() != null) cause = cause.getCause();
+        return assertInstanceOf(IllegalArgumentException.class, cause, failure.toString());
+    }
+
+    @Test
+    void aFrameNamingAnyClassButAMeshMessageIsRefusedBeforeItIsRead() {
+        // Kryo writes a class as its id + 2: 2 + 2 is String (a default registration), 10 + 2 and 120 + 2 no message.
+        for (int classId : new int[] {2, 10, 100, 101, 120}) {
+            var e = refused(frame(classId + 2, 1_000_000_000));
+            assertTrue(e.getMessage().contains("not a mesh message"), e.getMessage());
+        }
+    }
+
+    @Test
+    void countsLargerThanTheFrameAreRefusedBeforeAnythingIsAllocated() {
+        // A HostedExperts whose text announces a billion bytes, then one whose expert list announces a billion ids.
+        var e = refused(frame(115 + 2, 1_000_000_000));
+        assertTrue(e.getMessage().contains("1000000000 text bytes do not fit"), e.getMessage());
+        e = refused(frame(113 + 2, 1, 1, 1_000_000_000));
+        assertTrue(e.getMessage().contains("do not fit"), e.getMessage());
+        e = refused(frame(111 + 2, 1, 1, 1 << 20, 1 << 20, 6));
+        assertTrue(e.getMessage().contains("does not fit in its frame"), e.getMessage());
     }
 }
