@@ -190,6 +190,11 @@ class BadRequestCatalogueTest {
             }
             ws.socket().sendBinary(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
             assertTrue(ws.next().path("error").path("message").asText().contains("binary"));
+            // 200 KiB in fragments, over the 64 KiB limit: an error frame, not a closed socket.
+            String part = "x".repeat(16 << 10);
+            for (int i = 0; i < 12; i++) ws.socket().sendText(part, false).join();
+            ws.socket().sendText(part, true).join();
+            assertTrue(ws.next().path("error").path("message").asText().contains("frame larger than"));
             ws.send("{\"id\":\"ok\",\"type\":\"completions\",\"body\":{\"prompt\":\"hi\",\"max_tokens\":3}}");
             List<JsonNode> mine = ws.until("ok", new ArrayList<>());
             assertTrue(mine.getLast().path("done").asBoolean(), mine.getLast().toString());

@@ -92,11 +92,39 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         }
         TextMessage text = message.asTextMessage();
         if (text.isStrict()) return CompletableFuture.completedFuture(frame(text.getStrictText(), settings));
+        // The whole message is read, keeping at most the limit: a message cut short would fail the
+        // connection, so an oversize one gets an error frame and the socket stays usable.
+        long limit = settings.maxBodyBytes();
         return text.getStreamedText()
-                .limitWeighted(settings.maxBodyBytes(), s -> (long) s.length())
-                .runFold(new StringBuilder(), StringBuilder::append, system)
-                .<Command>thenApply(sb -> frame(sb.toString(), settings))
-                .exceptionally(e -> new BadFrame("frame larger than " + settings.maxBodyBytes() + " characters"));
+                .completionTimeout(settings.bodyReadTimeout())
+                .runFold(new BoundedText(limit), BoundedText::append, system)
+                .<Command>thenApply(t -> t.overLimit() ? new BadFrame("frame larger than " + limit + " characters") : frame(t.text(), settings))
+                .exceptionally(e -> new BadFrame("frame not received within " + settings.bodyReadTimeout().toMillis() + " ms"));
+    }
+
+    /** The parts of a streamed message, kept while they fit in {@code limit} characters and only counted after. */
+    private static final class BoundedText {
+        private final long limit;
+        private final StringBuilder kept = new StringBuilder();
+        private long length;
+
+        BoundedText(long limit) {
+            this.limit = limit;
+        }
+
+        BoundedText append(String part) {
+            length += part.length();
+            if (length <= limit) kept.append(part);
+            return this;
+        }
+
+        boolean overLimit() {
+            return length > limit;
+        }
+
+        String text() {
+            return kept.toString();
+        }
     }
 
     private static Command frame(String text, GatewaySettings settings) {
