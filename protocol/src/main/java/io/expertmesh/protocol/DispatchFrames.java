@@ -2,6 +2,7 @@ package io.expertmesh.protocol;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -63,8 +64,12 @@ public final class DispatchFrames {
         int manifestLength = in.readUnsignedShort();
         if (manifestLength > length - 6) throw new IOException("dispatch frame's manifest runs past its end");
         byte[] manifest = in.readNBytes(manifestLength);
-        byte[] bytes = new byte[length - 6 - manifestLength];
-        in.readFully(bytes);
+        // Read as it arrives, not allocated from the announced length: a peer that announces a large
+        // frame and sends little costs what it sent.
+        byte[] bytes = in.readNBytes(length - 6 - manifestLength);
+        if (manifest.length < manifestLength || bytes.length < length - 6 - manifestLength) {
+            throw new EOFException("dispatch frame of " + length + " bytes ended after " + (6 + manifest.length + bytes.length));
+        }
         Object message;
         try {
             message = serialization.deserialize(bytes, serializerId, new String(manifest, StandardCharsets.UTF_8)).get();
