@@ -496,6 +496,20 @@ __device__ __forceinline__ const __nv_bfloat16* expert_matrix(const unsigned lon
     return reinterpret_cast<const __nv_bfloat16*>(table[e]);
 }
 
+// What a block of an expert kernel works on: block (row group, i) serves the i-th expert with tokens
+// (active[experts] of them), whose slots are [start, end), from the given first row. expert is -1
+// when the block is past that count or the row past the matrix's rows: nothing to do.
+struct ExpertJob {
+    int expert, start, end, row;
+};
+
+__device__ __forceinline__ ExpertJob expert_job(const int* __restrict__ expertStart, const int* __restrict__ active, int experts,
+                                                int row, int rows) {
+    if (blockIdx.y >= (unsigned)active[experts] || row >= rows) return {-1, 0, 0, row};
+    int e = active[blockIdx.y];
+    return {e, expertStart[e], expertStart[e + 1], row};
+}
+
 // All routed experts of a step in one launch: block (row group, i) serves the i-th expert with
 // tokens (blocks past their count return at once). For each slot s of expert e,
 // h[s, r] = silu(gate_e[r] · x[token(s)]) · (up_e[r] · x[token(s)]). gate/up are tables of each
@@ -504,14 +518,13 @@ extern "C" __global__ void experts_gate_up(const unsigned long long* __restrict_
                                            const float* __restrict__ x, const int* __restrict__ expertStart,
                                            const int* __restrict__ active, const int* __restrict__ slotToken,
                                            float* __restrict__ h, int inter, int dim, int experts) {
-    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-    if (blockIdx.y >= (unsigned)active[experts] || row >= inter) return;
-    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* g = expert_matrix(gate, e) + (size_t)row * dim;
-    const __nv_bfloat16* u = expert_matrix(up, e) + (size_t)row * dim;
+    ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * blockDim.x + threadIdx.x) >> 5, inter);
+    if (job.expert < 0) return;
+    const __nv_bfloat16* g = expert_matrix(gate, job.expert) + (size_t)job.row * dim;
+    const __nv_bfloat16* u = expert_matrix(up, job.expert) + (size_t)job.row * dim;
     int lane = threadIdx.x & 31;
-    for (int sb = s0; sb < s1; sb += MAX_TOKENS) {
-        int count = min(MAX_TOKENS, s1 - sb);
+    for (int sb = job.start; sb < job.end; sb += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, job.end - sb);
         float ag[MAX_TOKENS], au[MAX_TOKENS];
 #pragma unroll
         for (int t = 0; t < MAX_TOKENS; t++) ag[t] = au[t] = 0.f;
@@ -530,7 +543,7 @@ extern "C" __global__ void experts_gate_up(const unsigned long long* __restrict_
         for (int t = 0; t < MAX_TOKENS; t++) {
             if (t < count) {
                 float a = warp_sum(ag[t]), b = warp_sum(au[t]);
-                if (lane == 0) h[(size_t)(sb + t) * inter + row] = silu_times(a, b);
+                if (lane == 0) h[(size_t)(sb + t) * inter + job.row] = silu_times(a, b);
             }
         }
     }
@@ -541,12 +554,11 @@ extern "C" __global__ void experts_gate_up(const unsigned long long* __restrict_
 extern "C" __global__ void experts_down(const unsigned long long* __restrict__ down, const float* __restrict__ h,
                                         const int* __restrict__ expertStart, const int* __restrict__ active,
                                         float* __restrict__ y, int dim, int inter, int experts) {
-    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-    if (blockIdx.y >= (unsigned)active[experts] || row >= dim) return;
-    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* w = expert_matrix(down, e) + (size_t)row * inter;
-    for (int sb = s0; sb < s1; sb += MAX_TOKENS) {
-        int count = min(MAX_TOKENS, s1 - sb);
+    ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * blockDim.x + threadIdx.x) >> 5, dim);
+    if (job.expert < 0) return;
+    const __nv_bfloat16* w = expert_matrix(down, job.expert) + (size_t)job.row * inter;
+    for (int sb = job.start; sb < job.end; sb += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, job.end - sb);
         float acc[MAX_TOKENS];
 #pragma unroll
         for (int t = 0; t < MAX_TOKENS; t++) acc[t] = 0.f;
@@ -554,7 +566,7 @@ extern "C" __global__ void experts_down(const unsigned long long* __restrict__ d
         if ((threadIdx.x & 31) == 0) {
 #pragma unroll
             for (int t = 0; t < MAX_TOKENS; t++) {
-                if (t < count) y[(size_t)(sb + t) * dim + row] = acc[t];
+                if (t < count) y[(size_t)(sb + t) * dim + job.row] = acc[t];
             }
         }
     }
@@ -585,13 +597,12 @@ extern "C" __global__ void experts_gate_up_tc(const unsigned long long* __restri
     __shared__ __align__(128) float gateTile[4][16 * 16];
     __shared__ __align__(128) float upTile[4][16 * 16];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int r0 = (blockIdx.x * 4 + warp) * 16;
-    if (blockIdx.y >= (unsigned)active[experts] || r0 >= inter) return;
-    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* g = expert_matrix(gate, e) + (size_t)r0 * dim;
-    const __nv_bfloat16* u = expert_matrix(up, e) + (size_t)r0 * dim;
-    for (int sb = s0; sb < s1; sb += 64) {
-        int groups = min(4, (s1 - sb + 15) / 16);
+    ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * 4 + warp) * 16, inter);
+    if (job.expert < 0) return;
+    const __nv_bfloat16* g = expert_matrix(gate, job.expert) + (size_t)job.row * dim;
+    const __nv_bfloat16* u = expert_matrix(up, job.expert) + (size_t)job.row * dim;
+    for (int sb = job.start; sb < job.end; sb += 64) {
+        int groups = min(4, (job.end - sb + 15) / 16);
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> accGate[4], accUp[4];
 #pragma unroll
         for (int j = 0; j < 4; j++) {
@@ -606,7 +617,7 @@ extern "C" __global__ void experts_gate_up_tc(const unsigned long long* __restri
             __syncwarp();
             for (int i = lane; i < 256; i += 32) {
                 int m = i % 16, s = sb + 16 * j + i / 16;
-                if (s < s1) h[(size_t)s * inter + r0 + m] = silu_times(gateTile[warp][i], upTile[warp][i]);
+                if (s < job.end) h[(size_t)s * inter + job.row + m] = silu_times(gateTile[warp][i], upTile[warp][i]);
             }
             __syncwarp();
         }
@@ -621,12 +632,11 @@ extern "C" __global__ void experts_down_tc(const unsigned long long* __restrict_
                                            float* __restrict__ y, int dim, int inter, int experts) {
     __shared__ __align__(128) float tile[4][16 * 16];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int r0 = (blockIdx.x * 4 + warp) * 16;
-    if (blockIdx.y >= (unsigned)active[experts] || r0 >= dim) return;
-    int e = active[blockIdx.y], s0 = expertStart[e], s1 = expertStart[e + 1];
-    const __nv_bfloat16* w = expert_matrix(down, e) + (size_t)r0 * inter;
-    for (int sb = s0; sb < s1; sb += 64) {
-        int groups = min(4, (s1 - sb + 15) / 16);
+    ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * 4 + warp) * 16, dim);
+    if (job.expert < 0) return;
+    const __nv_bfloat16* w = expert_matrix(down, job.expert) + (size_t)job.row * inter;
+    for (int sb = job.start; sb < job.end; sb += 64) {
+        int groups = min(4, (job.end - sb + 15) / 16);
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4];
 #pragma unroll
         for (int j = 0; j < 4; j++) wmma::fill_fragment(acc[j], 0.f);
@@ -636,7 +646,7 @@ extern "C" __global__ void experts_down_tc(const unsigned long long* __restrict_
             __syncwarp();
             for (int i = lane; i < 256; i += 32) {
                 int m = i % 16, s = sb + 16 * j + i / 16;
-                if (s < s1) y[(size_t)s * dim + r0 + m] = tile[warp][i];
+                if (s < job.end) y[(size_t)s * dim + job.row + m] = tile[warp][i];
             }
             __syncwarp();
         }
