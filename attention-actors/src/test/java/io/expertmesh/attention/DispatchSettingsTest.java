@@ -18,7 +18,7 @@ class DispatchSettingsTest {
 
     @Test
     void defaultsComeFromTheModulesReferenceConf() {
-        assertEquals(new DispatchSettings(true, Duration.ofSeconds(2), Duration.ofSeconds(8), Duration.ofSeconds(1), Duration.ofMillis(200)),
+        assertEquals(new DispatchSettings(true, Duration.ofSeconds(2), Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ofMillis(200)),
                 read(""));
         var load = ConfigFactory.load();
         assertEquals(1, load.getInt(Scheduler.ENGINE_DISPATCHER + ".thread-pool-executor.fixed-pool-size"));

@@ -28,8 +28,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * A real cluster on loopback, each node its own JVM: a gateway+attention node and expert nodes.
  * The experts spread over the expert nodes and give the one-node tokens; streams keep flowing while
- * an expert node leaves and while one joins; after an expert node is killed every stream ends within
- * 10 s and new requests succeed within 15 s.
+ * an expert node leaves and while one joins; after an expert node is killed (kill -9) the streams in
+ * flight wait for its experts to move and finish with the tokens of an undisturbed run, and new
+ * requests succeed within 15 s.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MultiNodeTest {
@@ -132,11 +133,15 @@ class MultiNodeTest {
         }
     }
 
+    private static String streamPrompt(int i) {
+        return "Stream number " + i + " keeps talking.";
+    }
+
     private static List<Stream> startStreams(int n, int maxTokens) {
         List<Stream> streams = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             long[] ended = {0};
-            var f = HTTP.sendAsync(chat(TestServer.chatBody("Stream number " + i + " keeps talking.", maxTokens, true)),
+            var f = HTTP.sendAsync(chat(TestServer.chatBody(streamPrompt(i), maxTokens, true)),
                     HttpResponse.BodyHandlers.ofString()).whenComplete((r, t) -> ended[0] = System.nanoTime());
             streams.add(new Stream(f, ended));
         }
@@ -197,8 +202,9 @@ class MultiNodeTest {
 
     @Test
     @Order(4)
-    void afterAnExpertNodeIsKilledStreamsEndWithin10sAndNewRequestsSucceedWithin15s() {
-        List<Stream> streams = startStreams(3, 1000);
+    void streamsSurviveAKilledExpertNodeWithTheirUndisturbedTokensAndNewRequestsSucceedWithin15s() {
+        int tokens = 160;
+        List<Stream> streams = startStreams(8, tokens);
         long killed = System.nanoTime();
         expertB.kill();
         double firstSuccess = -1;
@@ -216,14 +222,23 @@ class MultiNodeTest {
         assertTrue(firstSuccess >= 0 && firstSuccess <= 15.0, "first successful request " + firstSuccess + " s after the kill; last answer at "
                 + lastFailure + "\n--- A ---\n" + tail(gateway.log()) + "\n--- " + expertC.name + " ---\n" + tail(expertC.log()));
         awaitAll(streams, Duration.ofSeconds(120), s -> true, "");
-        for (Stream s : streams) {
-            double seconds = (s.endedNanos()[0] - killed) / 1e9;
-            List<JsonNode> ev = s.events();
-            JsonNode last = ev.get(ev.size() - 2);
+        int undisturbed = 0;
+        List<String> lost = new ArrayList<>();
+        for (int i = 0; i < streams.size(); i++) {
+            List<JsonNode> ev = streams.get(i).events();
             assertEquals("[DONE]", ev.getLast().asText());
-            assertTrue(s.finishedNormally() || seconds <= 10.0, "a stream ended " + seconds + " s after the kill with " + last);
-            assertTrue(s.finishedNormally() || last.path("error").path("message").asText().length() > 0, last.toString());
+            // Its next step needed the killed node's experts, so it must have waited out the handover.
+            double ended = (streams.get(i).endedNanos()[0] - killed) / 1e9;
+            assertTrue(ended > 1.0, "stream " + i + " ended " + ended + " s after the kill, before its experts could have moved");
+            String expected = reference.greedyChat(streamPrompt(i), tokens).text();
+            if (streams.get(i).finishedNormally() && TestServer.text(ev).equals(expected)) {
+                undisturbed++;
+            } else {
+                lost.add("stream " + i + ": " + ev.get(ev.size() - 2));
+            }
         }
+        assertTrue(undisturbed >= 7, undisturbed + " of 8 streams finished with their undisturbed tokens; " + lost
+                + "\n--- A ---\n" + tail(gateway.log()));
         awaitPlacement(Set.of(expertC.address()), Duration.ofSeconds(30));
     }
 }
