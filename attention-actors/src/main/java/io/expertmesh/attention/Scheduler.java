@@ -247,8 +247,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
             getContext().getLog().error("step of {} chunk(s) failed; ending its requests", done.chunks().size(), done.failure());
             for (StepChunk c : done.chunks()) {
                 Sequence s = c.sequence();
-                if (!s.cancelled) s.replyTo.tell(new SequenceEvent.Failed(s.id, "inference failed: " + rootMessage(done.failure())));
                 remove(s);
+                if (!s.cancelled) s.replyTo.tell(new SequenceEvent.Failed(s.id, "inference failed: " + rootMessage(done.failure())));
             }
         } else {
             for (int i = 0; i < done.chunks().size(); i++) {
@@ -304,18 +304,19 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         } else {
             getContext().getLog().warn("request {} failed: {}", s.id, reason);
         }
-        s.replyTo.tell(new SequenceEvent.Failed(s.id, reason));
         remove(s);
+        s.replyTo.tell(new SequenceEvent.Failed(s.id, reason));
     }
 
     private void finish(Sequence s, FinishReason reason) {
         String rest = s.output.finish();
         if (!rest.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, rest));
-        s.replyTo.tell(new SequenceEvent.Finished(s.id, reason, s.promptLength, s.generated()));
         ServingMetrics.record(metrics.endToEnd, System.nanoTime() - s.arrivalNanos);
         remove(s);
+        s.replyTo.tell(new SequenceEvent.Finished(s.id, reason, s.promptLength, s.generated()));
     }
 
+    /** Frees a sequence's blocks; callers tell its client afterwards, so a finished client sees them free. */
     private void remove(Sequence s) {
         s.table.release();
         running.remove(s);
