@@ -4,6 +4,7 @@ import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
 import io.expertmesh.protocol.DispatchReply;
 import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.LinkTransport;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -16,8 +17,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * An attention node's ends of its dispatch links: one TCP connection per expert host
- * ({@link ExpertHostProtocol.HostedExperts#link()}), opened on first use. A batch is sent to every
+ * An attention node's ends of its dispatch links: one connection per expert host
+ * ({@link ExpertHostProtocol.HostedExperts#link()}), opened on first use (mutual TLS when the node
+ * has cluster keys). A batch is sent to every
  * destination before any reply is read, so the expert nodes compute at the same time. Any failure
  * (refused connection, reset, timeout, a reply that does not match) drops that connection, so a late
  * reply can never be taken for the answer to a later batch; the next batch opens a new one.
@@ -27,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class DispatchLinks implements AutoCloseable {
     private final DispatchFrames frames;
+    private final LinkTransport transport;
     private final int timeoutMillis;
     private final Map<String, Connection> open = new ConcurrentHashMap<>();
 
@@ -35,9 +38,10 @@ public final class DispatchLinks implements AutoCloseable {
 
     private record Connection(Socket socket, DataInputStream in, DataOutputStream out) {}
 
-    /** {@code replyTimeout}: how long connecting, and waiting for a reply, may take. */
-    public DispatchLinks(DispatchFrames frames, Duration replyTimeout) {
+    /** Connections are opened with {@code transport}; {@code replyTimeout}: how long connecting, and waiting for a reply, may take. */
+    public DispatchLinks(DispatchFrames frames, LinkTransport transport, Duration replyTimeout) {
         this.frames = frames;
+        this.transport = transport;
         this.timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, replyTimeout.toMillis()));
     }
 
@@ -79,16 +83,19 @@ public final class DispatchLinks implements AutoCloseable {
         if (c != null) return c;
         int colon = link.lastIndexOf(':');
         if (colon <= 0) throw new IOException("dispatch link address \"" + link + "\" is not host:port");
-        Socket socket = new Socket();
+        InetSocketAddress address;
         try {
-            socket.setTcpNoDelay(true);
-            socket.setSoTimeout(timeoutMillis);
-            socket.connect(new InetSocketAddress(link.substring(0, colon), Integer.parseInt(link.substring(colon + 1))), timeoutMillis);
+            address = new InetSocketAddress(link.substring(0, colon), Integer.parseInt(link.substring(colon + 1)));
+        } catch (RuntimeException e) {
+            throw new IOException("dispatch link address \"" + link + "\" is not host:port: " + e.getMessage(), e);
+        }
+        Socket socket = transport.connect(address, timeoutMillis);
+        try {
             c = new Connection(socket, new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16)),
                     new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16)));
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             socket.close();
-            throw e instanceof IOException io ? io : new IOException("cannot connect to dispatch link " + link + ": " + e, e);
+            throw e;
         }
         open.put(link, c);
         return c;

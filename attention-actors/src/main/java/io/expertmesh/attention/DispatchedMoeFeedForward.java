@@ -8,6 +8,7 @@ import io.expertmesh.model.weights.ErnieWeights;
 import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
 import io.expertmesh.protocol.DispatchRefused;
+import io.expertmesh.protocol.LinkTransport;
 import io.expertmesh.protocol.PartialSums;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -59,14 +60,15 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
         void replied(String node, long bytes);
     }
 
-    /** Batches travel on dispatch links carrying {@code frames}, waited for as {@code settings} say; {@link #close} closes the links. */
+    /** Batches travel on dispatch links opened with {@code transport} carrying {@code frames}, waited for as {@code settings} say; {@link #close} closes the links. */
     public DispatchedMoeFeedForward(ErnieWeights weights, PlacementView placement, ActorRef<SharedExpert.Command> shared,
-                                    ActorSystem<?> system, DispatchFrames frames, DispatchSettings settings, DispatchMetrics metrics) {
+                                    ActorSystem<?> system, DispatchFrames frames, LinkTransport transport, DispatchSettings settings,
+                                    DispatchMetrics metrics) {
         this.weights = weights;
         this.placement = placement;
         this.shared = shared;
         this.system = system;
-        this.links = new DispatchLinks(frames, settings.replyTimeout());
+        this.links = new DispatchLinks(frames, transport, settings.replyTimeout());
         this.replyTimeout = settings.replyTimeout();
         this.layerDeadline = settings.layerDeadline();
         this.sharedExpertWait = settings.replyTimeout().plus(settings.sharedExpertWaitMargin());

@@ -93,7 +93,8 @@ final class Guardian {
         ActorRef<ExpertHostProtocol.Command> host = null;
         if (expert) {
             ExpertStore store = setup.gpuExperts() != null ? setup.gpuExperts() : new LocalExpertStore(modelConfig, backend);
-            host = ctx.spawn(ExpertHost.create(store, node, settings.hostname(), settings.experts().linkPort(), dispatchFrames(system, settings)),
+            host = ctx.spawn(ExpertHost.create(store, node, settings.hostname(), settings.experts(), settings.linkTransport(),
+                            dispatchFrames(system, settings)),
                     "expert-host", DispatcherSelector.fromConfig(ExpertHost.DISPATCHER));
         }
         ActorRef<ExpertHostProtocol.Command> localHost = host;
@@ -136,7 +137,7 @@ final class Guardian {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServingMetrics metrics = new ServingMetrics(registry, pool, load, placement, node);
         var dispatched = new DispatchedMoeFeedForward(loaded.weights(), placement, shared, system, dispatchFrames(system, settings),
-                settings.dispatch(), metrics);
+                settings.linkTransport(), settings.dispatch(), metrics);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "close-dispatch-links", () -> {
             dispatched.close();
             return CompletableFuture.completedFuture(Done.getInstance());

@@ -54,6 +54,7 @@ public final class MeshMain {
         return List.of(
                 new Command(ServeCommand.SPEC, argv -> ServeCommand.run(argv, defaultModel)),
                 new Command(NodeCommand.SPEC, argv -> NodeCommand.run(argv, defaultModel)),
+                new Command(ClusterKeysCommand.SPEC, argv -> ClusterKeysCommand.run(argv, out)),
                 new Command(ModelCommands.GENERATE, model::generate),
                 new Command(ModelCommands.TOKENIZE, model::tokenize),
                 new Command(ModelCommands.LOGITS, model::logits),

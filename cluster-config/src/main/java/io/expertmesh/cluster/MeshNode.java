@@ -92,6 +92,13 @@ public final class MeshNode implements AutoCloseable {
             }
         }
         String modelId = modelDir.toAbsolutePath().normalize().getFileName().toString();
+        if (settings.clusterKeys() != null) {
+            config = settings.clusterKeys().arteryConfig().withFallback(config);
+            LOG.info("cluster transport and dispatch links: mutual TLS as node '{}' with the keys in {}", settings.clusterKeys().nodeName(),
+                    settings.clusterKeys().directory());
+        } else {
+            LOG.warn("cluster transport and dispatch links: PLAINTEXT and unauthenticated ({} is empty)", NodeSettings.CLUSTER_KEYS);
+        }
         var bound = new CompletableFuture<Integer>();
         ActorSystem<Void> system;
         try {

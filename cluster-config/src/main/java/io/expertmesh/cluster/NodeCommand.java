@@ -13,10 +13,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
- * {@code mesh node --roles gateway,attention|expert} (options: {@link #SPEC}): one cluster node.
- * Without seed nodes it starts a new cluster by joining itself.
+ * {@code mesh node --roles gateway,attention|expert --cluster-keys DIR} (options: {@link #SPEC}): one
+ * cluster node. Without seed nodes it starts a new cluster by joining itself.
  */
 final class NodeCommand {
     private static final String HOST = "127.0.0.1";
@@ -31,6 +32,9 @@ final class NodeCommand {
             Option.computed("http-port", "P", ServeCommand.configured("expertmesh.http.port", c -> String.valueOf(GatewaySettings.from(c).port())),
                     "HTTP port of the gateway role; 0 picks a free one"),
             Option.valued("host", "H", HOST, "the address the node's cluster port and HTTP API listen on"),
+            Option.valued("cluster-keys", "DIR", "none: refused unless --insecure", "this node's keys from `mesh cluster-keys` (DIR/NAME): "
+                    + "Artery and the dispatch links run mutual TLS and refuse peers without keys from the same CA"),
+            Option.flag("insecure", "run without --cluster-keys: any process that reaches the cluster port can join the cluster"),
             ServeCommand.API_KEY,
             ServeCommand.THREADS,
             ServeCommand.DEVICE);
@@ -62,6 +66,15 @@ final class NodeCommand {
                 .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
                 .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(clusterPort))
                 .withFallback(ConfigFactory.load());
+        if (a.has("cluster-keys") == a.flag("insecure")) {
+            throw new UsageException(a.flag("insecure") ? "give either --cluster-keys or --insecure, not both"
+                    : "--cluster-keys DIR is required (make keys with `mesh cluster-keys --out DIR --nodes NAME,...`), "
+                    + "or --insecure to run an unauthenticated, unencrypted cluster");
+        }
+        if (a.has("cluster-keys")) {
+            config = ConfigFactory.parseMap(Map.of(NodeSettings.CLUSTER_KEYS, Path.of(a.required("cluster-keys")).toAbsolutePath().toString()))
+                    .withFallback(config);
+        }
         if (a.has("device")) config = ServeCommand.withDevice(config, a.required("device"));
         if (a.has("threads")) {
             config = ConfigFactory.parseString(ServeCommand.THREADS_KEY + " = " + a.integer("threads", 0, 1, 4096)).withFallback(config);

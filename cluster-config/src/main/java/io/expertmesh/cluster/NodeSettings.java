@@ -6,20 +6,24 @@ import io.expertmesh.attention.DispatchSettings;
 import io.expertmesh.attention.SchedulerSettings;
 import io.expertmesh.experts.ExpertHostSettings;
 import io.expertmesh.kvstore.KvSettings;
+import io.expertmesh.protocol.ClusterKeys;
+import io.expertmesh.protocol.LinkTransport;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 /**
  * What a node reads from its configuration, read and checked once before the model is loaded: its
- * roles, whether it starts a cluster (no seed nodes) and its host name, the engine, how long starting
- * and stopping may take, the coordinated-shutdown phase the drain runs in, and each module's settings.
+ * roles, whether it starts a cluster (no seed nodes) and its host name, its cluster keys (null: the
+ * cluster transport and dispatch links are plaintext), the engine, how long starting and stopping may take, the coordinated-shutdown phase the drain runs in, and each module's settings.
  * A bad value, or a drain that cannot end within its shutdown phase, fails the start with the keys
  * named (docs/settings.md, "Shutdown and deadlines").
  */
-record NodeSettings(List<String> roles, boolean joinSelf, String hostname, EngineSettings engine, Duration startTimeout, Duration stopTimeout,
+record NodeSettings(List<String> roles, boolean joinSelf, String hostname, ClusterKeys clusterKeys, EngineSettings engine, Duration startTimeout, Duration stopTimeout,
                     Duration drainPhaseTimeout, KvSettings kv, ExpertHostSettings experts, DispatchSettings dispatch,
                     SchedulerSettings scheduler) {
     static final String DRAIN_PHASE_TIMEOUT = "pekko.coordinated-shutdown.phases.before-service-unbind.timeout";
+    static final String CLUSTER_KEYS = "expertmesh.node.cluster-keys";
 
     NodeSettings {
         roles = List.copyOf(roles);
@@ -54,13 +58,20 @@ record NodeSettings(List<String> roles, boolean joinSelf, String hostname, Engin
         try {
             Duration drainPhase = config.hasPath(DRAIN_PHASE_TIMEOUT) ? config.getDuration(DRAIN_PHASE_TIMEOUT)
                     : config.getDuration("pekko.coordinated-shutdown.default-phase-timeout");
+            String keys = config.getString(CLUSTER_KEYS);
             return new NodeSettings(config.getStringList("pekko.cluster.roles"), config.getStringList("pekko.cluster.seed-nodes").isEmpty(),
-                    config.getString("pekko.remote.artery.canonical.hostname"), EngineSettings.from(config),
+                    config.getString("pekko.remote.artery.canonical.hostname"), keys.isEmpty() ? null : ClusterKeys.load(Path.of(keys)),
+                    EngineSettings.from(config),
                     config.getDuration("expertmesh.node.start-timeout"), config.getDuration("expertmesh.node.stop-timeout"), drainPhase,
                     KvSettings.from(config), ExpertHostSettings.from(config), DispatchSettings.from(config), SchedulerSettings.from(config));
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
+    }
+
+    /** How this node's dispatch links open their connections. */
+    LinkTransport linkTransport() {
+        return clusterKeys == null ? LinkTransport.plaintext() : LinkTransport.mutualTls(clusterKeys);
     }
 
     boolean has(String role) {

@@ -54,7 +54,7 @@ final class ServeCommand {
     static void run(String[] argv, Path defaultModel) {
         CliArgs a = CliArgs.parse(SPEC, argv);
         Path dir = a.directory("model", defaultModel);
-        Config config = ConfigFactory.load();
+        Config config = withThrowawayKeys(ConfigFactory.load());
         if (a.has("threads")) {
             config = ConfigFactory.parseString(THREADS_KEY + " = " + a.integer("threads", 0, 1, 4096)).withFallback(config);
         }
@@ -70,7 +70,7 @@ final class ServeCommand {
     /** A one-node server for bench-serve, on a free port, with the scheduler limits the benchmark asks for. */
     static LocalServer startForBenchmark(Path model, int threads, int maxRunning, int maxWaiting) {
         Config config = ConfigFactory.parseMap(Map.of("expertmesh.scheduler.max-running", maxRunning,
-                "expertmesh.scheduler.max-waiting", maxWaiting)).withFallback(ConfigFactory.load());
+                "expertmesh.scheduler.max-waiting", maxWaiting)).withFallback(withThrowawayKeys(ConfigFactory.load()));
         if (threads > 0) config = ConfigFactory.parseMap(Map.of(THREADS_KEY, threads)).withFallback(config);
         MeshNode node = MeshNode.start(model, config, GatewaySettings.from(config).withPort(0));
         return new LocalServer() {
@@ -84,6 +84,12 @@ final class ServeCommand {
                 node.close();
             }
         };
+    }
+
+    /** A one-node cluster's keys, made fresh for this run unless the configuration names some. */
+    private static Config withThrowawayKeys(Config config) {
+        if (!config.getString(NodeSettings.CLUSTER_KEYS).isEmpty()) return config;
+        return ConfigFactory.parseMap(Map.of(NodeSettings.CLUSTER_KEYS, ClusterKeysCommand.throwaway().toString())).withFallback(config);
     }
 
     /** {@code --device} as {@code expertmesh.engine.device}, checked here so a typo is a usage error. */

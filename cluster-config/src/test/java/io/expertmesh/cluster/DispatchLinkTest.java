@@ -4,6 +4,7 @@ import com.typesafe.config.ConfigFactory;
 import io.expertmesh.attention.DispatchLinks;
 import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.LinkTransport;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -90,7 +91,7 @@ class DispatchLinkTest {
     @Test
     void aHostThatDoesNotAnswerInTimeLosesItsConnection() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1 << 20), Duration.ofMillis(300))) {
+             DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1 << 20), LinkTransport.plaintext(), Duration.ofMillis(300))) {
             String link = "127.0.0.1:" + silent.getLocalPort();
             CompletableFuture<Integer> readByHost = bytesReadUntilClosed(silent);
             DispatchBatch b = batch(8);
@@ -103,7 +104,7 @@ class DispatchLinkTest {
     @Test
     void aBatchOverTheFrameLimitIsRefusedBeforeAnythingIsSent() throws Exception {
         try (ServerSocket host = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1024), Duration.ofSeconds(5))) {
+             DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1024), LinkTransport.plaintext(), Duration.ofSeconds(5))) {
             String link = "127.0.0.1:" + host.getLocalPort();
             CompletableFuture<Integer> readByHost = bytesReadUntilClosed(host);
             IOException e = assertThrows(IOException.class, () -> links.send(link, batch(4096)));
@@ -115,7 +116,7 @@ class DispatchLinkTest {
     @Test
     void aFrameOfAnotherKindOfMessageIsNotTakenForAReply() throws Exception {
         try (ServerSocket host = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1 << 20), Duration.ofSeconds(5))) {
+             DispatchLinks links = new DispatchLinks(new DispatchFrames(kit.system(), 1 << 20), LinkTransport.plaintext(), Duration.ofSeconds(5))) {
             String link = "127.0.0.1:" + host.getLocalPort();
             DispatchFrames frames = new DispatchFrames(kit.system(), 1 << 20);
             CompletableFuture.runAsync(() -> {

@@ -10,6 +10,7 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.safetensors.SafetensorsFile;
 import io.expertmesh.model.safetensors.Tensor;
+import io.expertmesh.protocol.ClusterKeys;
 import io.expertmesh.tools.CommandSpec;
 import io.expertmesh.tools.ModelCommands;
 import io.expertmesh.tools.Option;
@@ -135,6 +136,29 @@ class MeshMainTest {
     }
 
     @Test
+    void clusterKeysWritesACaAndOneLoadableDirectoryPerNodeAndRefusesToOverwrite() {
+        Path out = tmp.resolve("keys");
+        Result made = mesh("cluster-keys", "--out", out.toString(), "--nodes", "gw,e1");
+        assertEquals(0, made.code(), made.err());
+        assertTrue(made.out().contains("created a CA in " + out.resolve("ca")), made.out());
+        assertEquals("gw", ClusterKeys.load(out.resolve("gw")).nodeName());
+        assertEquals("e1", ClusterKeys.load(out.resolve("e1")).nodeName());
+        Result added = mesh("cluster-keys", "--out", out.toString(), "--nodes", "e2");
+        assertEquals(0, added.code(), added.err());
+        assertTrue(added.out().contains("using the CA in"), added.out());
+        assertOneLineError(mesh("cluster-keys", "--out", out.toString(), "--nodes", "e1"), 2, "already exists");
+        assertOneLineError(mesh("cluster-keys", "--out", out.toString(), "--nodes", "../up"), 2, "node name '../up'");
+    }
+
+    @Test
+    void aNodeNeedsClusterKeysOrAnExplicitInsecureFlag() {
+        String[] base = {"node", "--model", MODEL.toString(), "--roles", "expert", "--seed-nodes", "127.0.0.1:1"};
+        assertOneLineError(mesh(base), 2, "--cluster-keys DIR is required");
+        assertOneLineError(mesh(concat(base, "--insecure", "--cluster-keys", tmp.toString())), 2, "not both");
+        assertOneLineError(mesh(concat(base, "--cluster-keys", tmp.resolve("absent").toString())), 1, "absent");
+    }
+
+    @Test
     void deviceChoiceIsValidatedAndAutoRunsOnTheCpuWhereThereIsNoGpu() {
         String[] base = {"generate", "--model", MODEL.toString(), "--prompt-ids", "3,4053,1449", "--max-new-tokens", "4", "--json"};
         assertOneLineError(mesh(concat(base, "--device", "tpu")), 2, "--device must be cpu, cuda or auto");
@@ -182,7 +206,7 @@ class MeshMainTest {
         List<String> names = new ArrayList<>(MeshMain.SCRIPT_COMMANDS.keySet());
         for (MeshMain.Command c : MeshMain.commands(MODEL, System.out, System.err)) names.add(c.spec().name());
         assertTrue(names.containsAll(List.of("serve", "node", "generate", "tokenize", "logits", "synth", "bench", "bench-serve",
-                "gpu-check", "test", "loadtest", "dist")), names.toString());
+                "gpu-check", "cluster-keys", "test", "loadtest", "dist")), names.toString());
         for (String name : names) {
             assertTrue(help.out().lines().anyMatch(l -> l.startsWith("  " + name + " ")), name + " is not listed:\n" + help.out());
         }

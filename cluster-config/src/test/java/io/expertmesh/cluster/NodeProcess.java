@@ -1,11 +1,14 @@
 package io.expertmesh.cluster;
 
+import io.expertmesh.protocol.ClusterCertificates;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +39,25 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
-    /** Starts a node; {@code seedPort} is the cluster port of the first node (its own port for the first one). */
+    /** One CA per test JVM in a temporary directory; each node gets its own keys from it. */
+    private static Path keyDirectory;
+    private static ClusterCertificates.Authority authority;
+
+    /** The keys of node {@code name}, made on first use. */
+    static synchronized Path keys(String name) {
+        try {
+            if (keyDirectory == null) {
+                keyDirectory = Files.createTempDirectory("expertmesh-test-keys-");
+                authority = ClusterCertificates.authority(keyDirectory, Duration.ofDays(1));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Path dir = keyDirectory.resolve(name);
+        return Files.isDirectory(dir) ? dir : ClusterCertificates.node(keyDirectory, authority, name, Duration.ofDays(1));
+    }
+
+    /** Starts a node with its cluster keys; {@code seedPort} is the cluster port of the first node (its own port for the first one). */
     static NodeProcess start(String name, String roles, int seedPort, int clusterPort, String... jvmOptions) {
         int http = roles.contains("gateway") ? freePort() : -1;
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
@@ -45,7 +66,7 @@ final class NodeProcess implements AutoCloseable {
         cmd.addAll(List.of(jvmOptions));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MeshMain.class.getName(), "node",
                 "--roles", roles, "--model", TestServer.MODEL.toString(), "--cluster-port", Integer.toString(clusterPort),
-                "--seed-nodes", "127.0.0.1:" + seedPort, "--threads", "1"));
+                "--seed-nodes", "127.0.0.1:" + seedPort, "--threads", "1", "--cluster-keys", keys(name).toString()));
         if (http > 0) cmd.addAll(List.of("--http-port", Integer.toString(http)));
         try {
             return new NodeProcess(name, clusterPort, http, new ProcessBuilder(cmd).redirectErrorStream(true).start());

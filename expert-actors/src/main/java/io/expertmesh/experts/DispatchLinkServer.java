@@ -4,7 +4,9 @@ import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
 import io.expertmesh.protocol.DispatchRefused;
 import io.expertmesh.protocol.DispatchReply;
+import io.expertmesh.protocol.LinkTransport;
 import io.expertmesh.protocol.MeshMessage;
+import io.expertmesh.protocol.PeerFailureLog;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -17,33 +19,45 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 
 /**
- * The expert node's end of the dispatch links: a TCP listener on the node's host. Each attention
- * node keeps one connection, served by its own thread, which reads a {@link DispatchBatch},
- * runs it on the node's {@link ServedExperts} and writes the one reply. The thread that reads the
- * batch computes it, so a MoE layer costs one wake-up at each end instead of the four or more hand-offs
- * of a message through the actor transport.
+ * The expert node's end of the dispatch links: a listener on the node's host. Each attention node
+ * keeps one connection, served by its own thread, which authenticates the peer (mutual TLS when the
+ * node has cluster keys), then reads a {@link DispatchBatch}, runs it on the node's
+ * {@link ServedExperts} and writes the one reply. The thread that reads the batch computes it, so a
+ * MoE layer costs one wake-up at each end instead of the four or more hand-offs of a message through
+ * the actor transport.
+ *
+ * <p>What a peer can cost before it is authenticated is bounded: at most
+ * {@link ExpertHostSettings#maxUnauthenticatedLinks()} connections handshake at once (the newest
+ * beyond it is closed), each for at most the handshake timeout, and none of its bytes are decoded.
  */
 final class DispatchLinkServer implements AutoCloseable {
-    /** One connection per attention node is the norm; the cap keeps stray peers from costing a thread each without bound. */
+    /** Authenticated connections: one per attention node is the norm; the cap bounds the threads a misbehaving cluster member can take. */
     private static final int MAX_CONNECTIONS = 256;
-
     private final ServerSocket listener;
+    private final LinkTransport transport;
+    private final ExpertHostSettings settings;
     private final DispatchFrames frames;
     private final ServedExperts served;
     private final Logger log;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger authenticating = new AtomicInteger();
+    private final PeerFailureLog failures;
     private volatile boolean closed;
 
-    /** Binds {@code host:port} (port 0: any free one) and starts accepting. */
-    DispatchLinkServer(String host, int port, DispatchFrames frames, ServedExperts served, Logger log) throws IOException {
+    /** Binds {@code host:settings.linkPort()} (port 0: any free one) and starts accepting. */
+    DispatchLinkServer(String host, ExpertHostSettings settings, LinkTransport transport, DispatchFrames frames, ServedExperts served,
+                       Logger log) throws IOException {
+        this.settings = settings;
+        this.transport = transport;
         this.frames = frames;
         this.served = served;
         this.log = log;
-        this.listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getByName(host), port));
+        this.failures = new PeerFailureLog(log);
+        this.listener = transport.listen(new InetSocketAddress(InetAddress.getByName(host), settings.linkPort()));
         Thread.ofPlatform().daemon().name("dispatch-link-accept").start(this::accept);
     }
 
@@ -56,13 +70,13 @@ final class DispatchLinkServer implements AutoCloseable {
         while (!closed) {
             try {
                 Socket socket = listener.accept();
-                if (connections.size() >= MAX_CONNECTIONS) {
-                    log.warn("dispatch link listener on {} refuses {}: {} connections are open", address(), socket.getRemoteSocketAddress(),
-                            MAX_CONNECTIONS);
+                if (authenticating.get() >= settings.maxUnauthenticatedLinks() || connections.size() >= MAX_CONNECTIONS) {
+                    peerFailed(socket, "refused: " + authenticating.get() + " connections are authenticating and " + connections.size()
+                            + " are open (expertmesh.experts.max-unauthenticated-links = " + settings.maxUnauthenticatedLinks() + ")");
                     socket.close();
                     continue;
                 }
-                socket.setTcpNoDelay(true);
+                authenticating.incrementAndGet();
                 connections.add(socket);
                 Thread.ofPlatform().daemon().name("dispatch-link-" + socket.getRemoteSocketAddress()).start(() -> serve(socket));
             } catch (IOException e) {
@@ -72,10 +86,23 @@ final class DispatchLinkServer implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
-        try (socket;
-             var in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-             var out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16))) {
+        boolean authenticated = false;
+        try (socket) {
+            socket.setTcpNoDelay(true);
+            socket.setSoTimeout((int) settings.handshakeTimeout().toMillis());
+            try {
+                transport.authenticate(socket);
+            } catch (IOException e) {
+                peerFailed(socket, "not authenticated: " + e.getMessage());
+                return;
+            } finally {
+                authenticating.decrementAndGet();
+            }
+            authenticated = true;
+            var in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+            var out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
             while (!closed) {
+                awaitFrame(socket, in);
                 MeshMessage message = frames.read(in).message();
                 if (!(message instanceof DispatchBatch batch)) {
                     throw new IOException("expected a dispatch batch, got a " + message.getClass().getSimpleName());
@@ -85,10 +112,23 @@ final class DispatchLinkServer implements AutoCloseable {
         } catch (EOFException e) {
             log.debug("dispatch link from {} closed", socket.getRemoteSocketAddress());
         } catch (IOException e) {
-            if (!closed) log.warn("dispatch link from {} dropped: {}", socket.getRemoteSocketAddress(), e.toString());
+            if (!closed && authenticated) peerFailed(socket, "dropped: " + e);
         } finally {
             connections.remove(socket);
         }
+    }
+
+    /** Waits without limit for a frame to start (an idle link stays open), then gives the rest of it the frame timeout. */
+    private void awaitFrame(Socket socket, DataInputStream in) throws IOException {
+        socket.setSoTimeout(0);
+        in.mark(1);
+        if (in.read() < 0) throw new EOFException();
+        in.reset();
+        socket.setSoTimeout((int) settings.frameTimeout().toMillis());
+    }
+
+    private void peerFailed(Socket socket, String what) {
+        failures.failed(socket.getInetAddress().getHostAddress(), "dispatch link on " + address() + " from " + socket.getRemoteSocketAddress() + " " + what);
     }
 
     private DispatchReply answer(DispatchBatch batch) {

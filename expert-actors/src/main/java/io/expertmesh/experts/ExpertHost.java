@@ -8,6 +8,7 @@ import io.expertmesh.protocol.ExpertHostProtocol;
 import io.expertmesh.protocol.ExpertHostProtocol.Command;
 import io.expertmesh.protocol.ExpertHostProtocol.HostedExperts;
 import io.expertmesh.protocol.ExpertHostProtocol.Subscribe;
+import io.expertmesh.protocol.LinkTransport;
 import io.expertmesh.protocol.PartialSums;
 import io.expertmesh.protocol.RoutedExpertProtocol;
 import java.util.Arrays;
@@ -55,14 +56,16 @@ public final class ExpertHost extends AbstractBehavior<Command> {
 
     /**
      * {@code node} names this node in replies (its cluster address); expert FFNs run in {@code store}
-     * (CPU or GPU); the dispatch link listens on {@code linkHost:linkPort} (port 0: any free port)
-     * and carries frames of {@code frames}.
+     * (CPU or GPU); the dispatch link listens on {@code linkHost} as {@code settings} say, opens its
+     * connections with {@code transport} and carries frames of {@code frames}.
      */
-    public static Behavior<Command> create(ExpertStore store, String node, String linkHost, int linkPort, DispatchFrames frames) {
+    public static Behavior<Command> create(ExpertStore store, String node, String linkHost, ExpertHostSettings settings, LinkTransport transport,
+                                           DispatchFrames frames) {
         return Behaviors.setup(ctx -> {
             ServedExperts served = new ServedExperts(store, node);
-            DispatchLinkServer link = new DispatchLinkServer(linkHost, linkPort, frames, served, ctx.getLog());
-            ctx.getLog().info("expert host of {} takes dispatch batches at {}", node, link.address());
+            DispatchLinkServer link = new DispatchLinkServer(linkHost, settings, transport, frames, served, ctx.getLog());
+            ctx.getLog().info("expert host of {} takes dispatch batches at {} ({})", node, link.address(),
+                    transport.encrypted() ? "mutual TLS" : "plaintext, unauthenticated");
             ctx.getSystem().receptionist().tell(Receptionist.register(ExpertHostProtocol.SERVICE_KEY, ctx.getSelf()));
             return new ExpertHost(ctx, served, link, node);
         });

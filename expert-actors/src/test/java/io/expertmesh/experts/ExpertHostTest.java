@@ -1,5 +1,6 @@
 package io.expertmesh.experts;
 
+import com.typesafe.config.ConfigFactory;
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.engine.LocalExpertStore;
 import io.expertmesh.model.engine.LocalRoutedExperts;
@@ -12,6 +13,7 @@ import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
 import io.expertmesh.protocol.DispatchRefused;
 import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.LinkTransport;
 import io.expertmesh.protocol.PartialSums;
 import io.expertmesh.protocol.RoutedExpertProtocol;
 import java.nio.file.Path;
@@ -110,7 +112,7 @@ class ExpertHostTest {
     @Test
     void subscribersLearnEveryChangeWithAGrowingVersionAndTheDispatchLink() {
         ActorRef<ExpertHostProtocol.Command> host = kit.spawn(ExpertHost.create(new LocalExpertStore(config, backend), "node-b",
-                "127.0.0.1", 0, new DispatchFrames(kit.system(), 1 << 20)));
+                "127.0.0.1", ExpertHostSettings.from(ConfigFactory.load()), LinkTransport.plaintext(), new DispatchFrames(kit.system(), 1 << 20)));
         TestProbe<ExpertHostProtocol.HostedExperts> watcher = kit.createTestProbe();
         host.tell(new ExpertHostProtocol.Subscribe(watcher.getRef()));
         var first = watcher.receiveMessage();
