@@ -61,6 +61,12 @@ public final class DispatchFrames {
             throw new IOException("dispatch frame of " + length + " bytes is outside 6.." + maxFrameBytes + " bytes");
         }
         int serializerId = in.readInt();
+        // Only the mesh serializer is read: another id would let the peer pick any of Pekko's
+        // serializers (the null serializer's frame decodes to null, the byte-array one to a byte[]).
+        if (serializerId != KryoSerializer.IDENTIFIER) {
+            throw new IOException("dispatch frame names serializer " + serializerId + "; only the mesh serializer (" + KryoSerializer.IDENTIFIER
+                    + ") is read");
+        }
         int manifestLength = in.readUnsignedShort();
         if (manifestLength > length - 6) throw new IOException("dispatch frame's manifest runs past its end");
         byte[] manifest = in.readNBytes(manifestLength);
@@ -77,7 +83,7 @@ public final class DispatchFrames {
             throw new IOException("dispatch frame could not be deserialized (serializer " + serializerId + "): " + e, e);
         }
         if (!(message instanceof MeshMessage mesh)) {
-            throw new IOException("dispatch frame holds a " + message.getClass().getName() + ", not a mesh message");
+            throw new IOException("dispatch frame holds " + (message == null ? "null" : "a " + message.getClass().getName()) + ", not a mesh message");
         }
         return new Received(mesh, length + 4);
     }

@@ -24,7 +24,7 @@ import org.apache.pekko.serialization.JSerializer;
  * A frame naming any other class is refused before anything of it is read.
  */
 public final class KryoSerializer extends JSerializer {
-    private static final int IDENTIFIER = 7_451_001;
+    static final int IDENTIFIER = 7_451_001;
 
     private final Pool<Kryo> pool;
 

@@ -47,6 +47,26 @@ class DispatchFramesTest {
     }
 
     @Test
+    void aFrameNamingAnotherSerializerIsRefusedUnread() {
+        var frames = new DispatchFrames(kit.system(), 1 << 20);
+        // Pekko's null serializer (0) would decode any bytes to null, its byte-array serializer (4) to a byte[].
+        for (int serializer : new int[] {0, 4}) {
+            var frame = new ByteArrayOutputStream();
+            var out = new DataOutputStream(frame);
+            try {
+                out.writeInt(6 + 4);
+                out.writeInt(serializer);
+                out.writeShort(0);
+                out.write(new byte[] {1, 2, 3, 4});
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+            var e = assertThrows(IOException.class, () -> frames.read(new DataInputStream(new ByteArrayInputStream(frame.toByteArray()))));
+            assertTrue(e.getMessage().contains("names serializer " + serializer), e.getMessage());
+        }
+    }
+
+    @Test
     void aFrameThatAnnouncesAGigabyteAndSendsTenBytesAllocatesLittle() throws IOException {
         var frames = new DispatchFrames(kit.system(), Integer.MAX_VALUE - 8);
         var announced = new ByteArrayOutputStream();
