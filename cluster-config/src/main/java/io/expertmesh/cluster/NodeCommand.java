@@ -66,14 +66,15 @@ final class NodeCommand {
                 .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
                 .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(clusterPort))
                 .withFallback(ConfigFactory.load());
-        if (a.has("cluster-keys") == a.flag("insecure")) {
-            throw new UsageException(a.flag("insecure") ? "give either --cluster-keys or --insecure, not both"
-                    : "--cluster-keys DIR is required (make keys with `mesh cluster-keys --out DIR --nodes NAME,...`), "
-                    + "or --insecure to run an unauthenticated, unencrypted cluster");
-        }
         if (a.has("cluster-keys")) {
             config = ConfigFactory.parseMap(Map.of(NodeSettings.CLUSTER_KEYS, Path.of(a.required("cluster-keys")).toAbsolutePath().toString()))
                     .withFallback(config);
+        }
+        boolean keyed = !config.getString(NodeSettings.CLUSTER_KEYS).isEmpty();
+        if (keyed == a.flag("insecure")) {
+            throw new UsageException(keyed ? "give either cluster keys (--cluster-keys or " + NodeSettings.CLUSTER_KEYS + ") or --insecure, not both"
+                    : "--cluster-keys DIR is required (make keys with `mesh cluster-keys --out DIR --nodes NAME,...`), "
+                    + "or --insecure to run an unauthenticated, unencrypted cluster");
         }
         if (a.has("device")) config = ServeCommand.withDevice(config, a.required("device"));
         if (a.has("threads")) {
