@@ -7,6 +7,7 @@ import io.expertmesh.tools.GpuCheck;
 import io.expertmesh.tools.HelpRequest;
 import io.expertmesh.tools.ModelCommands;
 import io.expertmesh.tools.ServeBench;
+import io.expertmesh.tools.Soak;
 import io.expertmesh.tools.Synth;
 import io.expertmesh.tools.UsageException;
 import java.io.PrintStream;
@@ -61,6 +62,7 @@ public final class MeshMain {
                 new Command(Synth.SPEC, argv -> Synth.run(argv, out, err)),
                 new Command(Bench.SPEC, argv -> Bench.run(argv, defaultModel, out, err)),
                 new Command(ServeBench.SPEC, argv -> ServeBench.run(argv, defaultModel, ServeCommand::startForBenchmark, out, err)),
+                new Command(Soak.SPEC, argv -> Soak.run(argv, defaultModel, MeshMain.class.getName(), out)),
                 new Command(GpuCheck.SPEC, argv -> GpuCheck.run(argv, defaultModel, out, err)));
     }
 

@@ -206,7 +206,7 @@ class MeshMainTest {
         List<String> names = new ArrayList<>(MeshMain.SCRIPT_COMMANDS.keySet());
         for (MeshMain.Command c : MeshMain.commands(MODEL, System.out, System.err)) names.add(c.spec().name());
         assertTrue(names.containsAll(List.of("serve", "node", "generate", "tokenize", "logits", "synth", "bench", "bench-serve",
-                "gpu-check", "cluster-keys", "test", "loadtest", "dist")), names.toString());
+                "soak", "gpu-check", "cluster-keys", "test", "loadtest", "dist")), names.toString());
         for (String name : names) {
             assertTrue(help.out().lines().anyMatch(l -> l.startsWith("  " + name + " ")), name + " is not listed:\n" + help.out());
         }

@@ -2,18 +2,22 @@ package io.expertmesh.tools;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Options of one subcommand: {@code --name value} pairs and bare {@code --flag}s, each allowed only
  * if the command's {@link CommandSpec} declares it, with typed getters whose errors name the option.
  */
 public final class CliArgs {
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
     private final CommandSpec spec;
     private final Map<String, List<String>> values = new LinkedHashMap<>();
     private final Set<String> flags = new HashSet<>();
@@ -127,6 +131,29 @@ public final class CliArgs {
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be a number, got '" + v + "'");
         }
+    }
+
+    /** A duration written {@code 500ms}, {@code 30s}, {@code 2m} or {@code 1h}, within [min, max]. */
+    public Duration duration(String name, Duration dflt, Duration min, Duration max) {
+        String v = string(name, null);
+        if (v == null) return dflt;
+        Matcher m = DURATION.matcher(v.trim());
+        if (!m.matches()) throw new UsageException("--" + name + " must be a duration such as 500ms, 30s, 2m or 1h, got '" + v + "'");
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw new UsageException("--" + name + " must be between " + shown(min) + " and " + shown(max) + ", got " + v.trim());
+        }
+        return d;
+    }
+
+    private static String shown(Duration d) {
+        return d.toMillis() % 1000 != 0 ? d.toMillis() + "ms" : Progress.duration(d.toSeconds());
     }
 
     /** Comma-separated non-negative integers, e.g. {@code 1,2,3}. */

@@ -50,7 +50,8 @@ public final class Progress {
         err.flush();
     }
 
-    private static String duration(double s) {
+    /** {@code 45s}, {@code 2m05s} or {@code 1h30m}. */
+    static String duration(double s) {
         long t = Math.round(s);
         return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : t >= 60 ? String.format("%dm%02ds", t / 60, t % 60) : t + "s";
     }

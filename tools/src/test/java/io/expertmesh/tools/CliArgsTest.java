@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -16,6 +17,7 @@ class CliArgsTest {
             Option.valued("scale", "X", 1f, "a factor"),
             Option.required("name", "TEXT", "who"),
             Option.computed("later", "V", () -> "computed", "a default known when the help is shown"),
+            Option.valued("wait", "D", "5s", "how long to wait"),
             Option.flag("json", "print JSON"));
 
     private static CliArgs parse(String... args) {
@@ -77,6 +79,22 @@ class CliArgsTest {
     }
 
     @Test
+    void aDurationTakesOneUnitOfMsSMOrHAndMustLieWithinItsBounds() {
+        Duration min = Duration.ofMillis(100);
+        Duration max = Duration.ofHours(2);
+        assertEquals(Duration.ofSeconds(5), parse().duration("wait", Duration.ofSeconds(5), min, max));
+        assertEquals(Duration.ofMillis(500), parse("--wait", "500ms").duration("wait", null, min, max));
+        assertEquals(Duration.ofMinutes(90), parse("--wait=90m").duration("wait", null, min, max));
+        assertEquals(Duration.ofHours(2), parse("--wait", "2h").duration("wait", null, min, max));
+        for (String bad : List.of("5", "1.5s", "-1s", "5 s", "1m30s", "5d")) {
+            var e = assertThrows(UsageException.class, () -> parse("--wait", bad).duration("wait", null, min, max));
+            assertTrue(e.getMessage().startsWith("--wait must be a duration such as 500ms"), e.getMessage());
+        }
+        var beyond = assertThrows(UsageException.class, () -> parse("--wait", "3h").duration("wait", null, min, max));
+        assertEquals("--wait must be between 100ms and 2h00m, got 3h", beyond.getMessage());
+    }
+
+    @Test
     void readingAnOptionTheCommandDoesNotDeclareIsABug() {
         CliArgs a = parse();
         assertThrows(IllegalStateException.class, () -> a.has("undeclared"));
@@ -87,7 +105,7 @@ class CliArgsTest {
     @Test
     void everyToolsCommandsHelpShowsTheDefaultEachOptionDeclares() {
         for (CommandSpec spec : List.of(ModelCommands.GENERATE, ModelCommands.TOKENIZE, ModelCommands.LOGITS, Synth.SPEC, Bench.SPEC,
-                ServeBench.SPEC, GpuCheck.SPEC)) {
+                ServeBench.SPEC, Soak.SPEC, GpuCheck.SPEC)) {
             String help = spec.help();
             for (Option o : spec.options()) {
                 String line = help.lines().filter(l -> l.startsWith("  --" + o.name() + " ") || l.startsWith("  -h, --" + o.name() + " "))
