@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -13,10 +14,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * {@code mesh soak --duration 30m [--cluster]}: a long, bounded run on loopback of healthy SSE and WebSocket
@@ -52,6 +56,7 @@ public final class Soak {
     private static final Duration REJOIN_TIMEOUT = Duration.ofSeconds(180);
     private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration STOP_GRACE = Duration.ofSeconds(60);
+    private static final Duration KEYS_TIMEOUT = Duration.ofSeconds(60);
     private static final double MIB = 1 << 20;
 
     public static final CommandSpec SPEC = CommandSpec.of("soak",
@@ -98,7 +103,12 @@ public final class Soak {
             if (a.has(serverOption)) throw new UsageException("--" + serverOption + " is for the nodes soak starts; not with --url");
         }
         if (cluster) throw new UsageException("--url and --cluster exclude each other: --cluster starts its own nodes");
-        URI url = URI.create(a.required("url"));
+        URI url;
+        try {
+            url = new URI(a.required("url"));
+        } catch (URISyntaxException e) {
+            throw new UsageException("--url: " + e.getMessage());
+        }
         String host = url.getHost();
         if (!"http".equals(url.getScheme()) || host == null || url.getPort() < 0 || !(host.matches("127(\\.\\d{1,3}){3}") || host.equals("[::1]"))) {
             throw new UsageException("--url must be http://127.x.x.x:PORT or http://[::1]:PORT (the soak stays on loopback), got " + url);
@@ -145,6 +155,8 @@ public final class Soak {
     private SoakNode expertB;
     private int expertAPort;
     private int expertBPort;
+    /** With --cluster: the directory {@code mesh cluster-keys} filled, DIR/NAME per node. */
+    private volatile Path clusterKeys;
     private URI url;
     private long startNanos;
 
@@ -161,9 +173,9 @@ public final class Soak {
 
     private void soak() {
         Path logs = settings.url() == null ? logDirectory() : null;
-        // Ctrl-C ends the soak's JVM; the nodes it started must not outlive it.
-        Thread stopNodes = new Thread(() -> stopNodes(Duration.ofSeconds(10)));
-        Runtime.getRuntime().addShutdownHook(stopNodes);
+        // Ctrl-C ends the soak's JVM; the nodes it started and their keys must not outlive it.
+        Thread cleanUp = new Thread(() -> cleanUp(Duration.ofSeconds(10)));
+        Runtime.getRuntime().addShutdownHook(cleanUp);
         SoakTraffic traffic;
         try {
             if (settings.url() != null) {
@@ -174,14 +186,15 @@ public final class Soak {
                 startNodes(logs);
             }
             traffic = load();
-            settleCheck();
+            // A node that crashed is failure enough; the rest of the cluster need not be waited for.
+            if (nodeList().stream().noneMatch(SoakNode::exitedUnexpectedly)) settleCheck();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         } finally {
-            stopNodes(STOP_GRACE);
+            cleanUp(STOP_GRACE);
             try {
-                Runtime.getRuntime().removeShutdownHook(stopNodes);
+                Runtime.getRuntime().removeShutdownHook(cleanUp);
             } catch (IllegalStateException shuttingDown) {
                 // the hook is running already
             }
@@ -203,25 +216,61 @@ public final class Soak {
     // ---------------------------------------------------------------- nodes
 
     /**
-     * The command line of a node: this JVM's java with what a node needs, a fixed pre-touched heap, then this
-     * JVM's own options (MESH_JAVA_OPTS among them, so they reach the nodes and may override the heap), then
-     * {@code mesh MESH_ARGS --model --threads}. Every node the soak starts is built here, so what all nodes
-     * must be given goes in this one place.
+     * {@code mesh MESH_ARGS} in a new JVM: this JVM's java with the flags every mesh command needs,
+     * {@code jvmOptions}, then this JVM's own options (MESH_JAVA_OPTS among them, so they reach the nodes and
+     * may override {@code jvmOptions}).
      */
-    private List<String> nodeCommand(List<String> meshArgs) {
+    private List<String> meshCommand(List<String> jvmOptions, List<String> meshArgs) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElseThrow(() -> new IllegalStateException("cannot tell which java runs the soak")));
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-Xms" + settings.heapMb() + "m", "-Xmx" + settings.heapMb() + "m", "-XX:+AlwaysPreTouch"));
+        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        cmd.addAll(jvmOptions);
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), meshMainClass));
         cmd.addAll(meshArgs);
-        cmd.addAll(List.of("--model", settings.model().toAbsolutePath().toString(), "--threads", Integer.toString(settings.threads())));
         return cmd;
     }
 
+    /**
+     * The command line of node {@code name} ({@code mesh serve} or {@code mesh node} with {@code meshArgs}): a fixed,
+     * pre-touched heap, the model, the threads, and in a cluster the node's keys. Every node the soak starts, and
+     * every restart, is built here, so what all nodes must be given goes in this one place.
+     */
+    private List<String> nodeCommand(String name, List<String> meshArgs) {
+        List<String> args = new ArrayList<>(meshArgs);
+        args.addAll(List.of("--model", settings.model().toAbsolutePath().toString(), "--threads", Integer.toString(settings.threads())));
+        // mesh serve makes throwaway keys of its own; cluster nodes prove to each other that they hold the soak's.
+        if (clusterKeys != null) args.addAll(List.of("--cluster-keys", clusterKeys.resolve(name).toString()));
+        return meshCommand(List.of("-Xms" + settings.heapMb() + "m", "-Xmx" + settings.heapMb() + "m", "-XX:+AlwaysPreTouch"), args);
+    }
+
+    /** Makes a CA and keys for {@code names} with {@code mesh cluster-keys}, in a private temporary directory that {@link #soak} deletes. */
+    private void makeClusterKeys(Path logs, List<String> names) throws InterruptedException {
+        Path log = logs.resolve("cluster-keys.log");
+        try {
+            clusterKeys = Files.createTempDirectory("mesh-soak-keys-");  // mode 700, as a private directory should be
+            Process p = new ProcessBuilder(meshCommand(List.of(), List.of("cluster-keys", "--out", clusterKeys.toString(), "--nodes",
+                    String.join(",", names)))).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(KEYS_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("mesh cluster-keys did not finish within " + KEYS_TIMEOUT.toSeconds() + " s; its output: " + log);
+            }
+            if (p.exitValue() != 0) throw new IllegalStateException("mesh cluster-keys failed (exit code " + p.exitValue() + "); its output: " + log);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot make cluster keys: " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("soak: could not delete the cluster keys in " + dir + ": " + e.getMessage());
+        }
+    }
+
     private SoakNode startNode(String name, Path logs, String... meshArgs) {
-        SoakNode n = SoakNode.start(name, nodeCommand(List.of(meshArgs)), logs);
+        SoakNode n = SoakNode.start(name, nodeCommand(name, List.of(meshArgs)), logs);
         synchronized (nodes) {
             nodes.add(n);
         }
@@ -241,6 +290,7 @@ public final class Soak {
             awaitHealthy();
             return;
         }
+        makeClusterKeys(logs, List.of("gateway", "expert-a", "expert-b"));
         int seed = SoakNode.freePort();
         expertAPort = SoakNode.freePort();
         expertBPort = SoakNode.freePort();
@@ -301,6 +351,12 @@ public final class Soak {
         synchronized (nodes) {
             return List.copyOf(nodes);
         }
+    }
+
+    /** Stops every node (SIGKILL to those still there after {@code grace}) and deletes the cluster keys. */
+    private void cleanUp(Duration grace) {
+        stopNodes(grace);
+        if (clusterKeys != null) deleteTree(clusterKeys);
     }
 
     /** SIGTERM to every node, then SIGKILL to those still there after {@code grace}. */

@@ -57,6 +57,7 @@ class SoakTest {
         assertEquals("http://127.0.0.1:8080/", settings("--url", "http://127.0.0.1:8080").url().toString());
         assertTrue(usageError("--url", "http://example.com:8080").contains("stays on loopback"));
         assertTrue(usageError("--url", "http://localhost:8080").contains("stays on loopback"), "no name is resolved");
+        assertTrue(usageError("--url", "http://[bad").startsWith("--url: "));
         assertTrue(usageError("--url", "http://127.0.0.1:8080", "--cluster").contains("exclude each other"));
         assertTrue(usageError("--url", "http://127.0.0.1:8080", "--heap", "256").contains("not with --url"));
     }
