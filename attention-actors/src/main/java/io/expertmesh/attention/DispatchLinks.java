@@ -4,14 +4,10 @@ import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
 import io.expertmesh.protocol.DispatchReply;
 import io.expertmesh.protocol.ExpertHostProtocol;
+import io.expertmesh.protocol.LinkConnection;
 import io.expertmesh.protocol.LinkTransport;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,12 +27,10 @@ public final class DispatchLinks implements AutoCloseable {
     private final DispatchFrames frames;
     private final LinkTransport transport;
     private final int timeoutMillis;
-    private final Map<String, Connection> open = new ConcurrentHashMap<>();
+    private final Map<String, LinkConnection> open = new ConcurrentHashMap<>();
 
     /** A host's answer to a batch and the bytes its frame took on the wire. */
     public record Reply(DispatchReply reply, int bytes) {}
-
-    private record Connection(Socket socket, DataInputStream in, DataOutputStream out) {}
 
     /** Connections are opened with {@code transport}; {@code replyTimeout}: how long connecting, and waiting for a reply, may take. */
     public DispatchLinks(DispatchFrames frames, LinkTransport transport, Duration replyTimeout) {
@@ -60,7 +54,7 @@ public final class DispatchLinks implements AutoCloseable {
      * drops the connection) when none comes within the reply timeout or it answers another batch.
      */
     public Reply receive(String link, DispatchBatch sent) throws IOException {
-        Connection c = open.get(link);
+        LinkConnection c = open.get(link);
         if (c == null) throw new IOException("no open dispatch link to " + link);
         try {
             DispatchFrames.Received received = frames.read(c.in());
@@ -71,6 +65,8 @@ public final class DispatchLinks implements AutoCloseable {
                 throw new IOException("reply for step " + reply.step() + " layer " + reply.layer() + " to a batch of step "
                         + sent.step() + " layer " + sent.layer());
             }
+            // A link that has carried its key's worth is replaced between batches, never during one.
+            if (c.wornOut()) drop(link);
             return new Reply(reply, received.bytes());
         } catch (IOException e) {
             drop(link);
@@ -78,8 +74,8 @@ public final class DispatchLinks implements AutoCloseable {
         }
     }
 
-    private Connection connection(String link) throws IOException {
-        Connection c = open.get(link);
+    private LinkConnection connection(String link) throws IOException {
+        LinkConnection c = open.get(link);
         if (c != null) return c;
         int colon = link.lastIndexOf(':');
         if (colon <= 0) throw new IOException("dispatch link address \"" + link + "\" is not host:port");
@@ -89,24 +85,17 @@ public final class DispatchLinks implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new IOException("dispatch link address \"" + link + "\" is not host:port: " + e.getMessage(), e);
         }
-        Socket socket = transport.connect(address, timeoutMillis);
-        try {
-            c = new Connection(socket, new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16)),
-                    new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16)));
-        } catch (IOException e) {
-            socket.close();
-            throw e;
-        }
+        c = transport.connect(address, timeoutMillis, frames.largestFrameOnWire());
         open.put(link, c);
         return c;
     }
 
     /** Closes the connection to {@code link}, if open. */
     public void drop(String link) {
-        Connection c = open.remove(link);
+        LinkConnection c = open.remove(link);
         if (c == null) return;
         try {
-            c.socket().close();
+            c.close();
         } catch (IOException ignored) {
             // Already broken; nothing more to release.
         }

@@ -4,13 +4,10 @@ import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
 import io.expertmesh.protocol.DispatchRefused;
 import io.expertmesh.protocol.DispatchReply;
+import io.expertmesh.protocol.LinkConnection;
 import io.expertmesh.protocol.LinkTransport;
 import io.expertmesh.protocol.MeshMessage;
 import io.expertmesh.protocol.PeerFailureLog;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -88,10 +85,10 @@ final class DispatchLinkServer implements AutoCloseable {
     private void serve(Socket socket) {
         boolean authenticated = false;
         try (socket) {
-            socket.setTcpNoDelay(true);
             socket.setSoTimeout((int) settings.handshakeTimeout().toMillis());
+            LinkConnection link;
             try {
-                transport.authenticate(socket);
+                link = transport.accept(socket, frames.largestFrameOnWire());
             } catch (IOException e) {
                 peerFailed(socket, "not authenticated: " + e.getMessage());
                 return;
@@ -99,15 +96,16 @@ final class DispatchLinkServer implements AutoCloseable {
                 authenticating.decrementAndGet();
             }
             authenticated = true;
-            var in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-            var out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
             while (!closed) {
-                awaitFrame(socket, in);
-                MeshMessage message = frames.read(in).message();
+                // An idle link stays open without limit; once a frame starts, the rest gets the frame timeout.
+                socket.setSoTimeout(0);
+                link.awaitData();
+                socket.setSoTimeout((int) settings.frameTimeout().toMillis());
+                MeshMessage message = frames.read(link.in()).message();
                 if (!(message instanceof DispatchBatch batch)) {
                     throw new IOException("expected a dispatch batch, got a " + message.getClass().getSimpleName());
                 }
-                frames.write(out, answer(batch));
+                frames.write(link.out(), answer(batch));
             }
         } catch (EOFException e) {
             log.debug("dispatch link from {} closed", socket.getRemoteSocketAddress());
@@ -116,15 +114,6 @@ final class DispatchLinkServer implements AutoCloseable {
         } finally {
             connections.remove(socket);
         }
-    }
-
-    /** Waits without limit for a frame to start (an idle link stays open), then gives the rest of it the frame timeout. */
-    private void awaitFrame(Socket socket, DataInputStream in) throws IOException {
-        socket.setSoTimeout(0);
-        in.mark(1);
-        if (in.read() < 0) throw new EOFException();
-        in.reset();
-        socket.setSoTimeout((int) settings.frameTimeout().toMillis());
     }
 
     private void peerFailed(Socket socket, String what) {

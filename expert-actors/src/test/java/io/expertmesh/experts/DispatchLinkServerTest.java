@@ -18,10 +18,10 @@ import io.expertmesh.protocol.ClusterCertificates;
 import io.expertmesh.protocol.ClusterKeys;
 import io.expertmesh.protocol.DispatchBatch;
 import io.expertmesh.protocol.DispatchFrames;
+import io.expertmesh.protocol.LinkConnection;
 import io.expertmesh.protocol.LinkTransport;
 import io.expertmesh.protocol.PartialSums;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -140,16 +140,20 @@ class DispatchLinkServerTest {
         return new DispatchBatch(1, 1, 1, hidden, new float[hidden], k, experts, weights);
     }
 
-    /** Sends a batch on an open connection and reads the answer. */
-    private static Object exchange(Socket s) throws IOException {
-        frames().write(new DataOutputStream(s.getOutputStream()), batch());
-        return frames().read(new DataInputStream(s.getInputStream())).message();
+    /** Sends a batch on an open link and reads the answer. */
+    private static Object exchange(LinkConnection link) throws IOException {
+        frames().write(link.out(), batch());
+        return frames().read(link.in()).message();
+    }
+
+    private static LinkConnection connect(LinkTransport transport, Host host) throws IOException {
+        return transport.connect(host.address(), 5000, 1 << 21);
     }
 
     @Test
     void aNodeWithTheClustersKeysGetsItsBatchComputed() throws IOException {
-        try (Host host = host(); Socket s = member.connect(host.address(), 5000)) {
-            assertInstanceOf(PartialSums.class, exchange(s));
+        try (Host host = host(); LinkConnection link = connect(member, host)) {
+            assertInstanceOf(PartialSums.class, exchange(link));
             assertEquals(1, host.store().computed.get());
         }
     }
@@ -171,8 +175,8 @@ class DispatchLinkServerTest {
     void aNodeWithAnotherCasKeysIsRefusedUncomputed() throws IOException {
         try (Host host = host()) {
             assertThrows(IOException.class, () -> {
-                try (Socket s = stranger.connect(host.address(), 5000)) {
-                    exchange(s);
+                try (LinkConnection link = connect(stranger, host)) {
+                    exchange(link);
                 }
             });
             assertEquals(0, host.store().computed.get());
@@ -199,8 +203,8 @@ class DispatchLinkServerTest {
                 assertTrue(closedAtOnce >= 64 - MAX_UNAUTHENTICATED, closedAtOnce + " of 64 stalled connections closed at once");
                 long start = System.nanoTime();
                 while (true) {
-                    try (Socket s = member.connect(host.address(), 5000)) {
-                        assertInstanceOf(PartialSums.class, exchange(s));
+                    try (LinkConnection link = connect(member, host)) {
+                        assertInstanceOf(PartialSums.class, exchange(link));
                         break;
                     } catch (IOException e) {
                         assertTrue(System.nanoTime() - start < HANDSHAKE_TIMEOUT.multipliedBy(3).toNanos(), "no way in after the stalled ones: " + e);

@@ -34,6 +34,11 @@ public final class DispatchFrames {
         this.maxFrameBytes = (int) maxFrameBytes;
     }
 
+    /** The most bytes one frame takes on a link, its length field included. */
+    public int largestFrameOnWire() {
+        return maxFrameBytes + 4;
+    }
+
     /** Writes and flushes one frame; returns its size in bytes. */
     public int write(DataOutputStream out, MeshMessage message) throws IOException {
         Serializer serializer = serialization.findSerializerFor(message);

@@ -1,20 +1,33 @@
 package io.expertmesh.protocol;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.Arrays;
+import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
 /**
- * How a dispatch link's sockets are opened: mutual TLS with the node's {@link ClusterKeys}, or plain
- * TCP where the node has none (tests, and nodes started with {@code --insecure}). Both ends finish
- * the handshake before a frame is read or written, so an unauthenticated peer never reaches the
- * frame decoder or the experts.
+ * How dispatch link connections are opened: authenticated with the node's {@link ClusterKeys}, or
+ * plain TCP where the node has none (tests, and nodes started with {@code --insecure}).
+ *
+ * <p>With keys, both ends run a TLS 1.3 handshake over the TCP connection in which each must present
+ * a certificate from the cluster's CA, exchange one byte through TLS (so that nothing of TLS is still
+ * in flight), export a key per direction from the handshake, and from then on seal every frame with
+ * {@link LinkSeal}. Nothing a peer sends before its handshake completes is read as a frame.
  */
 public final class LinkTransport {
+    private static final String EXPORTER_LABEL = "EXPERIMENTAL-expertmesh-dispatch-link";
+    private static final int KEY_BYTES = 32;
+    private static final int BUFFER = 1 << 16;
+
     private final SSLContext tls;
 
     private LinkTransport(SSLContext tls) {
@@ -33,43 +46,68 @@ public final class LinkTransport {
         return tls != null;
     }
 
-    /** A listener on {@code address} whose connections must present a certificate from the cluster's CA. */
+    /** A TCP listener on {@code address}; {@link #accept} authenticates what it accepts. */
     public ServerSocket listen(InetSocketAddress address) throws IOException {
-        if (tls == null) {
-            ServerSocket s = new ServerSocket();
-            s.bind(address);
-            return s;
-        }
-        var s = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
-        s.setEnabledProtocols(new String[] {ClusterKeys.PROTOCOL});
-        s.setNeedClientAuth(true);
+        ServerSocket s = new ServerSocket();
         s.bind(address);
         return s;
     }
 
     /**
-     * Authenticates a connection {@link #listen}'s listener accepted: returns once the peer's
-     * certificate is verified, or throws (a timeout after the socket's read timeout).
+     * Authenticates a connection the listener accepted (within the socket's read timeout, which the
+     * caller sets) and returns its link end, carrying records of at most {@code maxRecord} bytes.
      */
-    public void authenticate(Socket accepted) throws IOException {
-        if (accepted instanceof SSLSocket ssl) ssl.startHandshake();
+    public LinkConnection accept(Socket accepted, int maxRecord) throws IOException {
+        accepted.setTcpNoDelay(true);
+        if (tls == null) return plain(accepted);
+        SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(accepted, null, false);
+        ssl.setEnabledProtocols(new String[] {ClusterKeys.PROTOCOL});
+        ssl.setNeedClientAuth(true);
+        ssl.startHandshake();
+        if (ssl.getInputStream().read() != 'C') throw new IOException("dispatch link peer did not finish the handshake");
+        ssl.getOutputStream().write('S');
+        ssl.getOutputStream().flush();
+        return sealed(accepted, ssl, false, maxRecord);
     }
 
-    /** A connection to {@code address}, authenticated both ways; connecting and the handshake each take at most {@code timeoutMillis}. */
-    public Socket connect(InetSocketAddress address, int timeoutMillis) throws IOException {
-        Socket socket = tls == null ? new Socket() : tls.getSocketFactory().createSocket();
+    /** A link to {@code address}, authenticated both ways; connecting and the handshake each take at most {@code timeoutMillis}. */
+    public LinkConnection connect(InetSocketAddress address, int timeoutMillis, int maxRecord) throws IOException {
+        Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             socket.setSoTimeout(timeoutMillis);
             socket.connect(address, timeoutMillis);
-            if (socket instanceof SSLSocket ssl) {
-                ssl.setEnabledProtocols(new String[] {ClusterKeys.PROTOCOL});
-                ssl.startHandshake();
-            }
-            return socket;
+            if (tls == null) return plain(socket);
+            SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(socket, address.getHostString(), address.getPort(), false);
+            ssl.setEnabledProtocols(new String[] {ClusterKeys.PROTOCOL});
+            ssl.setUseClientMode(true);
+            ssl.startHandshake();
+            ssl.getOutputStream().write('C');
+            ssl.getOutputStream().flush();
+            // Read through TLS: this also takes in the server's session tickets, so none are left on the wire.
+            if (ssl.getInputStream().read() != 'S') throw new IOException("dispatch link host did not finish the handshake");
+            return sealed(socket, ssl, true, maxRecord);
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
         }
+    }
+
+    private static LinkConnection plain(Socket socket) throws IOException {
+        var wire = new BufferedInputStream(socket.getInputStream(), BUFFER);
+        return new LinkConnection(socket, wire, new DataInputStream(wire),
+                new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER)), null);
+    }
+
+    private static LinkConnection sealed(Socket socket, SSLSocket ssl, boolean client, int maxRecord) throws IOException {
+        byte[] keys = ((ExtendedSSLSession) ssl.getSession()).exportKeyingMaterialData(EXPORTER_LABEL, null, 2 * KEY_BYTES);
+        byte[] toServer = Arrays.copyOfRange(keys, 0, KEY_BYTES);
+        byte[] toClient = Arrays.copyOfRange(keys, KEY_BYTES, 2 * KEY_BYTES);
+        Arrays.fill(keys, (byte) 0);
+        var wire = new BufferedInputStream(socket.getInputStream(), BUFFER);
+        InputStream in = new LinkSeal.Input(new LinkSeal(client ? toClient : toServer), wire, maxRecord);
+        LinkSeal sending = new LinkSeal(client ? toServer : toClient);
+        var out = new LinkSeal.Output(sending, new BufferedOutputStream(socket.getOutputStream(), BUFFER), maxRecord);
+        return new LinkConnection(socket, wire, new DataInputStream(in), new DataOutputStream(out), sending);
     }
 }

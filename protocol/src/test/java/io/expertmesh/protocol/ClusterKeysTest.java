@@ -42,12 +42,17 @@ class ClusterKeysTest {
         return CompletableFuture.runAsync(() -> {
             try (Socket s = server.accept()) {
                 s.setSoTimeout(5000);
-                transport.authenticate(s);
-                s.getOutputStream().write(s.getInputStream().read());
+                LinkConnection link = transport.accept(s, 1 << 20);
+                link.out().write(link.in().read());
+                link.out().flush();
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
         });
+    }
+
+    private static InetSocketAddress loopback(ServerSocket listener) {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
     }
 
     @Test
@@ -55,9 +60,10 @@ class ClusterKeysTest {
         LinkTransport server = LinkTransport.mutualTls(a);
         try (ServerSocket listener = server.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             var echoed = echoOnce(server, listener);
-            try (Socket s = LinkTransport.mutualTls(b).connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort()), 5000)) {
-                s.getOutputStream().write(42);
-                assertEquals(42, s.getInputStream().read());
+            try (LinkConnection link = LinkTransport.mutualTls(b).connect(loopback(listener), 5000, 1 << 20)) {
+                link.out().write(42);
+                link.out().flush();
+                assertEquals(42, link.in().read());
             }
             echoed.get(10, TimeUnit.SECONDS);
         }
@@ -70,7 +76,7 @@ class ClusterKeysTest {
         try (ServerSocket listener = server.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             var echoed = echoOnce(server, listener);
             assertThrows(SSLException.class,
-                    () -> LinkTransport.mutualTls(stranger).connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort()), 5000));
+                    () -> LinkTransport.mutualTls(stranger).connect(loopback(listener), 5000, 1 << 20));
             var failure = assertThrows(Exception.class, () -> echoed.get(10, TimeUnit.SECONDS));
             assertTrue(failure.getCause().getCause() instanceof SSLException, failure.toString());
         }
@@ -81,7 +87,7 @@ class ClusterKeysTest {
         LinkTransport server = LinkTransport.mutualTls(a);
         try (ServerSocket listener = server.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             var echoed = echoOnce(server, listener);
-            try (Socket s = LinkTransport.plaintext().connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort()), 5000)) {
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort())) {
                 s.getOutputStream().write(new byte[] {0, 0, 0, 12, 0, 0x71, (byte) 0xB0, (byte) 0xF9, 0, 0, 1, 2, 3, 4, 5, 6});
                 s.setSoTimeout(5000);
                 // The server answers with a TLS alert at most, never with an echo of our bytes, and closes.
