@@ -14,6 +14,7 @@ import io.expertmesh.experts.ExpertEntity;
 import io.expertmesh.experts.ExpertHost;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.gateway.HttpApi;
+import io.expertmesh.gateway.HttpServer;
 import io.expertmesh.gateway.ServedModel;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.kvstore.KvSettings;
@@ -48,7 +49,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
  * The root actor of a node: joins the cluster (itself when no seed nodes are configured) and starts
@@ -158,13 +158,13 @@ final class Guardian {
             ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), setup.chatTemplate(), schedulerSettings.maxContext(),
                     StopTokens.defaults(modelConfig, setup.tokenizer()), setup.http().defaultMaxTokens());
             api = new HttpApi(system, scheduler, served, setup.http(), placement, load, registry);
-            CompletableFuture<ServerBinding> binding = api.bind().toCompletableFuture();
+            CompletableFuture<HttpServer.Binding> binding = api.bind().toCompletableFuture();
             binding.whenComplete((b, failure) -> {
                 if (failure != null) setup.bound().completeExceptionally(failure);
                 else setup.bound().complete(b.localAddress().getPort());
             });
             shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind", () ->
-                    binding.thenCompose(ServerBinding::unbind).exceptionally(e -> Done.getInstance()));
+                    binding.thenCompose(HttpServer.Binding::unbind).exceptionally(e -> Done.getInstance()));
         } else {
             setup.bound().complete(-1);
         }

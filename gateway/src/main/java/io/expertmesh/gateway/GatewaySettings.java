@@ -11,10 +11,12 @@ import java.util.Locale;
 /**
  * HTTP front-end limits and options (HOCON {@code expertmesh.http}): where to listen, the largest
  * request body, the optional API key, the output length when a request names none, the
- * WebSocket limits, and the origins besides the server's own whose pages may call it.
+ * WebSocket limits, the connection limits ({@link HttpServer}), and the origins besides the
+ * server's own whose pages may call it.
  */
 public record GatewaySettings(String host, int port, long maxBodyBytes, String apiKey, int defaultMaxTokens, int maxSocketRequests,
-                              Duration bodyReadTimeout, Duration heartbeatInterval, List<String> allowedOrigins) {
+                              Duration bodyReadTimeout, Duration heartbeatInterval, Duration headerTimeout, int maxConnections,
+                              List<String> allowedOrigins) {
     public GatewaySettings {
         if (host.isBlank()) throw new IllegalArgumentException("expertmesh.http.host must not be empty");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("expertmesh.http.port must be between 0 and 65535, got " + port);
@@ -25,6 +27,8 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, String a
         atLeastOne("max-requests-per-socket", maxSocketRequests);
         positive("body-read-timeout", bodyReadTimeout);
         positive("heartbeat-interval", heartbeatInterval);
+        positive("header-timeout", headerTimeout);
+        atLeastOne("max-connections", maxConnections);
         allowedOrigins = allowedOrigins.stream().map(GatewaySettings::origin).toList();
     }
 
@@ -60,21 +64,24 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, String a
             return new GatewaySettings(config.getString(h + "host"), config.getInt(h + "port"), config.getBytes(h + "max-body-size"),
                     key.isEmpty() ? null : key, config.getInt(h + "default-max-tokens"), config.getInt(h + "max-requests-per-socket"),
                     config.getDuration(h + "body-read-timeout"), config.getDuration(h + "heartbeat-interval"),
-                    config.getStringList(h + "allowed-origins"));
+                    config.getDuration(h + "header-timeout"), config.getInt(h + "max-connections"), config.getStringList(h + "allowed-origins"));
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 
     public GatewaySettings withPort(int newPort) {
-        return new GatewaySettings(host, newPort, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval, allowedOrigins);
+        return new GatewaySettings(host, newPort, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval,
+                headerTimeout, maxConnections, allowedOrigins);
     }
 
     public GatewaySettings withHost(String newHost) {
-        return new GatewaySettings(newHost, port, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval, allowedOrigins);
+        return new GatewaySettings(newHost, port, maxBodyBytes, apiKey, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval,
+                headerTimeout, maxConnections, allowedOrigins);
     }
 
     public GatewaySettings withApiKey(String key) {
-        return new GatewaySettings(host, port, maxBodyBytes, key, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval, allowedOrigins);
+        return new GatewaySettings(host, port, maxBodyBytes, key, defaultMaxTokens, maxSocketRequests, bodyReadTimeout, heartbeatInterval,
+                headerTimeout, maxConnections, allowedOrigins);
     }
 }

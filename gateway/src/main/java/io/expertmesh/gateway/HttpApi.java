@@ -37,8 +37,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
@@ -90,9 +88,9 @@ public final class HttpApi extends AllDirectives {
         this.allowedOrigins = settings.port() == 0 ? Set.copyOf(settings.allowedOrigins()) : allowedOrigins(settings.port());
     }
 
-    /** Listens on the configured host and port; the bound port completes the server's own origins. */
-    public CompletionStage<ServerBinding> bind() {
-        return Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes()).thenApply(binding -> {
+    /** Listens on the configured host and port ({@link HttpServer}); the bound port completes the server's own origins. */
+    public CompletionStage<HttpServer.Binding> bind() {
+        return new HttpServer(system, settings).bind(routes().flow(system)).thenApply(binding -> {
             allowedOrigins = allowedOrigins(binding.localAddress().getPort());
             return binding;
         });

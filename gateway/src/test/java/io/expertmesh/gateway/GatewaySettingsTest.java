@@ -22,7 +22,8 @@ class GatewaySettingsTest {
     @Test
     void defaultsComeFromTheModulesReferenceConf() {
         GatewaySettings s = read("");
-        assertEquals(new GatewaySettings("127.0.0.1", 8080, 1 << 20, null, 1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of()), s);
+        assertEquals(new GatewaySettings("127.0.0.1", 8080, 1 << 20, null, 1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(1),
+                Duration.ofSeconds(10), 512, List.of()), s);
         assertNull(s.apiKey());
     }
 
@@ -34,6 +35,8 @@ class GatewaySettingsTest {
         assertFails("expertmesh.http.max-requests-per-socket = 0", "expertmesh.http.max-requests-per-socket must be at least 1, got 0");
         assertFails("expertmesh.http.body-read-timeout = 0s", "expertmesh.http.body-read-timeout must be positive, got 0 ms");
         assertFails("expertmesh.http.heartbeat-interval = -1s", "expertmesh.http.heartbeat-interval must be positive, got -1000 ms");
+        assertFails("expertmesh.http.header-timeout = 0s", "expertmesh.http.header-timeout must be positive, got 0 ms");
+        assertFails("expertmesh.http.max-connections = 0", "expertmesh.http.max-connections must be at least 1, got 0");
     }
 
     @Test
