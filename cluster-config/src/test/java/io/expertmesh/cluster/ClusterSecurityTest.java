@@ -8,7 +8,6 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.protocol.ClusterCertificates;
 import java.io.OutputStream;
