@@ -119,6 +119,34 @@ class BadRequestCatalogueTest {
     }
 
     @Test
+    void anOversizeBodyStillBeingSentGetsItsFull413() throws IOException, InterruptedException {
+        byte[] body = ("{\"prompt\":\"" + "x".repeat(200_000) + "\"}").getBytes(StandardCharsets.US_ASCII);
+        try (Socket socket = new Socket("127.0.0.1", server.node.httpPort())) {
+            socket.setSoTimeout(10_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(body, 0, 32_768);
+            out.flush();
+            // A server that answers and closes now, with the rest unread, resets the connection under the client's feet.
+            Thread.sleep(500);
+            out.write(body, 32_768, body.length - 32_768);
+            out.flush();
+            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            String status = in.readLine();
+            assertTrue(status != null && status.startsWith("HTTP/1.1 413"), "answered " + status);
+            String line;
+            int length = -1;
+            while (!(line = in.readLine()).isEmpty()) {
+                if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
+            }
+            char[] error = new char[length];
+            for (int read = 0; read < length; ) read += in.read(error, read, length - read);
+            assertTrue(new String(error).contains("exceeds the limit"), new String(error));
+        }
+    }
+
+    @Test
     void aWrongMethodGets405() {
         JsonNode error = error(server.get("/v1/chat/completions"), 405);
         assertTrue(error.path("message").asText().contains("POST"), error.toString());

@@ -178,7 +178,12 @@ public final class HttpApi extends AllDirectives {
     private CompletionStage<JsonNode> readJson(HttpRequest request) {
         var declared = request.entity().getContentLengthOption();
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
-            return CompletableFuture.failedFuture(tooLarge());
+            // Read the body before answering (up to pekko's parsing.max-content-length and within body-read-timeout):
+            // a connection closed with unread bytes is reset, and a client still sending would lose the 413.
+            return request.entity().getDataBytes().completionTimeout(settings.bodyReadTimeout()).runWith(Sink.ignore(), system)
+                    .handle((done, failure) -> {
+                        throw tooLarge();
+                    });
         }
         return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), system)
                 .thenApply(strict -> {

@@ -118,6 +118,7 @@ final class LinkSeal {
         private final DataInputStream wire;
         private final int maxRecord;
         private byte[] plain = new byte[0];
+        private byte[] sealed = new byte[1 << 16];
         private int position;
         private int size;
 
@@ -135,9 +136,7 @@ final class LinkSeal {
                 return false;
             }
             if (n < TAG_BYTES || n - TAG_BYTES > maxRecord) throw new IOException("dispatch link record of " + n + " bytes is outside its limits");
-            // Read as it arrives: the length is the peer's word until the tag checks.
-            byte[] sealed = wire.readNBytes(n);
-            if (sealed.length < n) throw new EOFException("dispatch link record ended after " + sealed.length + " of " + n + " bytes");
+            readSealed(n);
             if (plain.length < n - TAG_BYTES) plain = new byte[n - TAG_BYTES];
             try {
                 seal.cipher.init(Cipher.DECRYPT_MODE, seal.key, seal.nextNonce());
@@ -149,6 +148,17 @@ final class LinkSeal {
             if (seal.bytes >= 2 * KEY_BYTE_LIMIT) throw new IOException("dispatch link peer kept one key past its limit");
             position = 0;
             return true;
+        }
+
+        /** Reads a record of {@code n} bytes into {@link #sealed}, which grows only as bytes arrive: the length is the peer's word until the tag checks. */
+        private void readSealed(int n) throws IOException {
+            int got = 0;
+            while (got < n) {
+                if (got == sealed.length) sealed = Arrays.copyOf(sealed, (int) Math.min(n, 2L * sealed.length));
+                int r = wire.read(sealed, got, Math.min(n, sealed.length) - got);
+                if (r < 0) throw new EOFException("dispatch link record ended after " + got + " of " + n + " bytes");
+                got += r;
+            }
         }
 
         @Override
