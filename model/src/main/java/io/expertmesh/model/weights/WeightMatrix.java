@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  */
 public record WeightMatrix(String name, DType dtype, int rows, int cols, MemorySegment data) {
     public long rowBytes() {
-        return (long) cols * dtype.bytes();
+        return dtype.byteSize(cols);
     }
 
     public long byteSize() {
