@@ -1,7 +1,6 @@
 package io.expertmesh.protocol;
 
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +25,8 @@ import javax.crypto.spec.SecretKeySpec;
  */
 final class LinkSeal {
     static final int TAG_BYTES = 16;
+    /** What a link's buffers start at; they grow with the records it carries, so an idle or stalled link costs little memory. */
+    static final int INITIAL_BUFFER = 8 * 1024;
     /** Bytes sealed under one key before the connection must be replaced: far inside AES-GCM's limits (NIST SP 800-38D, RFC 8446 5.5). */
     static final long KEY_BYTE_LIMIT = 1L << 36;
 
@@ -55,18 +56,18 @@ final class LinkSeal {
         return bytes >= KEY_BYTE_LIMIT;
     }
 
-    /** Buffers what is written and sends it as one sealed record on flush. */
+    /** Buffers what is written and sends it as one sealed record, length included, in one write on flush. */
     static final class Output extends OutputStream {
         private final LinkSeal seal;
-        private final DataOutputStream wire;
+        private final OutputStream wire;
         private final int maxRecord;
-        private byte[] plain = new byte[1 << 16];
-        private byte[] sealed = new byte[(1 << 16) + TAG_BYTES];
+        private byte[] plain = new byte[INITIAL_BUFFER];
+        private byte[] sealed = new byte[4 + INITIAL_BUFFER + TAG_BYTES];
         private int size;
 
         Output(LinkSeal seal, OutputStream wire, int maxRecord) {
             this.seal = seal;
-            this.wire = new DataOutputStream(wire);
+            this.wire = wire;
             this.maxRecord = maxRecord;
         }
 
@@ -91,18 +92,18 @@ final class LinkSeal {
         @Override
         public void flush() throws IOException {
             if (size == 0) return;
-            if (sealed.length < size + TAG_BYTES) sealed = new byte[plain.length + TAG_BYTES];
+            if (sealed.length < 4 + size + TAG_BYTES) sealed = new byte[4 + plain.length + TAG_BYTES];
             int n;
             try {
                 seal.cipher.init(Cipher.ENCRYPT_MODE, seal.key, seal.nextNonce());
-                n = seal.cipher.doFinal(plain, 0, size, sealed, 0);
+                n = seal.cipher.doFinal(plain, 0, size, sealed, 4);
             } catch (GeneralSecurityException e) {
                 throw new IOException("sealing a dispatch link record failed: " + e.getMessage(), e);
             }
             seal.bytes += size;
             size = 0;
-            wire.writeInt(n);
-            wire.write(sealed, 0, n);
+            ByteBuffer.wrap(sealed, 0, 4).putInt(n);
+            wire.write(sealed, 0, 4 + n);
             wire.flush();
         }
 
@@ -118,7 +119,7 @@ final class LinkSeal {
         private final DataInputStream wire;
         private final int maxRecord;
         private byte[] plain = new byte[0];
-        private byte[] sealed = new byte[1 << 16];
+        private byte[] sealed = new byte[INITIAL_BUFFER];
         private int position;
         private int size;
 

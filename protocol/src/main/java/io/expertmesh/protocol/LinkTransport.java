@@ -104,10 +104,11 @@ public final class LinkTransport {
         byte[] toServer = Arrays.copyOfRange(keys, 0, KEY_BYTES);
         byte[] toClient = Arrays.copyOfRange(keys, KEY_BYTES, 2 * KEY_BYTES);
         Arrays.fill(keys, (byte) 0);
-        var wire = new BufferedInputStream(socket.getInputStream(), BUFFER);
+        var wire = new BufferedInputStream(socket.getInputStream(), LinkSeal.INITIAL_BUFFER);
         InputStream in = new LinkSeal.Input(new LinkSeal(client ? toClient : toServer), wire, maxRecord);
         LinkSeal sending = new LinkSeal(client ? toServer : toClient);
-        var out = new LinkSeal.Output(sending, new BufferedOutputStream(socket.getOutputStream(), BUFFER), maxRecord);
+        // Unbuffered: a sealed record is one write of its own buffer.
+        var out = new LinkSeal.Output(sending, socket.getOutputStream(), maxRecord);
         return new LinkConnection(socket, wire, new DataInputStream(in), new DataOutputStream(out), sending);
     }
 }
