@@ -163,6 +163,40 @@ class GgufCheckpointTest {
     }
 
     @Test
+    void absentOptionalKeysTakeLlamaCppsDefaults() {
+        Map<String, GgufValue> metadata = TinyGguf.metadata(tinyConfig, true);
+        metadata.remove("ernie4_5-moe.rope.freq_base");
+        metadata.remove("ernie4_5-moe.attention.head_count_kv");
+        metadata.remove("ernie4_5-moe.expert_shared_count");
+        ErnieConfig c = configOf(metadata);
+        assertEquals(10000.0, c.ropeTheta());
+        assertEquals(c.numHeads(), c.numKvHeads());
+        assertEquals(0, c.numSharedExperts());
+    }
+
+    @Test
+    void whatConfigJsonWouldRefuseIsRefusedInGgufMetadataToo() {
+        Map<String, GgufValue> tooMany = TinyGguf.metadata(tinyConfig, true);
+        tooMany.put("ernie4_5-moe.expert_used_count", GgufValue.uint32(65));
+        var e = assertThrows(ModelFormatException.class, () -> configOf(tooMany));
+        assertTrue(e.getMessage().contains("no-tensors.gguf") && e.getMessage().contains("'moe_k' (65) exceeds 'moe_num_experts' (64)"), e.getMessage());
+        Map<String, GgufValue> yarn = TinyGguf.metadata(tinyConfig, true);
+        yarn.put("ernie4_5-moe.rope.scaling.type", GgufValue.string("yarn"));
+        var scaling = assertThrows(ModelFormatException.class, () -> configOf(yarn));
+        assertTrue(scaling.getMessage().endsWith("metadata key ernie4_5-moe.rope.scaling.type is \"yarn\"; rope scaling is not supported"),
+                scaling.getMessage());
+        Map<String, GgufValue> partial = TinyGguf.metadata(tinyConfig, true);
+        partial.put("ernie4_5-moe.rope.dimension_count", GgufValue.uint32(8));
+        var rope = assertThrows(ModelFormatException.class, () -> configOf(partial));
+        assertTrue(rope.getMessage().contains("metadata key ernie4_5-moe.rope.dimension_count is 8, not 16"), rope.getMessage());
+        Map<String, GgufValue> wrongType = TinyGguf.metadata(tinyConfig, true);
+        wrongType.put("ernie4_5-moe.block_count", GgufValue.string("four"));
+        var type = assertThrows(ModelFormatException.class, () -> configOf(wrongType));
+        assertTrue(type.getMessage().endsWith("metadata key ernie4_5-moe.block_count should be an integer that fits in 32 bits, but is STRING \"four\""),
+                type.getMessage());
+    }
+
+    @Test
     void withoutATokenListTheVocabularyIsTheEmbeddingsRowCount() {
         Path file = tmp.resolve("no-tokens.gguf");
         try (Checkpoint source = Checkpoint.open(TinyModel.dir())) {
@@ -194,6 +228,13 @@ class GgufCheckpointTest {
         var missing = assertThrows(ModelFormatException.class, () -> ModelSource.of(tmp.resolve("absent.gguf")));
         assertTrue(missing.getMessage().contains("not found"), missing.getMessage());
         assertFalse(ModelSource.of(TinyModel.dir()).isGguf());
+    }
+
+    /** The config of a GGUF file holding {@code metadata} and no tensors. */
+    private ErnieConfig configOf(Map<String, GgufValue> metadata) {
+        Path file = tmp.resolve("no-tensors.gguf");
+        GgufWriter.write(file, metadata, List.of(), (e, d) -> {});
+        return ModelSource.of(file).config();
     }
 
     /** Logits at every position of {@code ids}, flattened. */
