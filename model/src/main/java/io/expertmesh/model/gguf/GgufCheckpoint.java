@@ -42,6 +42,7 @@ public final class GgufCheckpoint {
             Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
             Map.entry("ffn_down.weight", "mlp.down_proj.weight"),
             Map.entry("ffn_gate_inp.weight", "mlp.gate.weight"),
+            // [E] as to_gguf.py writes it, or [1, E] as convert_hf_to_gguf.py keeps it; WeightLoader.vector takes both.
             Map.entry("exp_probs_b.bias", "mlp.moe_statics.e_score_correction_bias"),
             Map.entry("ffn_gate_shexp.weight", "mlp.shared_experts.gate_proj.weight"),
             Map.entry("ffn_up_shexp.weight", "mlp.shared_experts.up_proj.weight"),
