@@ -9,6 +9,7 @@ import io.expertmesh.model.cuda.Gpu;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.cuda.GpuRoutedExperts;
 import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -68,8 +69,9 @@ public final class MeshNode implements AutoCloseable {
         List<String> roles = settings.roles();
         long t0 = System.nanoTime();
         LOG.info("loading model from {}", modelDir);
-        Tokenizer tokenizer = Tokenizer.load(modelDir);
-        ChatTemplate template = ChatTemplate.load(modelDir);
+        ModelSource source = ModelSource.of(modelDir);
+        Tokenizer tokenizer = source.tokenizer();
+        ChatTemplate template = source.chatTemplate();
         LoadedModel model = LoadedModel.open(modelDir, settings.engine().computeThreads());
         var c = model.config();
         LOG.info("model loaded in {} ms: {} layers, hidden {}, {} experts (top-{}), vocabulary {}, {} threads",
@@ -91,7 +93,7 @@ public final class MeshNode implements AutoCloseable {
                 throw e;
             }
         }
-        String modelId = modelDir.toAbsolutePath().normalize().getFileName().toString();
+        String modelId = source.id();
         if (settings.clusterKeys() != null) {
             config = settings.clusterKeys().arteryConfig().withFallback(config);
             LOG.info("cluster transport and dispatch links: mutual TLS as node '{}' with the keys in {}", settings.clusterKeys().nodeName(),

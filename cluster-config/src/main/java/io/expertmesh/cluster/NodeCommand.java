@@ -43,7 +43,7 @@ final class NodeCommand {
 
     static void run(String[] argv, Path defaultModel) {
         CliArgs a = CliArgs.parse(SPEC, argv);
-        Path dir = a.directory("model", defaultModel);
+        Path dir = a.model("model", defaultModel);
         List<String> roles = Arrays.stream(a.required("roles").split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList();
         for (String r : roles) {
             if (!MeshNode.ROLES.contains(r)) throw new UsageException("--roles: unknown role '" + r + "' (roles: gateway, attention, expert)");

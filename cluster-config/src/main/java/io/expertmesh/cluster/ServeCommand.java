@@ -53,7 +53,7 @@ final class ServeCommand {
 
     static void run(String[] argv, Path defaultModel) {
         CliArgs a = CliArgs.parse(SPEC, argv);
-        Path dir = a.directory("model", defaultModel);
+        Path dir = a.model("model", defaultModel);
         Config config = withThrowawayKeys(ConfigFactory.load());
         if (a.has("threads")) {
             config = ConfigFactory.parseString(THREADS_KEY + " = " + a.integer("threads", 0, 1, 4096)).withFallback(config);

@@ -32,6 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The {@code mesh} command line as outside checks call it: exact JSON shapes, exit codes, one-line errors. */
 class MeshMainTest {
     private static final Path MODEL = Path.of(System.getProperty("expertmesh.tinyModel", "../models/tiny-ernie-4.5-moe"));
+    /** A small checkpoint and its GGUF made by scripts/llamacpp/to_gguf.py (the model module's fixtures, see make_fixtures.py there). */
+    private static final Path GGUF_FIXTURES = Path.of("..", "model", "src", "test", "resources", "io", "expertmesh", "model", "gguf");
 
     @TempDir
     Path tmp;
@@ -236,6 +238,19 @@ class MeshMainTest {
         assertOneLineError(mesh("generate", "--model", dir.toString(), "--prompt", "hi", "--json"), 1, "model-00001-of-00002.safetensors");
         Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": \"wide\"}");
         assertOneLineError(mesh("logits", "--model", dir.toString(), "--prompt-ids", "1,2"), 1, "hidden_size");
+    }
+
+    @Test
+    void aGgufFileIsTakenByModelAndGivesTheLogitsOfItsSourceDirectory() throws IOException {
+        String gguf = GGUF_FIXTURES.resolve("tiny-moe.gguf").toString();
+        Result fromDir = mesh("logits", "--model", GGUF_FIXTURES.resolve("tiny-moe").toString(), "--prompt-ids", "1,17,200,3,259", "--json");
+        Result fromGguf = mesh("logits", "--model", gguf, "--prompt-ids", "1,17,200,3,259", "--json");
+        assertEquals(0, fromGguf.code(), fromGguf.err());
+        assertEquals(10, fromGguf.json().get("top").size());
+        assertEquals(fromDir.out(), fromGguf.out());
+        assertOneLineError(mesh("generate", "--model", gguf, "--prompt", "hi"), 1, "tokenizer.ggml");
+        Path other = Files.writeString(tmp.resolve("model.bin"), "x");
+        assertOneLineError(mesh("logits", "--model", other.toString(), "--prompt-ids", "1"), 2, "not a model directory or a .gguf file");
     }
 
     private static void assertOneLineError(Result r, int code, String mention) {

@@ -69,7 +69,7 @@ public final class Bench {
         if (a.has("config") || a.has("batches") || a.has("layers")) {
             throw new UsageException("--config, --layers and --batches apply to --device cuda only");
         }
-        Path dir = a.directory("model", defaultModel);
+        Path dir = a.model("model", defaultModel);
         int promptLen = a.integer("prompt-len", PROMPT_LEN, 1, 1 << 20);
         int gen = a.integer("gen", GEN, 2, 1 << 20);
         int rounds = a.integer("rounds", ROUNDS, 1, 1000);
@@ -274,7 +274,7 @@ public final class Bench {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
                 if (MAPPING_HEADER.matcher(line).lookingAt()) {
-                    inCheckpoint = line.endsWith(".safetensors");
+                    inCheckpoint = line.endsWith(".safetensors") || line.endsWith(".gguf");
                 } else if (inCheckpoint && line.startsWith("Rss:")) {
                     rss += Long.parseLong(line.replaceAll("\\D", "")) * 1024;
                 } else if (inCheckpoint && line.startsWith("FilePmdMapped:")) {

@@ -1,5 +1,7 @@
 package io.expertmesh.tools;
 
+import io.expertmesh.model.ModelFormatException;
+import io.expertmesh.model.engine.ModelSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -170,6 +172,19 @@ public final class CliArgs {
             }
         }
         return out;
+    }
+
+    /** A model that must exist: a directory, or a file named *.gguf ({@link ModelSource}). */
+    public Path model(String name, Path dflt) {
+        String v = string(name, null);
+        Path p = v != null ? Path.of(v) : dflt;
+        if (p == null) throw new UsageException("--" + name + " is required");
+        try {
+            ModelSource.of(p);
+        } catch (ModelFormatException e) {
+            throw new UsageException("--" + name + ": " + e.getMessage());
+        }
+        return p;
     }
 
     /** A directory that must exist. */

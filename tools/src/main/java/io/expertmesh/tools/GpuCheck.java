@@ -107,7 +107,7 @@ public final class GpuCheck {
         int gen = a.integer("gen", Bench.GEN, 2, 1 << 20);
         int[] batches = batches(a);
         int kv = kvTokens(batches, promptLen, gen);
-        try (GpuCheckpoint gpu = GpuCheckpoint.open(a.directory("model", defaultModel), kv, err)) {
+        try (GpuCheckpoint gpu = GpuCheckpoint.open(a.model("model", defaultModel), kv, err)) {
             return GpuBench.run(gpu.gpu(), promptLen, gen, batches, a.integer("rounds", Bench.ROUNDS, 1, 100), seed(a), err);
         }
     }

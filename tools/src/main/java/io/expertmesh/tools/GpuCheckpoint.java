@@ -13,9 +13,9 @@ public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoClo
     public static final Option DEVICE = Option.valued("device", "cpu|cuda|auto", DEFAULT_DEVICE,
             "where the model runs (cuda: GPU 0; auto: cuda if usable)");
 
-    /** Opens {@code dir} and uploads it, showing progress per layer, with room for {@code kvTokens} cached tokens. */
-    public static GpuCheckpoint open(Path dir, int kvTokens, PrintStream err) {
-        LoadedModel mapped = LoadedModel.open(dir, 1);
+    /** Opens {@code model} (a directory or a GGUF file) and uploads it, showing progress per layer, with room for {@code kvTokens} cached tokens. */
+    public static GpuCheckpoint open(Path model, int kvTokens, PrintStream err) {
+        LoadedModel mapped = LoadedModel.open(model, 1);
         CudaDevice device = null;
         try {
             device = CudaDevice.open(0);

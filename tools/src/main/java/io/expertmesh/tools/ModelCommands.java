@@ -4,13 +4,13 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.engine.SequenceEngine;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.generate.StopTokens;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
-import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -25,8 +25,8 @@ import java.util.Set;
 public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err) {
     /** The bundled tiny model, relative to the install directory: the default of every {@code --model}. */
     public static final Path BUNDLED_MODEL = Path.of("models", "tiny-ernie-4.5-moe");
-    public static final Option MODEL = Option.valued("model", "DIR", "the bundled " + BUNDLED_MODEL,
-            "model directory (safetensors, config.json, tokenizer)");
+    public static final Option MODEL = Option.valued("model", "DIR|FILE.gguf", "the bundled " + BUNDLED_MODEL,
+            "model directory (safetensors, config.json, tokenizer), or a GGUF file with the Hugging Face tokenizer files beside it");
     public static final Option THREADS = Option.computed("threads", "N",
             () -> "one per available processor, here " + Runtime.getRuntime().availableProcessors(), "compute threads of the CPU backend");
 
@@ -79,14 +79,15 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
 
     public void generate(String[] argv) {
         CliArgs a = CliArgs.parse(GENERATE, argv);
-        Path dir = a.directory("model", defaultModel);
+        Path dir = a.model("model", defaultModel);
+        ModelSource source = ModelSource.of(dir);
         if (a.has("prompt") == a.has("prompt-ids")) throw new UsageException("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
         if (a.has("system") && !a.has("prompt")) throw new UsageException("--system needs --prompt");
         int maxNew = a.integer("max-new-tokens", MAX_NEW_TOKENS, 0, 1 << 20);
         float temperature = a.number("temperature", TEMPERATURE);
         int[] promptIdsArg = a.has("prompt-ids") ? a.intList("prompt-ids") : null;
-        Tokenizer tokenizer = Tokenizer.load(dir);
-        ErnieConfig config = ErnieConfig.load(dir);
+        Tokenizer tokenizer = source.tokenizer();
+        ErnieConfig config = source.config();
         int[] prompt;
         if (promptIdsArg != null) {
             prompt = promptIdsArg;
@@ -99,7 +100,7 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
             List<ChatMessage> messages = new ArrayList<>();
             if (a.has("system")) messages.add(new ChatMessage("system", a.required("system")));
             messages.add(new ChatMessage("user", a.required("prompt")));
-            prompt = tokenizer.encode(ChatTemplate.load(dir).render(messages, true));
+            prompt = tokenizer.encode(source.chatTemplate().render(messages, true));
         }
         Set<Integer> stopIds = temperature == 0 && !a.flag("stop-at-eos") ? Set.of() : StopTokens.defaults(config, tokenizer);
         SamplingParams params;
@@ -137,8 +138,7 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
 
     public void tokenize(String[] argv) {
         CliArgs a = CliArgs.parse(TOKENIZE, argv);
-        Path dir = a.directory("model", defaultModel);
-        int[] ids = Tokenizer.load(dir).encode(a.required("text"));
+        int[] ids = ModelSource.of(a.model("model", defaultModel)).tokenizer().encode(a.required("text"));
         if (a.flag("json")) {
             out.println(Json.write(Map.of("ids", ids)));
         } else {
@@ -150,7 +150,7 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
 
     public void logits(String[] argv) {
         CliArgs a = CliArgs.parse(LOGITS, argv);
-        Path dir = a.directory("model", defaultModel);
+        Path dir = a.model("model", defaultModel);
         int[] ids = a.intList("prompt-ids");
         int top = a.integer("top", TOP, 1, 1 << 20);
         try (OpenedEngine model = open(dir, a, ids.length)) {

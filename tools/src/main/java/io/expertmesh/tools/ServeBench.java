@@ -3,8 +3,8 @@ package io.expertmesh.tools;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
-import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.sampling.SamplingParams;
@@ -71,17 +71,18 @@ public final class ServeBench {
 
     public static void run(String[] argv, Path defaultModel, LocalServer.Starter servers, PrintStream out, PrintStream err) {
         CliArgs a = CliArgs.parse(SPEC, argv);
-        Path dir = a.directory("model", defaultModel);
+        Path dir = a.model("model", defaultModel);
+        ModelSource source = ModelSource.of(dir);
         int[] levels = a.has("streams") ? a.intList("streams") : Arrays.stream(STREAMS.split(",")).mapToInt(Integer::parseInt).toArray();
         int promptLen = a.integer("prompt-len", PROMPT_LEN, 1, 1 << 16);
         int gen = a.integer("gen", GEN, 1, 1 << 16);
         int rounds = a.integer("rounds", ROUNDS, 1, 100);
         int warmup = a.integer("warmup", WARMUP, 0, 1000);
-        int hidden = ErnieConfig.load(dir).hiddenSize();
+        int hidden = source.config().hiddenSize();
         for (int s : levels) if (s < 1 || s > 256) throw new UsageException("--streams: each level must be in [1, 256], got " + s);
         int threads = a.integer("threads", 0, 1, 4096);
         int maxStreams = Arrays.stream(levels).max().orElse(1);
-        Tokenizer tokenizer = Tokenizer.load(dir);
+        Tokenizer tokenizer = source.tokenizer();
         SplittableRandom random = new SplittableRandom(7);
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < maxStreams; i++) prompts.add(random.ints(promptLen, 3, Math.min(tokenizer.size(), 50_000)).toArray());

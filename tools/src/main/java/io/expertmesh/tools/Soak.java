@@ -97,7 +97,7 @@ public final class Soak {
         Path logs = a.has("logs") ? Path.of(a.required("logs")) : null;
         if (!a.has("url")) {
             return new Settings(duration, cluster, killEvery, streams, maxTokens, sampleEvery, warmup, maxGrowth,
-                    a.directory("model", defaultModel), threads, heap, null, logs);
+                    a.model("model", defaultModel), threads, heap, null, logs);
         }
         for (String serverOption : List.of("model", "threads", "heap", "logs")) {
             if (a.has(serverOption)) throw new UsageException("--" + serverOption + " is for the nodes soak starts; not with --url");

@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The option parser and the help it prints, both built from one {@link CommandSpec}. */
 class CliArgsTest {
@@ -18,7 +22,11 @@ class CliArgsTest {
             Option.required("name", "TEXT", "who"),
             Option.computed("later", "V", () -> "computed", "a default known when the help is shown"),
             Option.valued("wait", "D", "5s", "how long to wait"),
+            Option.valued("model", "DIR|FILE.gguf", "none", "a model"),
             Option.flag("json", "print JSON"));
+
+    @TempDir
+    Path tmp;
 
     private static CliArgs parse(String... args) {
         return CliArgs.parse(SPEC, args);
@@ -115,5 +123,18 @@ class CliArgsTest {
                 else if (o.takesValue()) assertTrue(line.endsWith("(default: " + o.defaultText() + ")"), line);
             }
         }
+    }
+
+    @Test
+    void aModelIsADirectoryOrAGgufFileThatExists() throws IOException {
+        Path gguf = Files.writeString(tmp.resolve("ernie.gguf"), "GGUF");
+        assertEquals(tmp, parse("--name", "n", "--model", tmp.toString()).model("model", null));
+        assertEquals(gguf, parse("--name", "n", "--model", gguf.toString()).model("model", null));
+        Path bin = Files.writeString(tmp.resolve("ernie.bin"), "x");
+        var other = assertThrows(UsageException.class, () -> parse("--name", "n", "--model", bin.toString()).model("model", null));
+        assertTrue(other.getMessage().startsWith("--model: " + bin + ": not a model directory or a .gguf file"), other.getMessage());
+        var absent = assertThrows(UsageException.class, () -> parse("--name", "n", "--model", tmp.resolve("no.gguf").toString()).model("model", null));
+        assertTrue(absent.getMessage().contains("not found"), absent.getMessage());
+        assertThrows(UsageException.class, () -> parse("--name", "n").model("model", null));
     }
 }

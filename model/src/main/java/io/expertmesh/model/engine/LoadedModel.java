@@ -8,13 +8,14 @@ import io.expertmesh.model.weights.ErnieWeights;
 import io.expertmesh.model.weights.RoutedExpertWeights;
 import java.nio.file.Path;
 
-/** A checkpoint opened for in-process inference on the CPU: all experts local. */
+/** A checkpoint (a model directory or a GGUF file) opened for in-process inference on the CPU: all experts local. */
 public record LoadedModel(Checkpoint checkpoint, ErnieConfig config, ErnieWeights weights, RoutedExpertWeights experts, ErnieModel model)
         implements AutoCloseable {
 
-    public static LoadedModel open(Path dir, int threads) {
-        ErnieConfig config = ErnieConfig.load(dir);
-        Checkpoint checkpoint = Checkpoint.open(dir);
+    public static LoadedModel open(Path model, int threads) {
+        ModelSource source = ModelSource.of(model);
+        ErnieConfig config = source.config();
+        Checkpoint checkpoint = source.openCheckpoint();
         try {
             ErnieWeights weights = ErnieWeights.load(checkpoint, config);
             RoutedExpertWeights experts = RoutedExpertWeights.loadAll(checkpoint, config);

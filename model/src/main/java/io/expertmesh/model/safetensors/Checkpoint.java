@@ -13,22 +13,31 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The tensors of a Hugging Face model directory: one {@code model.safetensors}, or the shards
- * listed by {@code model.safetensors.index.json}. Every file is memory-mapped, so opening a 44 GB
- * checkpoint costs address space, not heap.
+ * The tensors of a model under their Hugging Face names: those of a model directory (one
+ * {@code model.safetensors}, or the shards listed by {@code model.safetensors.index.json}), or those of
+ * another format mapped to the same names ({@link #of}). Every file is memory-mapped, so opening a
+ * 44 GB checkpoint costs address space, not heap.
  */
 public final class Checkpoint implements AutoCloseable {
     public static final String SINGLE_FILE = "model.safetensors";
     public static final String INDEX_FILE = "model.safetensors.index.json";
 
-    private final Path dir;
+    private final Path source;
     private final Arena arena;
     private final Map<String, Tensor> tensors;
 
-    private Checkpoint(Path dir, Arena arena, Map<String, Tensor> tensors) {
-        this.dir = dir;
+    private Checkpoint(Path source, Arena arena, Map<String, Tensor> tensors) {
+        this.source = source;
         this.arena = arena;
         this.tensors = tensors;
+    }
+
+    /**
+     * Tensors that another reader mapped into {@code arena} from {@code source}, already under their
+     * Hugging Face names; the checkpoint owns the arena from here on and closes it on {@link #close}.
+     */
+    public static Checkpoint of(Path source, Arena arena, Map<String, Tensor> tensors) {
+        return new Checkpoint(source, arena, Collections.unmodifiableMap(new LinkedHashMap<>(tensors)));
     }
 
     public static Checkpoint open(Path dir) {
@@ -75,8 +84,9 @@ public final class Checkpoint implements AutoCloseable {
         return tensors;
     }
 
-    public Path dir() {
-        return dir;
+    /** The model directory, or the file the tensors were read from. */
+    public Path source() {
+        return source;
     }
 
     public Set<String> names() {
@@ -87,10 +97,10 @@ public final class Checkpoint implements AutoCloseable {
         return Optional.ofNullable(tensors.get(name));
     }
 
-    /** The named tensor, or an error naming it and the directory. */
+    /** The named tensor, or an error naming it and the directory or file. */
     public Tensor tensor(String name) {
         Tensor t = tensors.get(name);
-        if (t == null) throw new ModelFormatException(dir + ": missing tensor " + name);
+        if (t == null) throw new ModelFormatException(source + ": missing tensor " + name);
         return t;
     }
 

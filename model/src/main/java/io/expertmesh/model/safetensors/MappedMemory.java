@@ -13,7 +13,7 @@ import java.util.Optional;
  * weights from a different set of experts each time; with 4 KB pages the page-table walks alone
  * cost a third of the memory bandwidth. Best effort: elsewhere, or if the call fails, nothing changes.
  */
-final class MappedMemory {
+public final class MappedMemory {
     private static final int MADV_HUGEPAGE = 14;
     private static final Optional<MethodHandle> MADVISE = lookup();
 
@@ -31,7 +31,7 @@ final class MappedMemory {
     }
 
     /** Returns whether the kernel accepted the advice. */
-    static boolean adviseHugePages(MemorySegment mapped) {
+    public static boolean adviseHugePages(MemorySegment mapped) {
         if (MADVISE.isEmpty()) return false;
         try {
             return (int) MADVISE.get().invokeExact(mapped, mapped.byteSize(), MADV_HUGEPAGE) == 0;
