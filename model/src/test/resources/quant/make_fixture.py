@@ -54,6 +54,12 @@ def quantize_input(count):
     rows[3, :] = np.arange(-16, 16, dtype=np.float32) / 2  # ties after scaling
     rows[4] = -rows[3]
     rows[5] = 60000.0 * np.sign(rows[5])
+    rows[6] = np.concatenate([[127.0], np.arange(-15, 16) + 0.5])  # d = 1: exact ties, which round away from zero
+    # values at half-integer multiples of the scale: x·id lands on or next to a tie, where rounding
+    # once (x·id, then + 8.5 for Q4_0) and rounding a fused multiply-add differ
+    scales = (10.0 ** rng.uniform(-3, 2, size=(64, 1))).astype(np.float32)
+    halves = np.tile(np.concatenate([[-8.0], np.arange(-7, 8) + 0.5, np.arange(-8, 7) + 0.5, [7.0]]), (64, 1))
+    rows[8:72] = (halves * scales).astype(np.float32)
     return rows
 
 
