@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.weights.Linear;
+import io.expertmesh.model.weights.QuantFixture;
 import io.expertmesh.model.weights.Quantize;
 import io.expertmesh.model.weights.WeightMatrix;
 import java.lang.foreign.Arena;
@@ -86,6 +87,36 @@ class QuantizedMatMulTest {
                         assertEquals(Float.floatToRawIntBits(canonical), Float.floatToRawIntBits(got), where + ": " + got + " vs canonical " + canonical);
                         assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where + ": " + got + " vs exact " + exact);
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * The gguf-py fixture's blocks (random bytes, zero, -0, ±65504, subnormal and NaN scales) as a
+     * matrix of three blocks per row: the kernels give the canonical dot of the dequantized rows
+     * bit for bit on every one of them (NaN where a row holds one).
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void productOverExtremeBlocksEqualsTheCanonicalDotOfTheirDequantization(DType type) {
+        MemorySegment blocks = QuantFixture.blocks(type);
+        int cols = 3 * type.blockElements();
+        int rows = (int) (blocks.byteSize() / type.byteSize(cols));
+        var w = new WeightMatrix("fixture", type, rows, cols, blocks);
+        float[] row = new float[cols];
+        for (int n : new int[] {1, 5}) {
+            FloatMatrix x = randomRows(n, cols, 7);
+            FloatMatrix out = FloatMatrix.zeros(n, rows);
+            backend.matmul(List.of(new MatMul(x, new Linear(w, null), out)));
+            for (int r = 0; r < rows; r++) {
+                w.readRow(r, row, 0);
+                for (int t = 0; t < n; t++) {
+                    float canonical = VectorMath.dot(row, 0, x.data(), t * cols, cols);
+                    float got = out.get(t, r);
+                    String where = type + ", " + n + " activation rows, row " + t + " · weight row " + r + ": " + got + " vs " + canonical;
+                    if (Float.isNaN(canonical)) assertTrue(Float.isNaN(got), where);
+                    else assertEquals(Float.floatToRawIntBits(canonical), Float.floatToRawIntBits(got), where);
                 }
             }
         }

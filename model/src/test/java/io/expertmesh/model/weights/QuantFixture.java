@@ -10,10 +10,10 @@ import java.nio.ByteOrder;
 import java.util.Locale;
 
 /** The fixtures of {@code src/test/resources/quant}, written by gguf-py (make_fixture.py there). */
-final class QuantFixture {
+public final class QuantFixture {
     private QuantFixture() {}
 
-    static byte[] bytes(DType type, String suffix) {
+    public static byte[] bytes(DType type, String suffix) {
         String name = "/quant/" + type.name().toLowerCase(Locale.ROOT) + "." + suffix;
         try (InputStream in = QuantFixture.class.getResourceAsStream(name)) {
             if (in == null) throw new IllegalStateException("missing test resource " + name);
@@ -23,11 +23,11 @@ final class QuantFixture {
         }
     }
 
-    static MemorySegment blocks(DType type) {
+    public static MemorySegment blocks(DType type) {
         return MemorySegment.ofArray(bytes(type, "blocks"));
     }
 
-    static float[] floats(DType type, String suffix) {
+    public static float[] floats(DType type, String suffix) {
         byte[] b = bytes(type, suffix);
         float[] out = new float[b.length / 4];
         ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
@@ -35,7 +35,7 @@ final class QuantFixture {
     }
 
     /** Index of the first value whose bits differ (any NaN equals any NaN), or -1. */
-    static int firstMismatch(float[] expected, float[] actual) {
+    public static int firstMismatch(float[] expected, float[] actual) {
         if (expected.length != actual.length) return Math.min(expected.length, actual.length);
         for (int i = 0; i < expected.length; i++) {
             boolean bothNaN = Float.isNaN(expected[i]) && Float.isNaN(actual[i]);
