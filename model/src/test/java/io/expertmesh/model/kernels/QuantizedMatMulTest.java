@@ -84,7 +84,8 @@ class QuantizedMatMulTest {
                         }
                         float got = out.get(t, r);
                         String where = type + " [" + rows + "x" + cols + "], " + n + " activation rows, row " + t + " · weight row " + r;
-                        assertEquals(Float.floatToRawIntBits(canonical), Float.floatToRawIntBits(got), where + ": " + got + " vs canonical " + canonical);
+                        assertEquals(Float.floatToRawIntBits(canonical), Float.floatToRawIntBits(got),
+                                where + ": " + got + " vs canonical " + canonical);
                         assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where + ": " + got + " vs exact " + exact);
                     }
                 }
