@@ -80,8 +80,95 @@ final class QuantizedMath {
         }
         // The last few rows of a matrix: the canonical dot of the dequantized row gives the same bits.
         for (; r < r1; r++) {
-            w.readRow(r, rowScratch, 0);
+            dequantizeRow(w, r, rowScratch, 0);
             for (int t = 0; t < x.rows(); t++) od[t * out.cols() + r] = VectorMath.dot(rowScratch, 0, xd, t * x.cols(), w.cols());
+        }
+    }
+
+    /**
+     * Weight row {@code r} dequantized into {@code out[off..off+cols)} in natural order: the values of
+     * {@link WeightMatrix#readRow}, bit for bit, computed a vector at a time with the operations of
+     * the row kernels below (the prefill path fills its tiles with it).
+     */
+    static void dequantizeRow(WeightMatrix w, int r, float[] out, int off) {
+        if (!STREAMS) {
+            w.readRow(r, out, off);
+            return;
+        }
+        MemorySegment seg = w.data();
+        long base = r * w.rowBytes();
+        int blocks = w.cols() / w.dtype().blockElements();
+        switch (w.dtype()) {
+            case Q8_0 -> q8_0Row(seg, base, blocks, out, off);
+            case Q4_0 -> q4_0Row(seg, base, blocks, out, off);
+            case Q4_K -> q4_KRow(seg, base, blocks, out, off);
+            case Q6_K -> q6_KRow(seg, base, blocks, out, off);
+            default -> throw new IllegalArgumentException(w.name() + ": " + w.dtype() + " is not block-quantized");
+        }
+    }
+
+    private static void q8_0Row(MemorySegment seg, long base, int blocks, float[] out, int off) {
+        for (int b = 0; b < blocks; b++) {
+            long o = base + 34L * b;
+            float d = Float.float16ToFloat(seg.get(HALF, o));
+            for (int p = 0; p < 32; p += LANES) {
+                ((FloatVector) ByteVector.fromMemorySegment(B, seg, o + 2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d)
+                        .intoArray(out, off + 32 * b + p);
+            }
+        }
+    }
+
+    private static void q4_0Row(MemorySegment seg, long base, int blocks, float[] out, int off) {
+        for (int b = 0; b < blocks; b++) {
+            long o = base + 18L * b;
+            float d = Float.float16ToFloat(seg.get(HALF, o));
+            for (int half = 0; half < 2; half++) {
+                for (int p = 0; p < 16; p += LANES) {
+                    ((FloatVector) ByteVector.fromMemorySegment(B, seg, o + 2 + p, LE).lanewise(VectorOperators.LSHR, 4 * half)
+                            .and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d)
+                            .intoArray(out, off + 32 * b + 16 * half + p);
+                }
+            }
+        }
+    }
+
+    private static void q4_KRow(MemorySegment seg, long base, int blocks, float[] out, int off) {
+        for (int b = 0; b < blocks; b++) {
+            long o = base + 144L * b;
+            float d = QuantizedBlocks.half(seg, o);
+            float dmin = QuantizedBlocks.half(seg, o + Q4_K_DMIN);
+            for (int j = 0; j < 8; j++) {
+                float scale = d * QuantizedBlocks.q4KScale(seg, o + Q4_K_SCALES, j);
+                float min = dmin * QuantizedBlocks.q4KMin(seg, o + Q4_K_SCALES, j);
+                long q = o + Q4_K_QS + 32L * (j / 2);
+                for (int p = 0; p < 32; p += LANES) {
+                    ((FloatVector) ByteVector.fromMemorySegment(B, seg, q + p, LE).lanewise(VectorOperators.LSHR, 4 * (j % 2))
+                            .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(scale, -min)
+                            .intoArray(out, off + 256 * b + 32 * j + p);
+                }
+            }
+        }
+    }
+
+    private static void q6_KRow(MemorySegment seg, long base, int blocks, float[] out, int off) {
+        for (int b = 0; b < blocks; b++) {
+            long o = base + 210L * b;
+            float d = QuantizedBlocks.half(seg, o + Q6_K_D);
+            for (int h = 0; h < 2; h++) {
+                for (int part = 0; part < 4; part++) {
+                    long ql = o + 64L * h + 32 * (part % 2);
+                    long qh = o + Q6_K_QH + 32L * h;
+                    for (int p = 0; p < 32; p += LANES) {
+                        int e = 128 * h + 32 * part + p;
+                        float scale = d * seg.get(ValueLayout.JAVA_BYTE, o + Q6_K_SCALES + e / 16);
+                        ((FloatVector) ByteVector.fromMemorySegment(B, seg, ql + p, LE).lanewise(VectorOperators.LSHR, 4 * (part / 2))
+                                .and((byte) 0xF).or(ByteVector.fromMemorySegment(B, seg, qh + p, LE)
+                                        .lanewise(VectorOperators.LSHR, 2 * part).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                                .sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                                .intoArray(out, off + 256 * b + e);
+                    }
+                }
+            }
         }
     }
 

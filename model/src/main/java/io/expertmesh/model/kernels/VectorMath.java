@@ -447,7 +447,7 @@ public final class VectorMath {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
             if (w.dtype().isQuantized()) {
-                w.readRow(r0 + r, tile, o);
+                QuantizedMath.dequantizeRow(w, r0 + r, tile, o);
             } else if (w.dtype() == DType.BF16) {
                 long base = (r0 + r) * w.rowBytes();
                 widenBf16(w.data(), base, bound, tile, o);

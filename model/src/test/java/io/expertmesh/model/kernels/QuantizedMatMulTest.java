@@ -11,6 +11,7 @@ import io.expertmesh.model.weights.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -122,4 +123,24 @@ class QuantizedMatMulTest {
             }
         }
     }
+
+    /** The vector dequantization that fills prefill tiles gives {@link WeightMatrix#readRow}'s values, bit for bit. */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void vectorDequantizationEqualsReadRowOnExtremeBlocks(DType type) {
+        MemorySegment blocks = QuantFixture.blocks(type);
+        int cols = 3 * type.blockElements();
+        int rows = (int) (blocks.byteSize() / type.byteSize(cols));
+        var w = new WeightMatrix("fixture", type, rows, cols, blocks);
+        float[] expected = new float[cols];
+        float[] actual = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            w.readRow(r, expected, 0);
+            QuantizedMath.dequantizeRow(w, r, actual, 3);
+            int i = QuantFixture.firstMismatch(expected, Arrays.copyOfRange(actual, 3, 3 + cols));
+            int row = r;
+            assertEquals(-1, i, () -> type + " row " + row + " column " + i + ": " + expected[i] + " vs " + actual[3 + i]);
+        }
+    }
 }
+
