@@ -21,14 +21,14 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector API decode kernels for GGML block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) and fp32
- * activations.
+ * Vector API kernels for GGML block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) and fp32
+ * activations: the decode products, and the dequantization of prefill tiles.
  *
  * <p>Quantized weights are dotted with the activations in their natural order, not the permuted
  * order of {@link VectorMath#permute}: every one of these layouts stores its quants in runs of 16
  * or 32 consecutive weights, so loading {@code LANES} quant bytes and widening them gives
  * {@code LANES} consecutive weights with no shuffle. The prefill path dequantizes tile rows in the
- * same natural order ({@link VectorMath#widenRows}), so both paths use plain activations.
+ * same natural order ({@link #dequantizeRow}), so both paths use plain activations.
  *
  * <p>Each weight is dequantized in registers with exactly the fp32 operations of
  * {@link QuantizedBlocks} (scale products rounded, no fusing), then fed to one fused multiply-add
