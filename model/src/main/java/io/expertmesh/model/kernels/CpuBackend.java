@@ -9,9 +9,12 @@ import java.util.function.IntConsumer;
 
 /**
  * Vector API kernels on a fixed pool of platform threads. Matrix products split the weight rows
- * into tasks: with few activation rows (decode) each task streams its BF16 rows once from memory,
- * widening in registers; with many (prefill) each task widens a tile of rows into a per-thread
- * scratch buffer that stays in L2 and runs a 4×4 register-blocked kernel over all activation rows.
+ * into tasks: with few activation rows (decode) each task streams its BF16 or block-quantized rows
+ * once from memory, widening or dequantizing in registers; with many (prefill) each task widens a
+ * tile of rows into a per-thread scratch buffer that stays in L2 and runs a 4×4 register-blocked
+ * kernel over all activation rows. BF16, F16 and F32 weights are dotted with activations permuted
+ * into {@link VectorMath#permute}'s order, quantized ones with the activations as they are
+ * ({@link QuantizedMath}).
  */
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
@@ -61,7 +64,7 @@ public final class CpuBackend implements KernelBackend {
     public void matmul(List<MatMul> products) {
         int count = products.size();
         Map<FloatMatrix, FloatMatrix> permuted = new IdentityHashMap<>();
-        for (MatMul m : products) permuted.computeIfAbsent(m.x(), this::permuted);
+        for (MatMul m : products) if (permutes(m)) permuted.computeIfAbsent(m.x(), this::permuted);
         long streamed = 0;
         for (MatMul m : products) if (streams(m)) streamed += m.linear().weight().byteSize();
         long taskBytes = Math.clamp(streamed / ((long) runner.threads() * STREAM_TASKS_PER_THREAD), MIN_STREAM_TASK_BYTES,
@@ -77,7 +80,7 @@ public final class CpuBackend implements KernelBackend {
         runner.run(firstTask[count], task -> {
             int p = productOf(firstTask, task);
             MatMul m = products.get(p);
-            FloatMatrix xp = permuted.get(m.x());
+            FloatMatrix xp = permutes(m) ? permuted.get(m.x()) : m.x();
             int r0 = (task - firstTask[p]) * rowsPerTask[p];
             int r1 = Math.min(m.linear().outFeatures(), r0 + rowsPerTask[p]);
             if (streams(m)) streamRows(m.linear().weight(), xp, m.out(), r0, r1);
@@ -86,8 +89,14 @@ public final class CpuBackend implements KernelBackend {
         });
     }
 
+    private static boolean permutes(MatMul m) {
+        return !m.linear().weight().dtype().isQuantized();
+    }
+
+    /** Few activation rows stream the weights: BF16 always, quantized types where byte vectors of {@code LANES} lanes exist. */
     private static boolean streams(MatMul m) {
-        return m.x().rows() <= STREAM_MAX_ROWS && m.linear().weight().dtype() == DType.BF16;
+        DType t = m.linear().weight().dtype();
+        return m.x().rows() <= STREAM_MAX_ROWS && (t == DType.BF16 || (t.isQuantized() && QuantizedMath.STREAMS));
     }
 
     private static int streamRows(WeightMatrix w, long taskBytes) {
@@ -115,7 +124,13 @@ public final class CpuBackend implements KernelBackend {
         return xp;
     }
 
-    private static void streamRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
+    private void streamRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
+        if (w.dtype().isQuantized()) {
+            Scratch s = scratch.get();
+            s.ensure(0, w.cols());
+            QuantizedMath.rows(w, r0, r1, xp, out, s.row);
+            return;
+        }
         for (int t = 0; t < xp.rows(); t++) {
             VectorMath.bf16Rows(w, r0, r1, xp.data(), t * xp.cols(), out.data(), t * out.cols());
         }

@@ -437,13 +437,18 @@ public final class VectorMath {
         return s;
     }
 
-    /** Weight rows [r0, r0+rows) widened to fp32 into {@code tile}, each row in the permuted order. */
+    /**
+     * Weight rows [r0, r0+rows) widened to fp32 into {@code tile}, each row in the permuted order;
+     * quantized rows are dequantized in their natural order, as {@link QuantizedMath} reads them.
+     */
     static void widenRows(WeightMatrix w, int r0, int rows, float[] tile, float[] rowScratch) {
         int cols = w.cols();
         int bound = cols - cols % BLOCK;
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            if (w.dtype() == DType.BF16) {
+            if (w.dtype().isQuantized()) {
+                QuantizedMath.dequantizeRow(w, r0 + r, tile, o);
+            } else if (w.dtype() == DType.BF16) {
                 long base = (r0 + r) * w.rowBytes();
                 widenBf16(w.data(), base, bound, tile, o);
                 for (int k = bound; k < cols; k++) tile[o + k] = bf16(w.data(), base + 2L * k);

@@ -19,22 +19,22 @@ public enum DType {
     I64(1, 8, false),
     BOOL(1, 1, false),
     /** 32 weights: an f16 scale, then 32 signed bytes. */
-    Q8_0(32, 34, false),
+    Q8_0(32, 34, true),
     /** 32 weights: an f16 scale, then 16 bytes of 4-bit values (offset by 8). */
-    Q4_0(32, 18, false),
+    Q4_0(32, 18, true),
     /** 256 weights: f16 scale and min, 12 bytes of 6-bit sub-block scales and mins, 128 bytes of 4-bit values. */
-    Q4_K(256, 144, false),
+    Q4_K(256, 144, true),
     /** 256 weights: 128 bytes of low 4 bits, 64 bytes of high 2 bits, 16 signed sub-block scales, an f16 scale. */
-    Q6_K(256, 210, false);
+    Q6_K(256, 210, true);
 
     private final int blockElements;
     private final int blockBytes;
-    private final boolean floatingWeight;
+    private final boolean weightType;
 
-    DType(int blockElements, int blockBytes, boolean floatingWeight) {
+    DType(int blockElements, int blockBytes, boolean weightType) {
         this.blockElements = blockElements;
         this.blockBytes = blockBytes;
-        this.floatingWeight = floatingWeight;
+        this.weightType = weightType;
     }
 
     /** Bytes of one element; only for the plain (not block-quantized) types. */
@@ -63,9 +63,9 @@ public enum DType {
         return Math.multiplyExact(elements / blockElements, (long) blockBytes);
     }
 
-    /** Whether the forward pass has kernels for weights of this type (widened to fp32 on the fly). */
+    /** Whether the forward pass has kernels for weights of this type (widened or dequantized to fp32 on the fly). */
     public boolean isWeightType() {
-        return floatingWeight;
+        return weightType;
     }
 
     /** The dtype for a safetensors header's spelling, or null when unknown (block types are not safetensors types). */

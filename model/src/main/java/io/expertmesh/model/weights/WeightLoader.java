@@ -69,7 +69,7 @@ public final class WeightLoader {
     private static void requireFloat(Tensor t) {
         if (!t.dtype().isWeightType()) {
             throw new ModelFormatException("tensor " + t.name() + " (in " + t.file() + "): dtype " + t.dtype()
-                    + " is not supported for weights; expected BF16, F16 or F32");
+                    + " is not supported for weights; expected BF16, F16, F32, Q8_0, Q4_0, Q4_K or Q6_K");
         }
     }
 

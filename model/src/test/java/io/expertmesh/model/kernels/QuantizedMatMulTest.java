@@ -1,0 +1,146 @@
+package io.expertmesh.model.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.expertmesh.model.safetensors.DType;
+import io.expertmesh.model.weights.Linear;
+import io.expertmesh.model.weights.QuantFixture;
+import io.expertmesh.model.weights.Quantize;
+import io.expertmesh.model.weights.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link CpuBackend#matmul} over block-quantized weights: decode (up to four activation rows, the
+ * streaming kernels) and prefill (five or more, dequantized tiles) against the fp32 product of the
+ * dequantized matrix.
+ */
+class QuantizedMatMulTest {
+    private static final int[] ACTIVATION_ROWS = {1, 3, 4, 5, 37};
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void start() {
+        backend = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void stop() {
+        backend.close();
+    }
+
+    /** Gaussian weights of varied magnitude per row, quantized by {@link Quantize}. */
+    private static WeightMatrix quantized(DType type, int rows, int cols, long seed) {
+        var random = new SplittableRandom(seed);
+        MemorySegment f32 = Arena.ofAuto().allocate(4L * rows * cols);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            double magnitude = Math.pow(10, (int) (i / cols) % 4 - 2);
+            f32.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * i, (float) (random.nextGaussian() * magnitude));
+        }
+        return Quantize.matrix(new WeightMatrix("w", DType.F32, rows, cols, f32), type, Arena.ofAuto());
+    }
+
+    private static FloatMatrix randomRows(int rows, int cols, long seed) {
+        var random = new SplittableRandom(seed);
+        FloatMatrix m = FloatMatrix.zeros(rows, cols);
+        for (int i = 0; i < m.data().length; i++) m.data()[i] = (float) random.nextGaussian();
+        return m;
+    }
+
+    /**
+     * Several blocks per row and row counts that leave a remainder after the four-row kernels and
+     * the four-row tiles: every product equals the canonical fp32 dot product of the dequantized row
+     * ({@link VectorMath#dot}) bit for bit, whichever path ran, and the exact (double) product of the
+     * dequantized matrix within the bound of fp32 summation in any order, n·2⁻²⁴·Σ|w·x| for n terms:
+     * the weights are the same fp32 values, only the order of the additions differs.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void productEqualsTheFp32ProductOfTheDequantizedMatrix(DType type) {
+        for (int[] shape : new int[][] {{13, 3 * type.blockElements()}, {37, 5 * type.blockElements()}}) {
+            int rows = shape[0], cols = shape[1];
+            WeightMatrix w = quantized(type, rows, cols, rows);
+            float[][] dequantized = new float[rows][cols];
+            for (int r = 0; r < rows; r++) w.readRow(r, dequantized[r], 0);
+            for (int n : ACTIVATION_ROWS) {
+                FloatMatrix x = randomRows(n, cols, n);
+                FloatMatrix out = FloatMatrix.zeros(n, rows);
+                backend.matmul(List.of(new MatMul(x, new Linear(w, null), out)));
+                for (int t = 0; t < n; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        float canonical = VectorMath.dot(dequantized[r], 0, x.data(), t * cols, cols);
+                        double exact = 0, magnitude = 0;
+                        for (int k = 0; k < cols; k++) {
+                            exact += (double) dequantized[r][k] * x.get(t, k);
+                            magnitude += Math.abs((double) dequantized[r][k] * x.get(t, k));
+                        }
+                        float got = out.get(t, r);
+                        String where = type + " [" + rows + "x" + cols + "], " + n + " activation rows, row " + t + " · weight row " + r;
+                        assertEquals(Float.floatToRawIntBits(canonical), Float.floatToRawIntBits(got),
+                                where + ": " + got + " vs canonical " + canonical);
+                        assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where + ": " + got + " vs exact " + exact);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The gguf-py fixture's blocks (random bytes, zero, -0, ±65504, subnormal and NaN scales) as a
+     * matrix of three blocks per row: the kernels give the canonical dot of the dequantized rows
+     * bit for bit on every one of them (NaN where a row holds one).
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void productOverExtremeBlocksEqualsTheCanonicalDotOfTheirDequantization(DType type) {
+        MemorySegment blocks = QuantFixture.blocks(type);
+        int cols = 3 * type.blockElements();
+        int rows = (int) (blocks.byteSize() / type.byteSize(cols));
+        var w = new WeightMatrix("fixture", type, rows, cols, blocks);
+        float[] row = new float[cols];
+        for (int n : new int[] {1, 5}) {
+            FloatMatrix x = randomRows(n, cols, 7);
+            FloatMatrix out = FloatMatrix.zeros(n, rows);
+            backend.matmul(List.of(new MatMul(x, new Linear(w, null), out)));
+            for (int r = 0; r < rows; r++) {
+                w.readRow(r, row, 0);
+                for (int t = 0; t < n; t++) {
+                    float canonical = VectorMath.dot(row, 0, x.data(), t * cols, cols);
+                    float got = out.get(t, r);
+                    String where = type + ", " + n + " activation rows, row " + t + " · weight row " + r + ": " + got + " vs " + canonical;
+                    if (Float.isNaN(canonical)) assertTrue(Float.isNaN(got), where);
+                    else assertEquals(Float.floatToRawIntBits(canonical), Float.floatToRawIntBits(got), where);
+                }
+            }
+        }
+    }
+
+    /** The vector dequantization that fills prefill tiles gives {@link WeightMatrix#readRow}'s values, bit for bit. */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void vectorDequantizationEqualsReadRowOnExtremeBlocks(DType type) {
+        MemorySegment blocks = QuantFixture.blocks(type);
+        int cols = 3 * type.blockElements();
+        int rows = (int) (blocks.byteSize() / type.byteSize(cols));
+        var w = new WeightMatrix("fixture", type, rows, cols, blocks);
+        float[] expected = new float[cols];
+        float[] actual = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            w.readRow(r, expected, 0);
+            QuantizedMath.dequantizeRow(w, r, actual, 3);
+            int i = QuantFixture.firstMismatch(expected, Arrays.copyOfRange(actual, 3, 3 + cols));
+            int row = r;
+            assertEquals(-1, i, () -> type + " row " + row + " column " + i + ": " + expected[i] + " vs " + actual[3 + i]);
+        }
+    }
+}
+
