@@ -16,18 +16,19 @@ import scala.Option;
 /**
  * Artery's TLS engines, from the same {@link ClusterKeys} as the dispatch links: TLS 1.3, and each
  * side must present a certificate from the cluster's CA. A peer refused for its certificate is
- * logged once a minute per certificate subject; a peer that speaks no TLS at all never gets past the
- * record layer and is dropped without a log line per packet. Artery creates it by reflection from
+ * logged once a minute per certificate subject; one that refuses ours, or speaks no TLS at all, once
+ * a minute per reason ({@link HandshakeFailureLoggingEngine}); none gets a line per packet. Artery creates it by reflection from
  * {@code pekko.remote.artery.ssl.ssl-engine-provider}, which {@link ClusterKeys#arteryConfig} sets.
  */
 public final class ClusterTlsEngines implements SSLEngineProvider {
     static final String KEYS_PATH = "pekko.remote.artery.ssl.expertmesh-cluster-keys";
 
     private final SSLContext context;
+    private final PeerFailureLog refusals;
 
     public ClusterTlsEngines(ActorSystem system) {
         ClusterKeys keys = ClusterKeys.load(Path.of(system.settings().config().getString(KEYS_PATH)));
-        PeerFailureLog refusals = new PeerFailureLog(LoggerFactory.getLogger(ClusterTlsEngines.class));
+        this.refusals = new PeerFailureLog(LoggerFactory.getLogger(ClusterTlsEngines.class));
         this.context = keys.sslContext(delegate -> new RefusalLoggingTrustManager(delegate, refusals));
     }
 
@@ -36,7 +37,7 @@ public final class ClusterTlsEngines implements SSLEngineProvider {
         SSLEngine engine = engine(hostname, port);
         engine.setUseClientMode(false);
         engine.setNeedClientAuth(true);
-        return engine;
+        return new HandshakeFailureLoggingEngine(engine, refusals);
     }
 
     @Override
