@@ -248,7 +248,7 @@ class MeshMainTest {
         assertEquals(0, fromGguf.code(), fromGguf.err());
         assertEquals(10, fromGguf.json().get("top").size());
         assertEquals(fromDir.out(), fromGguf.out());
-        assertOneLineError(mesh("generate", "--model", gguf, "--prompt", "hi"), 1, "tokenizer.ggml");
+        assertOneLineError(mesh("generate", "--model", gguf, "--prompt", "hi"), 1, "metadata key tokenizer.");
         Path other = Files.writeString(tmp.resolve("model.bin"), "x");
         assertOneLineError(mesh("logits", "--model", other.toString(), "--prompt-ids", "1"), 2, "not a model directory or a .gguf file");
     }

@@ -26,7 +26,7 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
     /** The bundled tiny model, relative to the install directory: the default of every {@code --model}. */
     public static final Path BUNDLED_MODEL = Path.of("models", "tiny-ernie-4.5-moe");
     public static final Option MODEL = Option.valued("model", "DIR|FILE.gguf", "the bundled " + BUNDLED_MODEL,
-            "model directory (safetensors, config.json, tokenizer), or a GGUF file with the Hugging Face tokenizer files beside it");
+            "model directory (safetensors, config.json, tokenizer), or a GGUF file (its own tokenizer; Hugging Face tokenizer files beside it if it has none)");
     public static final Option THREADS = Option.computed("threads", "N",
             () -> "one per available processor, here " + Runtime.getRuntime().availableProcessors(), "compute threads of the CPU backend");
 

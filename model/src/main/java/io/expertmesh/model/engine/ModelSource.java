@@ -5,8 +5,10 @@ import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.gguf.GgufCheckpoint;
 import io.expertmesh.model.gguf.GgufErnieConfig;
 import io.expertmesh.model.gguf.GgufFile;
+import io.expertmesh.model.gguf.GgufMetadata;
 import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.tokenizer.ChatTemplate;
+import io.expertmesh.model.tokenizer.GgufTokenizer;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -14,8 +16,9 @@ import java.nio.file.Path;
 
 /**
  * Where a model is read from: a Hugging Face directory (config.json, safetensors, tokenizer files), or
- * one GGUF file. A GGUF file's tokenizer and chat template are not read from its metadata yet
- * ({@code tokenizer.ggml.*}): they come from Hugging Face tokenizer files in the same directory.
+ * one GGUF file. A GGUF file's tokenizer and chat template come from its own metadata
+ * ({@code tokenizer.ggml.*}, {@code tokenizer.chat_template}); Hugging Face files beside it are only
+ * the fallback for a file that lacks them.
  */
 public final class ModelSource {
     static final String TOKENIZER_FILE = "tokenizer.json";
@@ -63,23 +66,46 @@ public final class ModelSource {
         return gguf ? GgufCheckpoint.open(path) : Checkpoint.open(path);
     }
 
+    /**
+     * A directory's tokenizer.json; a GGUF file's own {@code tokenizer.ggml.*} metadata, or, for a file
+     * without it, the Hugging Face tokenizer.json beside it.
+     */
     public Tokenizer tokenizer() {
-        return Tokenizer.load(tokenizerDir());
-    }
-
-    public ChatTemplate chatTemplate() {
-        return ChatTemplate.load(tokenizerDir());
-    }
-
-    /** The directory holding the Hugging Face tokenizer files: the model directory, or the GGUF file's. */
-    public Path tokenizerDir() {
-        if (!gguf) return path;
-        Path dir = path.toAbsolutePath().getParent();
+        if (!gguf) return Tokenizer.load(path);
+        GgufMetadata metadata = metadata();
+        if (metadata.has(GgufTokenizer.MODEL_KEY)) return GgufTokenizer.from(metadata);
+        Path dir = siblingDir();
         if (!Files.isRegularFile(dir.resolve(TOKENIZER_FILE))) {
-            throw new ModelFormatException(path + ": the tokenizer of a GGUF file is not read from its metadata (tokenizer.ggml.*) yet; "
-                    + "put the model's Hugging Face tokenizer files (" + TOKENIZER_FILE + ", tokenizer_config.json) beside it in " + dir);
+            throw new ModelFormatException(path + ": metadata key " + GgufTokenizer.MODEL_KEY + " is missing (the file has no tokenizer), "
+                    + "and there is no " + TOKENIZER_FILE + " beside it in " + dir);
         }
-        return dir;
+        return Tokenizer.load(dir);
+    }
+
+    /**
+     * A directory's chat template; a GGUF file's {@code tokenizer.chat_template}, or, for a file without
+     * it, chat_template.jinja or tokenizer_config.json beside it.
+     */
+    public ChatTemplate chatTemplate() {
+        if (!gguf) return ChatTemplate.load(path);
+        GgufMetadata metadata = metadata();
+        if (metadata.has(GgufTokenizer.CHAT_TEMPLATE_KEY)) return GgufTokenizer.chatTemplate(metadata);
+        Path dir = siblingDir();
+        if (!Files.isRegularFile(dir.resolve("chat_template.jinja")) && !Files.isRegularFile(dir.resolve("tokenizer_config.json"))) {
+            throw new ModelFormatException(path + ": metadata key " + GgufTokenizer.CHAT_TEMPLATE_KEY + " is missing, and there is no "
+                    + "chat_template.jinja or tokenizer_config.json beside it in " + dir);
+        }
+        return ChatTemplate.load(dir);
+    }
+
+    private GgufMetadata metadata() {
+        try (Arena arena = Arena.ofConfined()) {
+            return GgufFile.open(path, arena).metadata();
+        }
+    }
+
+    private Path siblingDir() {
+        return path.toAbsolutePath().getParent();
     }
 
     @Override

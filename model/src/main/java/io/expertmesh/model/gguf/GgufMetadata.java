@@ -21,6 +21,11 @@ public final class GgufMetadata {
         this.values = Collections.unmodifiableMap(values);
     }
 
+    /** The file the metadata was read from, for error messages. */
+    public Path file() {
+        return file;
+    }
+
     public Set<String> keys() {
         return values.keySet();
     }

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The model's own Jinja chat template ({@code chat_template.jinja}, or {@code chat_template} inside
@@ -37,19 +38,9 @@ public final class ChatTemplate {
     }
 
     public static ChatTemplate load(Path modelDir) {
-        Path configFile = modelDir.resolve("tokenizer_config.json");
-        JsonNode config = Files.exists(configFile) ? Json.readTree(configFile) : Json.MAPPER.createObjectNode();
-        Path jinjaFile = modelDir.resolve("chat_template.jinja");
-        String template;
-        if (Files.exists(jinjaFile)) {
-            try {
-                template = Files.readString(jinjaFile);
-            } catch (IOException e) {
-                throw new ModelFormatException(jinjaFile + ": cannot read: " + e.getMessage(), e);
-            }
-        } else {
-            template = templateFromConfig(config.get("chat_template"), configFile);
-        }
+        JsonNode config = tokenizerConfig(modelDir);
+        String template = templateText(modelDir, config).orElseThrow(() -> new ModelFormatException(modelDir
+                + ": no chat template (neither chat_template.jinja nor 'chat_template' in tokenizer_config.json)"));
         Map<String, String> tokens = new LinkedHashMap<>();
         for (var e : config.properties()) {
             if (!e.getKey().endsWith("_token")) continue;
@@ -60,18 +51,34 @@ public final class ChatTemplate {
         return new ChatTemplate(template, tokens);
     }
 
-    private static String templateFromConfig(JsonNode node, Path configFile) {
-        if (node == null || node.isNull()) {
-            throw new ModelFormatException(configFile.getParent() + ": no chat template (neither chat_template.jinja nor "
-                    + "'chat_template' in tokenizer_config.json)");
-        }
-        if (node.isTextual()) return node.asText();
-        if (node.isArray()) {
-            for (JsonNode named : node) {
-                if ("default".equals(named.path("name").asText())) return named.path("template").asText();
+    /** The template text of a model directory, as {@link #load} finds it; empty when it has none. */
+    static Optional<String> templateText(Path modelDir) {
+        return templateText(modelDir, tokenizerConfig(modelDir));
+    }
+
+    private static JsonNode tokenizerConfig(Path modelDir) {
+        Path configFile = modelDir.resolve("tokenizer_config.json");
+        return Files.exists(configFile) ? Json.readTree(configFile) : Json.MAPPER.createObjectNode();
+    }
+
+    private static Optional<String> templateText(Path modelDir, JsonNode config) {
+        Path jinjaFile = modelDir.resolve("chat_template.jinja");
+        if (Files.exists(jinjaFile)) {
+            try {
+                return Optional.of(Files.readString(jinjaFile));
+            } catch (IOException e) {
+                throw new ModelFormatException(jinjaFile + ": cannot read: " + e.getMessage(), e);
             }
         }
-        throw new ModelFormatException(configFile + ": field 'chat_template' has no usable template");
+        JsonNode node = config.get("chat_template");
+        if (node == null || node.isNull()) return Optional.empty();
+        if (node.isTextual()) return Optional.of(node.asText());
+        if (node.isArray()) {
+            for (JsonNode named : node) {
+                if ("default".equals(named.path("name").asText())) return Optional.of(named.path("template").asText());
+            }
+        }
+        throw new ModelFormatException(modelDir.resolve("tokenizer_config.json") + ": field 'chat_template' has no usable template");
     }
 
     /** The prompt text for {@code messages}; ends with the assistant's cue when {@code addGenerationPrompt}. */

@@ -13,7 +13,8 @@ import java.util.OptionalInt;
 
 /**
  * A Hugging Face {@code tokenizer.json} tokenizer (BPE with byte fallback), implemented in Java and
- * checked against transformers' outputs. Encoding never adds special tokens; callers that need a
+ * checked against transformers' outputs; {@link GgufTokenizer} builds the same from a GGUF file's
+ * SentencePiece vocabulary. Encoding never adds special tokens; callers that need a
  * BOS or a chat frame put it in the text (the chat template does).
  *
  * <p>Encoding: added tokens are cut out of the text first (leftmost-longest, whole), each remaining
@@ -98,12 +99,17 @@ public final class Tokenizer {
         }
         var bpe = new Bpe(vocab, merges, model.path("byte_fallback").asBoolean(false), unkId,
                 model.path("fuse_unk").asBoolean(false), model.path("ignore_merges").asBoolean(false));
+        return of(vocab, tokens, special, bpe, added, Normalizer.parse(root.get("normalizer"), source),
+                PreTokenizer.parse(root.get("pre_tokenizer"), source), Decoder.parse(root.get("decoder"), source));
+    }
+
+    /** A tokenizer of these parts, however they were read; {@code normalizer}, {@code preTokenizer} and {@code decoder} may be null. */
+    static Tokenizer of(Map<String, Integer> vocab, String[] tokens, boolean[] special, Bpe bpe, List<AddedToken> added,
+                        Normalizer normalizer, PreTokenizer preTokenizer, Decoder decoder) {
         return new Tokenizer(vocab, tokens, special, bpe,
                 new AddedTokenMatcher(added.stream().filter(a -> !a.normalized()).toList()),
                 new AddedTokenMatcher(added.stream().filter(AddedToken::normalized).toList()),
-                Normalizer.parse(root.get("normalizer"), source),
-                PreTokenizer.parse(root.get("pre_tokenizer"), source),
-                Decoder.parse(root.get("decoder"), source));
+                normalizer, preTokenizer, decoder);
     }
 
     private static Map<Long, long[]> parseMerges(JsonNode mergesNode, Map<String, Integer> vocab, String source) {
