@@ -7,6 +7,7 @@ import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
@@ -30,6 +31,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -57,6 +59,8 @@ import jcuda.driver.JCudaDriver;
 public final class CudaDevice implements Gpu {
     private static final String PTX_RESOURCE = "/io/expertmesh/model/cuda/ernie.ptx";
     private static final long UPLOAD_CHUNK = 1L << 30;
+    /** The shipped kernels' PTX header and parameter lists. */
+    static final PtxModule MODULE = PtxModule.parse(new String(ptx(), StandardCharsets.US_ASCII));
     private static Optional<String> unavailable;
 
     /** A driver allocation whose address JCuda keeps in its native pointer field. */
@@ -71,6 +75,7 @@ public final class CudaDevice implements Gpu {
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
     private final CUstream stream = new CUstream();
+    /** Every kernel of the module, looked up when the module loads: a lookup inside a graph capture can fail under lazy loading. */
     private final Map<String, CUfunction> functions = new HashMap<>();
     /** Live allocations by base address: a {@link DevicePointer} inside one is resolved to it plus an offset. */
     private final TreeMap<Long, Allocation> allocations = new TreeMap<>();
@@ -83,10 +88,15 @@ public final class CudaDevice implements Gpu {
         cuDeviceGetName(raw, raw.length, device);
         int end = 0;
         while (end < raw.length && raw[end] != 0) end++;
-        this.name = new String(raw, 0, end, java.nio.charset.StandardCharsets.US_ASCII);
+        this.name = new String(raw, 0, end, StandardCharsets.US_ASCII);
         cuCtxCreate(context, 0, device);
         byte[] ptx = ptx();
         cuModuleLoadData(module, Arrays.copyOf(ptx, ptx.length + 1));
+        for (String kernel : MODULE.kernels().keySet()) {
+            CUfunction f = new CUfunction();
+            cuModuleGetFunction(f, module, kernel);
+            functions.put(kernel, f);
+        }
         cuStreamCreate(stream, 0);
     }
 
@@ -100,6 +110,10 @@ public final class CudaDevice implements Gpu {
         try {
             JCudaDriver.setExceptionsEnabled(true);
             cuInit(0);
+            int[] driver = new int[1];
+            cuDriverGetVersion(driver);
+            Optional<String> refusal = MODULE.driverRefusal(driver[0]);
+            if (refusal.isPresent()) return refusal;
             int[] count = new int[1];
             cuDeviceGetCount(count);
             return count[0] > 0 ? Optional.empty() : Optional.of("the CUDA driver reports no GPU");
@@ -206,17 +220,13 @@ public final class CudaDevice implements Gpu {
 
     @Override
     public void launch(String kernel, int gridX, int gridY, int block, int sharedBytes, Object... args) {
+        KernelLaunch launch = KernelLaunch.of(MODULE, kernel, gridX, gridY, block, sharedBytes, args);
         Pointer[] params = new Pointer[args.length];
-        for (int i = 0; i < args.length; i++) {
-            params[i] = switch (args[i]) {
-                case DevicePointer p -> Pointer.to(new long[] {p.address()});
-                case Integer v -> Pointer.to(new int[] {v});
-                case Long v -> Pointer.to(new long[] {v});
-                case Float v -> Pointer.to(new float[] {v});
-                default -> throw new IllegalArgumentException(kernel + ": unsupported argument " + args[i]);
-            };
+        for (int i = 0; i < params.length; i++) {
+            KernelLaunch.Argument a = launch.arguments().get(i);
+            params[i] = a.bytes() == 8 ? Pointer.to(new long[] {a.bits()}) : Pointer.to(new int[] {(int) a.bits()});
         }
-        cuLaunchKernel(function(kernel), gridX, gridY, 1, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+        cuLaunchKernel(functions.get(kernel), gridX, gridY, 1, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
     }
 
     @Override
@@ -249,14 +259,6 @@ public final class CudaDevice implements Gpu {
             cuGraphExecDestroy(exec);
             cuGraphDestroy(graph);
         }
-    }
-
-    private CUfunction function(String kernel) {
-        return functions.computeIfAbsent(kernel, k -> {
-            CUfunction f = new CUfunction();
-            cuModuleGetFunction(f, module, k);
-            return f;
-        });
     }
 
     @Override
