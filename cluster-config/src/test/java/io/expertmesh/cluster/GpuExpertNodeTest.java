@@ -1,7 +1,6 @@
 package io.expertmesh.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
@@ -26,14 +25,13 @@ class GpuExpertNodeTest {
     @Test
     void anExpertNodeOnTheGpuServesTheDispatchedLayersWithTheCpuResult() throws IOException {
         var gpu = EmulatedGpu.open();
-        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         int portA = freePort(), portB = freePort();
         String seed = "pekko://expertmesh@127.0.0.1:" + portA;
         Config a = node(List.of("gateway", "attention"), portA, seed);
         Config b = node(List.of("expert"), portB, seed);
         try (ReferenceGenerator reference = new ReferenceGenerator();
              MeshNode attention = MeshNode.start(TestServer.MODEL, a, GatewaySettings.from(a).withPort(0));
-             MeshNode experts = MeshNode.start(TestServer.MODEL, b, GatewaySettings.from(b).withPort(0), gpu::get)) {
+             MeshNode experts = MeshNode.start(TestServer.MODEL, b, GatewaySettings.from(b).withPort(0), () -> gpu)) {
             TestServer client = TestServer.attach(attention);
             String prompt = "Give me a short introduction to large language model.";
             HttpResponse<String> r = client.post("/v1/chat/completions", TestServer.chatBody(prompt, 6, true).toString());

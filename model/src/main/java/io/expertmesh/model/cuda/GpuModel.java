@@ -296,8 +296,8 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
     /**
      * The step's launches, after its inputs are on the device. A decode step (one token per sequence,
      * logits of every row) has the same launches with the same arguments whenever the batch size
-     * repeats, since positions, slots and block tables are read from device memory: it is captured
-     * once per batch size and replayed.
+     * repeats, since positions, slots and block tables are read from device memory: the first one of
+     * a batch size runs eagerly and is captured, later ones replay the capture.
      */
     private void run(Scratch s, int[] logitRows, boolean greedy) {
         Runnable launches = () -> {
@@ -313,8 +313,11 @@ public final class GpuModel implements SequenceEngine, AutoCloseable {
         int key = greedy ? -s.rows : s.rows;
         Gpu.Graph graph = s.graphs.get(key);
         if (graph == null) {
-            graph = device.capture(launches);
-            s.graphs.put(key, graph);
+            // The first step of a batch size runs launch by launch, so every kernel it uses has run
+            // before any capture (lazy module loading can fail inside one); later steps replay.
+            launches.run();
+            s.graphs.put(key, device.capture(launches));
+            return;
         }
         device.replay(graph);
     }

@@ -3,7 +3,6 @@ package io.expertmesh.model.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.expertmesh.model.TinyModel;
 import io.expertmesh.model.config.ErnieConfig;
@@ -29,9 +28,8 @@ class GpuModelEmulatedTest {
     @Test
     void emulatedKernelsReproduceTheReferenceAndTheCpuPathOnEveryCase() {
         var gpu = EmulatedGpu.open();
-        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 2);
-             GpuModel model = onGpu(gpu.get(), cpu, 4096)) {
+             GpuModel model = onGpu(gpu, cpu, 4096)) {
             for (GpuCorrectness.CaseResult c : GpuCorrectness.run(cpu, model, TinyModel.dir())) {
                 System.out.printf("emulated GPU, case %s: ids equal %b, max|gpu-ref| %.2e, max|gpu-cpu| %.2e%n", c.name(), c.idsMatch(),
                         c.maxDiffVsReference(), c.maxDiffVsCpu());
@@ -45,10 +43,9 @@ class GpuModelEmulatedTest {
     @Test
     void sequencesBatchedInOneStepGetTheirSoloLogitsAndGreedyOnTheDeviceIsTheHostArgmax() {
         var gpu = EmulatedGpu.open();
-        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         int[][] prompts = {{3, 4053, 1449, 12, 99}, {7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}, {42}};
         try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 1);
-             GpuModel model = onGpu(gpu.get(), cpu, 4096)) {
+             GpuModel model = onGpu(gpu, cpu, 4096)) {
             List<GpuModel.DeviceSequence> batch = new ArrayList<>();
             List<GpuModel.DeviceSequence> solo = new ArrayList<>();
             int[] next = new int[prompts.length];
@@ -75,9 +72,8 @@ class GpuModelEmulatedTest {
     @Test
     void decodeStepsReplayedFromACapturedGraphEqualKernelByKernelSteps() {
         var gpu = EmulatedGpu.open();
-        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         try (LoadedModel cpu = LoadedModel.open(TinyModel.dir(), 1);
-             GpuModel model = onGpu(gpu.get(), cpu, 1024);
+             GpuModel model = onGpu(gpu, cpu, 1024);
              GpuModel.DeviceSequence replayed = model.newSequence();
              GpuModel.DeviceSequence launched = model.newSequence()) {
             int[] prompt = {3, 4053, 1449, 12};
@@ -98,9 +94,8 @@ class GpuModelEmulatedTest {
     @Test
     void randomWeightsOfAConfigsShapeRunTheBenchmarkLoop() {
         var gpu = EmulatedGpu.open();
-        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
         ErnieConfig config = ErnieConfig.load(TinyModel.dir());
-        try (GpuModel model = GpuModel.load(gpu.get(), config, new RandomWeights(gpu.get(), 7, layer -> {}), 1024)) {
+        try (GpuModel model = GpuModel.load(gpu, config, new RandomWeights(gpu, 7, layer -> {}), 1024)) {
             int[] prompt = {5, 6, 7, 8};
             try (GpuModel.DeviceSequence a = model.newSequence(); GpuModel.DeviceSequence b = model.newSequence()) {
                 int greedy = model.forwardGreedy(List.of(a), List.of(prompt), new int[] {3})[0];

@@ -3,7 +3,6 @@ package io.expertmesh.model.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.expertmesh.model.TinyModel;
 import io.expertmesh.model.engine.LoadedModel;
@@ -24,8 +23,7 @@ class GpuRoutedExpertsEmulatedTest {
     @Test
     void gpuExpertStoreGivesTheCpuStoresPartialSums() {
         var gpu = EmulatedGpu.open();
-        assumeTrue(gpu.isPresent(), EmulatedGpu::whyUnavailable);
-        try (LoadedModel model = LoadedModel.open(TinyModel.dir(), 1); GpuRoutedExperts onGpu = new GpuRoutedExperts(gpu.get(), model.config())) {
+        try (LoadedModel model = LoadedModel.open(TinyModel.dir(), 1); GpuRoutedExperts onGpu = new GpuRoutedExperts(gpu, model.config())) {
             var config = model.config();
             var onCpu = new LocalExpertStore(config, model.model().backend());
             for (int e = 0; e < config.numExperts(); e += 2) {
