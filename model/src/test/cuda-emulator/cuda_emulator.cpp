@@ -148,7 +148,10 @@ bool emu_find_allocation(uintptr_t address, uintptr_t& lo, uintptr_t& hi) {
 void emu_fault_access(uintptr_t address, size_t bytes, uintptr_t lo, uintptr_t hi) {
     char why[240];
     uintptr_t smem = reinterpret_cast<uintptr_t>(emu_dynamic_smem);
-    if (lo == 0 && hi == 0) {
+    if (address >= lo && address < hi && hi - address >= bytes) {
+        std::snprintf(why, sizeof why, "%zu-byte access at 0x%lx is misaligned (a GPU needs it on a multiple of %zu)", bytes,
+                      (unsigned long)address, bytes);
+    } else if (lo == 0 && hi == 0) {
         std::snprintf(why, sizeof why, "%zu-byte access at 0x%lx through a pointer that is null or not in any device allocation", bytes,
                       (unsigned long)address);
     } else {

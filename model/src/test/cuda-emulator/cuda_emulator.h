@@ -34,8 +34,8 @@ void emu_yield_sync();
 void emu_yield_warp();
 extern uint64_t emu_shuffle_slots[1024];
 
-// Ends the running kernel with an out-of-bounds fault at `address` (`bytes` wide) through a pointer
-// whose allocation is [lo, hi); never returns to the faulting thread.
+// Ends the running kernel with a fault at `address` (`bytes` wide, outside [lo, hi), the range of
+// the pointer's allocation, or misaligned); never returns to the faulting thread.
 [[noreturn]] void emu_fault_access(uintptr_t address, size_t bytes, uintptr_t lo, uintptr_t hi);
 // Counts a static __shared__ variable of `bytes` toward the block's 48 KB (once per variable and launch).
 void emu_static_shared(const void* variable, size_t bytes);
@@ -44,7 +44,7 @@ bool emu_find_allocation(uintptr_t address, uintptr_t& lo, uintptr_t& hi);
 extern size_t emu_dynamic_smem_bytes;
 
 // A pointer into global (or dynamic shared) memory that checks every access against the range it
-// was derived from, as the GPU's memory protection would fault. Pointers made from a raw C++
+// was derived from and for natural alignment, as the GPU would fault. Pointers made from a raw C++
 // pointer (local arrays, static __shared__ arrays) are not checked.
 template <class T> struct gptr {
     T* p = nullptr;
@@ -57,9 +57,12 @@ template <class T> struct gptr {
     template <class U, class = std::enable_if_t<std::is_convertible<U*, T*>::value>>
     gptr(gptr<U> o) : p(o.p), lo(o.lo), hi(o.hi) {}
 
+    // A GPU needs each access naturally aligned (a uint4 on 16 bytes), whatever the host type's alignof.
+    static constexpr uintptr_t ALIGNMENT = (sizeof(T) & (sizeof(T) - 1)) == 0 && sizeof(T) <= 16 ? sizeof(T) : 1;
+
     T* checked(T* q) const {
         uintptr_t a = reinterpret_cast<uintptr_t>(q);
-        if (a < lo || a > hi || hi - a < sizeof(T)) emu_fault_access(a, sizeof(T), lo, hi);
+        if (__builtin_expect(a < lo || a > hi || hi - a < sizeof(T) || (a & (ALIGNMENT - 1)) != 0, 0)) emu_fault_access(a, sizeof(T), lo, hi);
         return q;
     }
     template <class I> T& operator[](I i) const { return *checked(p + i); }

@@ -43,6 +43,20 @@ class EmulatedGpuRulesTest {
     }
 
     @Test
+    void aMisalignedVectorLoadFaults() {
+        try (EmulatedGpu gpu = EmulatedGpu.open()) {
+            DevicePointer w = gpu.allocate(64);  // BF16 rows of 8: linear_small reads each row as one 16-byte uint4
+            DevicePointer x = gpu.upload(ones(8));
+            DevicePointer y = gpu.allocate(4);
+            String message = assertThrows(IllegalStateException.class,
+                    () -> gpu.launch("linear_small", 1, 1, 32, 0, w.plus(2), x, DevicePointer.NULL, y, 1, 8, 1, 1)).getMessage();
+            assertTrue(message.contains("kernel linear_small") && message.contains("16-byte access at 0x" + Long.toHexString(w.address() + 2))
+                    && message.contains("misaligned"), message);
+            gpu.launch("linear_small", 1, 1, 32, 0, w.plus(16), x, DevicePointer.NULL, y, 1, 8, 1, 1);
+        }
+    }
+
+    @Test
     void anAccessThroughAFreedAllocationFaults() {
         try (EmulatedGpu gpu = EmulatedGpu.open()) {
             DevicePointer x = gpu.upload(ones(16));
