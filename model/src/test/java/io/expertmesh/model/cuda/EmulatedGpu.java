@@ -25,11 +25,12 @@ import java.util.regex.Pattern;
  * kernels of src/test/cuda) is compiled by g++ against a small emulator of the CUDA execution model
  * (src/test/cuda-emulator: block threads as fibers, __syncthreads and warp shuffles as barriers) and
  * called through the FFM API; device memory is host memory. Besides the kernels' arithmetic and
- * indexing, it enforces what a GPU enforces: every launch goes through {@link KernelLaunch} (argument
- * widths against the PTX, block, grid and shared-memory limits), global and dynamic shared memory
- * accesses are bounds-checked per allocation, static shared memory is limited to 48 KB, and a kernel
- * may not be launched for the first time inside a graph capture. A violation fails the launch with
- * an exception naming the kernel (and, for a memory fault, the block, thread and address).
+ * indexing, it enforces what a GPU enforces: every launch goes through {@link KernelLaunch}
+ * (argument widths against the PTX, block, grid and shared-memory limits); global and dynamic shared
+ * memory accesses are checked against their allocation and for alignment; a block has at most 48 KB
+ * of shared memory; and no kernel may be launched for the first time inside a graph capture. A
+ * violation fails the launch with an exception naming the kernel (and, for a memory fault, the
+ * block, thread and address).
  */
 public final class EmulatedGpu implements Gpu {
     /** The repository root (set by the build for every module's tests). */
@@ -39,6 +40,7 @@ public final class EmulatedGpu implements Gpu {
     private static final Path EMULATOR = ROOT.resolve("model/src/test/cuda-emulator");
     private static final Path BUILD = ROOT.resolve("model/target/cuda-emulator");
     private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(([^)]*)\\)", Pattern.DOTALL);
+    /** The pointer types the kernels use; one missing here fails to compile (a gptr is no raw pointer), so none goes unchecked. */
     private static final Pattern POINTER_TYPE =
             Pattern.compile("\\b(const\\s+)?\\b(unsigned long long|__nv_bfloat16|float4|uint4|float|int)\\s*\\*(\\s*__restrict__)?");
     private static final Pattern STATIC_SHARED = Pattern.compile("__shared__\\s+((?:__align__\\(\\d+\\)\\s+)?\\w+)\\s+(\\w+)((?:\\[[^\\]]+\\])+);");
