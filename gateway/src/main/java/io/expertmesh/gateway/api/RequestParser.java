@@ -1,6 +1,7 @@
 package io.expertmesh.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ public final class RequestParser {
     public static final int MAX_STOP_STRINGS = 16;
     public static final int MAX_STOP_STRING_LENGTH = 256;
     public static final int MAX_STOP_TOKEN_IDS = 64;
-    public static final int MAX_TOP_LOGPROBS = 20;
+    public static final int MAX_TOP_LOGPROBS = SamplingParams.MAX_LOGPROBS;
     public static final int MAX_COMPLETION_LOGPROBS = 5;
     public static final int MAX_CHOICES = 16;
     public static final int MAX_LOGIT_BIAS_ENTRIES = 1024;
@@ -150,7 +151,7 @@ public final class RequestParser {
             }
             JsonNode v = e.getValue();
             float value = v.isNumber() ? (float) v.doubleValue() : Float.NaN;
-            if (!(Math.abs(value) <= 100)) {
+            if (!(Math.abs(value) <= SamplingParams.MAX_LOGIT_BIAS)) {
                 throw JsonFields.invalid("logit_bias", "logit_bias." + key, "a number in [-100, 100]", v);
             }
             bias.put(id, value);

@@ -3,6 +3,7 @@ package io.expertmesh.gateway.api;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Request bodies the API must refuse with 400, with the {@code param} and a fragment of the message
@@ -166,6 +167,8 @@ public final class BadBodies {
                 chat("logit_bias value above 100", "\"logit_bias\":{\"5\":101}", "logit_bias",
                         "'logit_bias.5' must be a number in [-100, 100], got 101"),
                 chat("logit_bias value is a string", "\"logit_bias\":{\"5\":\"1\"}", "logit_bias", "got \"1\""),
+                chat("logit_bias with 1025 entries", "\"logit_bias\":{" + String.join(",", IntStream.range(0, 1025)
+                        .mapToObj(i -> "\"" + i + "\":1").toList()) + "}", "logit_bias", "at most 1024 entries, got 1025"),
                 chat("logit_bias value below -100", "\"logit_bias\":{\"5\":-100.5}", "logit_bias", "got -100.5"),
                 chat("n is a string", "\"n\":\"1\"", "n", "got \"1\""),
                 chat("stream as a string", "\"stream\":\"true\"", "stream", "'stream' must be a boolean, got \"true\""),
