@@ -1,6 +1,6 @@
-// Compatibility check with the official OpenAI Node client: a streaming and a non-streaming chat
-// completion against a running ExpertMesh server (base URL as the first argument). Both must
-// succeed and, at temperature 0, agree.
+// Compatibility check with the official OpenAI Node client against a running ExpertMesh server (base
+// URL as the first argument): a streaming and a non-streaming chat completion, which at temperature 0
+// must agree; their log probabilities, as the client reads them; n = 2 choices; and logit_bias.
 import OpenAI from "openai";
 
 const client = new OpenAI({ baseURL: process.argv[2], apiKey: "unused", maxRetries: 0, timeout: 60_000 });
@@ -32,7 +32,48 @@ if (streamed !== text) throw new Error(`streamed text ${JSON.stringify(streamed)
 if (finish !== whole.choices[0].finish_reason) throw new Error(`finish_reason ${finish} vs ${whole.choices[0].finish_reason}`);
 if (!usage || usage.completion_tokens !== whole.usage.completion_tokens) throw new Error("usage chunk missing or different");
 
+// Log probabilities: one entry per token, the greedy token first among the alternatives, and the
+// same entries whether streamed or not.
+const withLogprobs = { ...request, logprobs: true, top_logprobs: 3 };
+const scored = await client.chat.completions.create(withLogprobs);
+const content = scored.choices[0].logprobs?.content;
+if (!Array.isArray(content) || content.length !== scored.usage.completion_tokens) {
+  throw new Error("non-streamed logprobs missing or not one per token: " + JSON.stringify(scored.choices[0]));
+}
+for (const entry of content) {
+  if (typeof entry.token !== "string" || typeof entry.logprob !== "number" || entry.logprob > 0 || !Array.isArray(entry.bytes)
+      || entry.top_logprobs.length !== 3 || entry.top_logprobs[0].token !== entry.token) {
+    throw new Error("unexpected logprobs entry: " + JSON.stringify(entry));
+  }
+}
+const streamedEntries = [];
+for await (const chunk of await client.chat.completions.create({ ...withLogprobs, stream: true })) {
+  for (const choice of chunk.choices) streamedEntries.push(...(choice.logprobs?.content ?? []));
+}
+if (JSON.stringify(streamedEntries) !== JSON.stringify(content)) {
+  throw new Error(`streamed logprobs ${JSON.stringify(streamedEntries)} differ from ${JSON.stringify(content)}`);
+}
+
+// n = 2 at temperature 0: two choices, indexed 0 and 1, with the same text.
+const two = await client.chat.completions.create({ ...request, n: 2 });
+if (two.choices.length !== 2 || two.choices.map((c) => c.index).join() !== "0,1"
+    || two.choices.some((c) => c.message.content !== text)) {
+  throw new Error("unexpected n=2 response: " + JSON.stringify(two.choices));
+}
+
+// logit_bias: +100 on the id of "A" (from /tokenize) makes every token that one.
+const root = process.argv[2].replace(/\/v1\/?$/, "");
+const tokenized = await (await fetch(root + "/tokenize", { method: "POST", headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({ model: request.model, prompt: "A" }) })).json();
+const forced = tokenized.tokens[tokenized.tokens.length - 1];
+const biased = await client.chat.completions.create({ ...request, max_tokens: 4, logprobs: true, logit_bias: { [forced]: 100 } });
+const biasedTokens = biased.choices[0].logprobs.content.map((e) => e.token);
+if (biasedTokens.length !== 4 || new Set(biasedTokens).size !== 1 || !biasedTokens[0].includes("A")) {
+  throw new Error("logit_bias was not honoured: " + JSON.stringify(biasedTokens));
+}
+
 const models = await client.models.list();
 if (!models.data.some((m) => m.id === request.model)) throw new Error("model list lacks " + request.model);
 
-console.log(`openai-compat: OK (${usage.completion_tokens} tokens, finish_reason ${finish}, text ${JSON.stringify(text)})`);
+console.log(`openai-compat: OK (${usage.completion_tokens} tokens, finish_reason ${finish}, text ${JSON.stringify(text)};`
+  + ` logprobs of ${content.length} tokens streamed and not; n=2; logit_bias forced ${JSON.stringify(biasedTokens[0])})`);

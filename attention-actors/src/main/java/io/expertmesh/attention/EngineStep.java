@@ -7,6 +7,8 @@ import io.expertmesh.model.engine.ForwardTrace;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.engine.SequenceChunk;
 import io.expertmesh.model.kernels.FloatMatrix;
+import io.expertmesh.model.sampling.Sampled;
+import io.expertmesh.model.sampling.TokenLogprobs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -62,10 +64,11 @@ public final class EngineStep {
 
     /**
      * What a step gave each of its chunks: the sampled token (-1 for a chunk that does not sample,
-     * or whose sampling failed) and, where sampling failed, why. One sequence's failure is its own:
-     * the other chunks of the step keep their tokens.
+     * or whose sampling failed), its log probabilities when its request asked for them (else null)
+     * and, where sampling failed, why. One sequence's failure is its own: the other chunks of the
+     * step keep their tokens.
      */
-    record Result(int[] tokens, String[] failures) {}
+    record Result(int[] tokens, TokenLogprobs[] logprobs, String[] failures) {}
 
     /** Runs the step; per chunk, the sampled token or the reason its sampling failed. */
     Result run(List<StepChunk> chunks) {
@@ -77,6 +80,7 @@ public final class EngineStep {
         }
         FloatMatrix logits = forward.logits(chunks, sampleRows.stream().mapToInt(Integer::intValue).toArray());
         int[] next = new int[chunks.size()];
+        TokenLogprobs[] logprobs = new TokenLogprobs[chunks.size()];
         String[] failures = new String[chunks.size()];
         Arrays.fill(next, -1);
         int i = 0;
@@ -85,13 +89,14 @@ public final class EngineStep {
             Sequence s = chunks.get(c).sequence();
             float[] rowLogits = logits.row(i++);
             try {
-                int token = s.sampler.sample(rowLogits, s.history);
-                s.history.addGenerated(token);
-                next[c] = token;
+                Sampled sampled = s.sampler.sample(rowLogits, s.history);
+                s.history.addGenerated(sampled.token());
+                next[c] = sampled.token();
+                logprobs[c] = sampled.logprobs();
             } catch (RuntimeException e) {
                 failures[c] = "sampling failed: " + e.getMessage();
             }
         }
-        return new Result(next, failures);
+        return new Result(next, logprobs, failures);
     }
 }

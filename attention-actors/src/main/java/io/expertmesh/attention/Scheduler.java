@@ -4,6 +4,7 @@ import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.generate.FinishReason;
 import io.expertmesh.model.generate.OutputText;
 import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.sampling.TokenLogprobs;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -38,6 +39,10 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * new requests wait, and a running sequence that needs a block preempts the youngest running
  * sequence, which returns to the head of the queue and is later recomputed from its tokens
  * (prefix-cached blocks make that cheap). Blocks are freed on finish, cancel and failure.
+ *
+ * <p>A request for several choices is a {@link SequenceGroup}: choice 0 reads the prompt, then the
+ * other choices join and attach its prompt blocks from the prefix cache. Each choice samples with its
+ * own seed; the request ends when every choice has, or with the first failure.
  */
 public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     /** The one-thread dispatcher (this module's reference.conf) whose executor runs the steps. */
@@ -45,10 +50,14 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
     public sealed interface Command extends NoSerializationVerificationNeeded {}
 
-    /** A request: prompt ids, sampling and limits; events go to {@code replyTo}, each naming {@code requestId}. */
-    public record Submit(String requestId, int[] prompt, SamplingParams params, ActorRef<SequenceEvent> replyTo) implements Command {}
+    /**
+     * A request: prompt ids, sampling and limits, and how many choices to generate from the prompt;
+     * events go to {@code replyTo}, each naming {@code requestId}.
+     */
+    public record Submit(String requestId, int[] prompt, SamplingParams params, int choices, ActorRef<SequenceEvent> replyTo)
+            implements Command {}
 
-    /** Stops a request (client gone); its blocks are freed within one step. Unknown ids are ignored. */
+    /** Stops a request (client gone), all its choices; its blocks are freed within one step. Unknown ids are ignored. */
     public record Cancel(String requestId) implements Command {}
 
     /** Stops admitting; replies when every accepted request has ended, ending the rest with an error after {@code timeout}. */
@@ -67,7 +76,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     private final TimerScheduler<Command> timers;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
-    private final Map<String, Sequence> byId = new HashMap<>();
+    private final Map<String, SequenceGroup> byId = new HashMap<>();
     private final Set<Sequence> inStep = new HashSet<>();
     private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
     private boolean draining;
@@ -105,6 +114,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         String id = submit.requestId();
         int total = submit.prompt().length + submit.params().maxNewTokens();
         String invalid = submit.prompt().length == 0 ? "the prompt is empty"
+                : submit.choices() < 1 ? "choices must be at least 1"
                 : submit.params().maxNewTokens() < 1 ? "max_tokens must be at least 1"
                 : byId.containsKey(id) ? "request id " + id + " is already in use"
                 : total > settings.maxContext() ? "prompt (" + submit.prompt().length + " tokens) + max_tokens ("
@@ -119,10 +129,18 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
             submit.replyTo().tell(new SequenceEvent.Rejected(id, SequenceEvent.Reason.QUEUE_FULL,
                     "the server is at capacity (" + waiting.size() + " requests waiting); retry later"));
         } else {
-            Sequence s = new Sequence(id, submit.prompt(), submit.params(), submit.replyTo(), pool.newTable(),
-                    new OutputText(tokenizer, submit.params().stopStrings()), System.nanoTime());
-            byId.put(id, s);
-            waiting.addLast(s);
+            long now = System.nanoTime();
+            SequenceGroup group = new SequenceGroup(id, submit.prompt().length, submit.replyTo(), now);
+            for (int i = 0; i < submit.choices(); i++) {
+                SamplingParams params = submit.params().forChoice(i);
+                Sequence s = new Sequence(group, i, submit.prompt(), params, pool.newTable(),
+                        new OutputText(tokenizer, params.stopStrings()), now);
+                group.choices.add(s);
+                if (i > 0) group.held.addLast(s);
+            }
+            group.unfinished = submit.choices();
+            byId.put(id, group);
+            waiting.addLast(group.choices.getFirst());
             submit.replyTo().tell(new SequenceEvent.Queued(id));
             updateGauges();
             startStepIfIdle();
@@ -135,15 +153,26 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
 
     private Behavior<Command> onCancel(Cancel cancel) {
-        Sequence s = byId.get(cancel.requestId());
-        if (s == null) return this;
-        getContext().getLog().debug("request {} cancelled after {} tokens", s.id, s.generated());
-        if (inStep.contains(s)) {
-            s.cancelled = true;
-        } else {
-            remove(s);
-        }
+        SequenceGroup group = byId.get(cancel.requestId());
+        if (group == null) return this;
+        getContext().getLog().debug("request {} cancelled after {} tokens", group.id,
+                group.choices.stream().mapToInt(Sequence::generated).sum());
+        end(group);
         return this;
+    }
+
+    /**
+     * Ends every choice of {@code group}: each is dropped now, or when the step that holds it
+     * returns. Its client is told nothing here.
+     */
+    private void end(SequenceGroup group) {
+        group.ended = true;
+        byId.remove(group.id);
+        for (Sequence s : group.choices) {
+            s.cancelled = true;
+            if (!inStep.contains(s)) remove(s);
+        }
+        group.held.clear();
     }
 
     private void startStepIfIdle() {
@@ -196,8 +225,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
             s.computed = cached;
             if (s.admittedNanos == 0) {
                 s.admittedNanos = System.nanoTime();
-                ServingMetrics.record(metrics.queueTime, s.admittedNanos - s.arrivalNanos);
-                metrics.promptTokens.increment(s.promptLength);
+                if (s.choice == 0) {
+                    ServingMetrics.record(metrics.queueTime, s.admittedNanos - s.arrivalNanos);
+                    metrics.promptTokens.increment(s.promptLength);
+                }
             }
             plan.add(chunk(s, n));
             planned.add(s);
@@ -248,7 +279,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
             for (StepChunk c : done.chunks()) {
                 Sequence s = c.sequence();
                 remove(s);
-                if (!s.cancelled) s.replyTo.tell(new SequenceEvent.Failed(s.id, "inference failed: " + rootMessage(done.failure())));
+                if (!s.group.ended) {
+                    end(s.group);
+                    s.replyTo.tell(new SequenceEvent.Failed(s.id, "inference failed: " + rootMessage(done.failure())));
+                }
             }
         } else {
             for (int i = 0; i < done.chunks().size(); i++) {
@@ -266,7 +300,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
                 }
                 try {
                     s.table.publishFullBlocks(s.tokens(), s.computed);
-                    if (c.sample()) onToken(s, done.result().tokens()[i]);
+                    if (c.sample() && s.choice == 0) releaseHeldChoices(s.group);
+                    if (c.sample()) onToken(s, done.result().tokens()[i], done.result().logprobs()[i]);
                 } catch (RuntimeException e) {
                     fail(s, "inference failed: " + rootMessage(e), e);
                 }
@@ -277,19 +312,32 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         return this;
     }
 
-    private void onToken(Sequence s, int token) {
+    /**
+     * Choice 0 has read the prompt and its full blocks are published: the other choices queue at the
+     * head, to attach those blocks at the next step.
+     */
+    private void releaseHeldChoices(SequenceGroup group) {
+        while (!group.held.isEmpty()) waiting.addFirst(group.held.pollLast());
+    }
+
+    private void onToken(Sequence s, int token, TokenLogprobs logprobs) {
         long now = System.nanoTime();
         s.append(token);
+        if (logprobs != null) s.unsentLogprobs.add(logprobs);
         metrics.generationTokens.increment();
-        ServingMetrics.record(s.generated() == 1 ? metrics.timeToFirstToken : metrics.interTokenLatency,
-                now - (s.generated() == 1 ? s.arrivalNanos : s.lastTokenNanos));
+        // A later choice's first token waited for choice 0's prompt: only choice 0's counts as the request's first.
+        if (s.generated() > 1) {
+            ServingMetrics.record(metrics.interTokenLatency, now - s.lastTokenNanos);
+        } else if (s.choice == 0) {
+            ServingMetrics.record(metrics.timeToFirstToken, now - s.arrivalNanos);
+        }
         s.lastTokenNanos = now;
         if (s.params.stopTokenIds().contains(token)) {
             finish(s, FinishReason.STOP);
             return;
         }
         String text = s.output.push(token);
-        if (!text.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, text));
+        if (!text.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, s.choice, text, s.takeUnsentLogprobs()));
         if (s.output.stopped()) {
             finish(s, FinishReason.STOP);
         } else if (s.generated() >= s.params.maxNewTokens() || s.length() >= settings.maxContext()) {
@@ -297,23 +345,33 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         }
     }
 
-    /** Ends one sequence with an error event; the rest of its step and the running batch go on. */
+    /** Ends one request, all its choices, with an error event; the rest of its step and the running batch go on. */
     private void fail(Sequence s, String reason, Throwable cause) {
         if (cause != null) {
             getContext().getLog().error("request {} failed: {}", s.id, reason, cause);
         } else {
             getContext().getLog().warn("request {} failed: {}", s.id, reason);
         }
-        remove(s);
+        end(s.group);
         s.replyTo.tell(new SequenceEvent.Failed(s.id, reason));
     }
 
     private void finish(Sequence s, FinishReason reason) {
         String rest = s.output.finish();
-        if (!rest.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, rest));
-        ServingMetrics.record(metrics.endToEnd, System.nanoTime() - s.arrivalNanos);
+        if (!rest.isEmpty() || !s.unsentLogprobs.isEmpty()) {
+            s.replyTo.tell(new SequenceEvent.TextDelta(s.id, s.choice, rest, s.takeUnsentLogprobs()));
+        }
         remove(s);
-        s.replyTo.tell(new SequenceEvent.Finished(s.id, reason, s.promptLength, s.generated()));
+        SequenceGroup group = s.group;
+        group.unfinished--;
+        group.completionTokens += s.generated();
+        s.replyTo.tell(new SequenceEvent.ChoiceFinished(s.id, s.choice, reason, s.generated()));
+        if (group.unfinished == 0) {
+            ServingMetrics.record(metrics.endToEnd, System.nanoTime() - group.arrivalNanos);
+            group.ended = true;
+            byId.remove(group.id);
+            s.replyTo.tell(new SequenceEvent.Finished(s.id, group.promptLength, group.completionTokens));
+        }
     }
 
     /** Frees a sequence's blocks; callers tell its client afterwards, so a finished client sees them free. */
@@ -321,7 +379,6 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         s.table.release();
         running.remove(s);
         waiting.remove(s);
-        byId.remove(s.id);
         updateGauges();
     }
 
@@ -339,13 +396,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     private Behavior<Command> onDrainTimedOut() {
         if (byId.isEmpty()) return this;
         getContext().getLog().warn("drain timed out: ending {} request(s) with an error", byId.size());
-        for (Sequence s : List.copyOf(byId.values())) {
-            s.replyTo.tell(new SequenceEvent.Failed(s.id, "the server is shutting down"));
-            if (inStep.contains(s)) {
-                s.cancelled = true;
-            } else {
-                remove(s);
-            }
+        for (SequenceGroup group : List.copyOf(byId.values())) {
+            group.replyTo.tell(new SequenceEvent.Failed(group.id, "the server is shutting down"));
+            end(group);
         }
         checkDrained();
         return this;

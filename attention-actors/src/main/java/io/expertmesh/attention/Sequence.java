@@ -5,16 +5,22 @@ import io.expertmesh.model.generate.OutputText;
 import io.expertmesh.model.sampling.Sampler;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.sampling.TokenHistory;
+import io.expertmesh.model.sampling.TokenLogprobs;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * One request's state in the scheduler: its tokens (prompt, then generated), how many of them have
- * keys and values in its KV blocks, its sampler and its output text. The scheduler owns it; while a
- * step that includes it runs, only that step touches the sampler and the history.
+ * One choice of a request in the scheduler: its tokens (prompt, then generated), how many of them
+ * have keys and values in its KV blocks, its sampler, its output text and the log probabilities not
+ * yet sent. The scheduler owns it; while a step that includes it runs, only that step touches the
+ * sampler and the history.
  */
 final class Sequence {
     final String id;
+    final SequenceGroup group;
+    final int choice;
     final int promptLength;
     final SamplingParams params;
     final ActorRef<SequenceEvent> replyTo;
@@ -23,21 +29,26 @@ final class Sequence {
     final TokenHistory history;
     final OutputText output;
     final long arrivalNanos;
+    /** Log probabilities of tokens whose text has not gone out yet. */
+    final List<TokenLogprobs> unsentLogprobs = new ArrayList<>();
     private int[] tokens;
     private int length;
     /** Positions [0, computed) have keys and values in {@link #table}. */
     int computed;
     long admittedNanos;
     long lastTokenNanos;
+    /** Ended (cancelled, or its request ended): dropped once no step holds it. */
     boolean cancelled;
     int preemptions;
 
-    Sequence(String id, int[] prompt, SamplingParams params, ActorRef<SequenceEvent> replyTo, KvBlockTable table,
-             OutputText output, long arrivalNanos) {
-        this.id = id;
+    Sequence(SequenceGroup group, int choice, int[] prompt, SamplingParams params, KvBlockTable table, OutputText output,
+             long arrivalNanos) {
+        this.id = group.id;
+        this.group = group;
+        this.choice = choice;
         this.promptLength = prompt.length;
         this.params = params;
-        this.replyTo = replyTo;
+        this.replyTo = group.replyTo;
         this.table = table;
         this.sampler = new Sampler(params);
         this.history = new TokenHistory(prompt);
@@ -45,6 +56,14 @@ final class Sequence {
         this.arrivalNanos = arrivalNanos;
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxNewTokens(), 256));
         this.length = prompt.length;
+    }
+
+    /** The log probabilities not yet sent, handed over with the text they go with. */
+    List<TokenLogprobs> takeUnsentLogprobs() {
+        if (unsentLogprobs.isEmpty()) return List.of();
+        List<TokenLogprobs> taken = List.copyOf(unsentLogprobs);
+        unsentLogprobs.clear();
+        return taken;
     }
 
     int length() {

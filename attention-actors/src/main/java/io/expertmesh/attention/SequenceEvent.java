@@ -1,11 +1,14 @@
 package io.expertmesh.attention;
 
 import io.expertmesh.model.generate.FinishReason;
+import io.expertmesh.model.sampling.TokenLogprobs;
+import java.util.List;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 
 /**
  * What the scheduler tells a request's owner (the gateway on the same node), in order: Queued or
- * Rejected, then text deltas, then Finished or Failed.
+ * Rejected, then each choice's text deltas and its ChoiceFinished (the choices of a request for
+ * several interleaved), then Finished once every choice has, or Failed.
  */
 public sealed interface SequenceEvent extends NoSerializationVerificationNeeded {
     String requestId();
@@ -30,10 +33,22 @@ public sealed interface SequenceEvent extends NoSerializationVerificationNeeded 
         TOO_LARGE
     }
 
-    /** New output text: complete UTF-8, never part of a stop string. */
-    record TextDelta(String requestId, String text) implements SequenceEvent {}
+    /**
+     * New output text of choice {@code choice}: complete UTF-8, never part of a stop string; and,
+     * when the request asked for them, the log probabilities of the tokens sampled since the
+     * previous delta (so the text may be empty when only a held-back or stop token is left).
+     */
+    record TextDelta(String requestId, int choice, String text, List<TokenLogprobs> logprobs) implements SequenceEvent {
+        public TextDelta {
+            logprobs = List.copyOf(logprobs);
+        }
+    }
 
-    record Finished(String requestId, FinishReason reason, int promptTokens, int completionTokens) implements SequenceEvent {}
+    /** Choice {@code choice} ended after {@code completionTokens} tokens; other choices may go on. */
+    record ChoiceFinished(String requestId, int choice, FinishReason reason, int completionTokens) implements SequenceEvent {}
+
+    /** Every choice ended; {@code completionTokens} counts all choices' tokens, the prompt is counted once. */
+    record Finished(String requestId, int promptTokens, int completionTokens) implements SequenceEvent {}
 
     record Failed(String requestId, String message) implements SequenceEvent {}
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -77,11 +78,12 @@ class SchedulerTest {
     @Test
     void aRequestStreamsTheGeneratorsTextThenFinishes() {
         TestProbe<SequenceEvent> events = kit.createTestProbe();
-        scheduler.tell(new Scheduler.Submit("r1", PROMPT, greedy(20), events.getRef()));
+        scheduler.tell(new Scheduler.Submit("r1", PROMPT, greedy(20), 1, events.getRef()));
         assertInstanceOf(SequenceEvent.Queued.class, events.receiveMessage());
         StringBuilder text = new StringBuilder();
         SequenceEvent e;
         while (!((e = events.receiveMessage(Duration.ofSeconds(30))) instanceof SequenceEvent.Finished)) {
+            if (e instanceof SequenceEvent.ChoiceFinished) continue;
             text.append(assertInstanceOf(SequenceEvent.TextDelta.class, e).text());
         }
         var finished = (SequenceEvent.Finished) e;
@@ -94,11 +96,11 @@ class SchedulerTest {
     @Test
     void requestsThatCanNeverFitAreRefusedAtOnce() {
         TestProbe<SequenceEvent> events = kit.createTestProbe();
-        scheduler.tell(new Scheduler.Submit("long", PROMPT, greedy(95), events.getRef()));
+        scheduler.tell(new Scheduler.Submit("long", PROMPT, greedy(95), 1, events.getRef()));
         var context = assertInstanceOf(SequenceEvent.Rejected.class, events.receiveMessage());
         assertEquals(SequenceEvent.Reason.TOO_LARGE, context.reason());
         assertTrue(context.message().contains("context of 100"), context.message());
-        scheduler.tell(new Scheduler.Submit("empty", new int[0], greedy(5), events.getRef()));
+        scheduler.tell(new Scheduler.Submit("empty", new int[0], greedy(5), 1, events.getRef()));
         assertEquals(SequenceEvent.Reason.TOO_LARGE, assertInstanceOf(SequenceEvent.Rejected.class, events.receiveMessage()).reason());
     }
 
@@ -107,12 +109,12 @@ class SchedulerTest {
         TestProbe<SequenceEvent> a = kit.createTestProbe();
         TestProbe<SequenceEvent> b = kit.createTestProbe();
         TestProbe<SequenceEvent> c = kit.createTestProbe();
-        scheduler.tell(new Scheduler.Submit("a", PROMPT, greedy(80), a.getRef()));
+        scheduler.tell(new Scheduler.Submit("a", PROMPT, greedy(80), 1, a.getRef()));
         a.expectMessageClass(SequenceEvent.Queued.class);
         a.expectMessageClass(SequenceEvent.TextDelta.class, Duration.ofSeconds(30));
-        scheduler.tell(new Scheduler.Submit("b", PROMPT, greedy(5), b.getRef()));
+        scheduler.tell(new Scheduler.Submit("b", PROMPT, greedy(5), 1, b.getRef()));
         b.expectMessageClass(SequenceEvent.Queued.class);
-        scheduler.tell(new Scheduler.Submit("c", PROMPT, greedy(5), c.getRef()));
+        scheduler.tell(new Scheduler.Submit("c", PROMPT, greedy(5), 1, c.getRef()));
         var refused = assertInstanceOf(SequenceEvent.Rejected.class, c.receiveMessage());
         assertEquals(SequenceEvent.Reason.QUEUE_FULL, refused.reason());
         scheduler.tell(new Scheduler.Cancel("a"));
@@ -122,7 +124,7 @@ class SchedulerTest {
     @Test
     void aCancelledRequestStopsAndReturnsItsBlocks() {
         TestProbe<SequenceEvent> events = kit.createTestProbe();
-        scheduler.tell(new Scheduler.Submit("c1", PROMPT, greedy(90), events.getRef()));
+        scheduler.tell(new Scheduler.Submit("c1", PROMPT, greedy(90), 1, events.getRef()));
         events.expectMessageClass(SequenceEvent.Queued.class);
         events.expectMessageClass(SequenceEvent.TextDelta.class, Duration.ofSeconds(30));
         scheduler.tell(new Scheduler.Cancel("c1"));
@@ -135,12 +137,12 @@ class SchedulerTest {
     @Test
     void drainRefusesNewRequestsAndEndsRunningOnesWithAnErrorAfterTheTimeout() {
         TestProbe<SequenceEvent> events = kit.createTestProbe();
-        scheduler.tell(new Scheduler.Submit("d1", PROMPT, greedy(90), events.getRef()));
+        scheduler.tell(new Scheduler.Submit("d1", PROMPT, greedy(90), 1, events.getRef()));
         events.expectMessageClass(SequenceEvent.Queued.class);
         TestProbe<Done> drained = kit.createTestProbe();
         scheduler.tell(new Scheduler.Drain(Duration.ofMillis(1), drained.getRef()));
         TestProbe<SequenceEvent> late = kit.createTestProbe();
-        scheduler.tell(new Scheduler.Submit("d2", PROMPT, greedy(5), late.getRef()));
+        scheduler.tell(new Scheduler.Submit("d2", PROMPT, greedy(5), 1, late.getRef()));
         assertEquals(SequenceEvent.Reason.DRAINING, assertInstanceOf(SequenceEvent.Rejected.class, late.receiveMessage()).reason());
         drained.expectMessage(Duration.ofSeconds(10), Done.getInstance());
         SequenceEvent e;
@@ -160,6 +162,7 @@ class SchedulerTest {
         while (true) {
             switch (events.receiveMessage(Duration.ofSeconds(30))) {
                 case SequenceEvent.TextDelta d -> text.append(d.text());
+                case SequenceEvent.ChoiceFinished _ -> { }
                 case SequenceEvent.Finished f -> {
                     return new Outcome(text.toString(), f.completionTokens(), null);
                 }
@@ -181,26 +184,26 @@ class SchedulerTest {
                 new EngineStep(model.model(), new ExpertLoad(model.config().numExperts())), compute, wide, tokenizer, metrics));
         int[][] prompts = {PROMPT, {3, 17, 900}, {4053, 1449, 2000, 3000, 12}, {5, 6, 7, 8, 9, 10, 11}};
         SamplingParams[] params = {greedy(12),
-                new SamplingParams(0.8f, 0, 1, 0, 1, 0, 0, 7L, 12, 0, Set.of(), List.of()),
+                new SamplingParams(0.8f, 0, 1, 0, 1, 0, 0, 7L, 12, 0, Set.of(), List.of(), Map.of(), SamplingParams.NO_LOGPROBS),
                 greedy(9),
-                new SamplingParams(1.2f, 40, 0.9f, 0, 1.1f, 0.5f, 0, 11L, 10, 0, Set.of(), List.of())};
+                new SamplingParams(1.2f, 40, 0.9f, 0, 1.1f, 0.5f, 0, 11L, 10, 0, Set.of(), List.of(), Map.of(), SamplingParams.NO_LOGPROBS)};
         // Every token is a stop token that min_tokens bans: no token is left to sample.
         Set<Integer> everyToken = IntStream.range(0, model.config().vocabSize()).boxed().collect(Collectors.toSet());
-        var poisoned = new SamplingParams(1, 0, 1, 0, 1, 0, 0, 3L, 8, 4, everyToken, List.of());
+        var poisoned = new SamplingParams(1, 0, 1, 0, 1, 0, 0, 3L, 8, 4, everyToken, List.of(), Map.of(), SamplingParams.NO_LOGPROBS);
         try {
             Outcome[] solo = new Outcome[prompts.length];
             for (int i = 0; i < prompts.length; i++) {
                 TestProbe<SequenceEvent> events = kit.createTestProbe();
-                batching.tell(new Scheduler.Submit("solo" + i, prompts[i], params[i], events.getRef()));
+                batching.tell(new Scheduler.Submit("solo" + i, prompts[i], params[i], 1, events.getRef()));
                 solo[i] = outcome(events);
                 assertEquals(null, solo[i].error(), "solo run " + i);
             }
             List<TestProbe<SequenceEvent>> probes = new ArrayList<>();
             TestProbe<SequenceEvent> bad = kit.createTestProbe();
             for (int i = 0; i < prompts.length; i++) {
-                if (i == 2) batching.tell(new Scheduler.Submit("poisoned", PROMPT, poisoned, bad.getRef()));
+                if (i == 2) batching.tell(new Scheduler.Submit("poisoned", PROMPT, poisoned, 1, bad.getRef()));
                 probes.add(kit.createTestProbe());
-                batching.tell(new Scheduler.Submit("beside" + i, prompts[i], params[i], probes.get(i).getRef()));
+                batching.tell(new Scheduler.Submit("beside" + i, prompts[i], params[i], 1, probes.get(i).getRef()));
             }
             Outcome failed = outcome(bad);
             assertTrue(failed.error() != null && failed.error().contains("no token can be sampled"), "poisoned request: " + failed);

@@ -13,16 +13,21 @@ import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.DetokenizeRequest;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.gateway.api.LogprobsJson;
 import io.expertmesh.gateway.api.RequestParser;
 import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.gateway.api.TokenizeRequest;
 import io.expertmesh.model.Json;
+import io.expertmesh.model.generate.FinishReason;
+import io.expertmesh.model.sampling.TokenLogprobs;
+import io.expertmesh.model.tokenizer.Tokenizer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -207,8 +212,11 @@ public final class HttpApi extends AllDirectives {
         GenerationRequest request = RequestParser.parse(endpoint, body);
         ServedModel.Prepared prepared = model.prepare(request);
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
-        Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system, prepared.sampling().maxNewTokens());
-        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events.first()));
+        RequestLog.accepted(format.id(), request, prepared);
+        Tokenizer logprobsTokenizer = request.logprobs() ? model.tokenizer() : null;
+        Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system,
+                request.n() * (prepared.sampling().maxNewTokens() + 1));
+        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events.first()));
         return events.second().prefixAndTail(1).runWith(Sink.head(), system).thenApply(split -> {
             SequenceEvent first = split.first().getFirst();
             Source<SequenceEvent, NotUsed> rest = split.second();
@@ -217,8 +225,10 @@ public final class HttpApi extends AllDirectives {
                 return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
             }
             Source<ByteString, NotUsed> bytes = request.stream()
-                    ? sse(new StreamChunks(format, request.includeUsage()), Source.single(first).concat(rest))
-                    : whole(format, rest).merge(heartbeat(), true);
+                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer),
+                            Source.single(first).concat(rest))
+                    : whole(format, rest, new Outcome(format.endpoint(), request.n(), prepared.echo(), logprobsTokenizer))
+                            .merge(heartbeat(), true);
             Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
                 done.whenComplete((d, failure) -> scheduler.tell(new Scheduler.Cancel(format.id())));
                 return mat;
@@ -255,20 +265,41 @@ public final class HttpApi extends AllDirectives {
      * when the request was queued (so a closed connection cancels it), so a failure after that is an
      * error object in the body.
      */
-    private static Source<ByteString, NotUsed> whole(ResponseFormatter format, Source<SequenceEvent, NotUsed> events) {
-        return events.fold(new Outcome(), Outcome::add)
+    private static Source<ByteString, NotUsed> whole(ResponseFormatter format, Source<SequenceEvent, NotUsed> events, Outcome outcome) {
+        return events.fold(outcome, Outcome::add)
                 .map(o -> ByteString.fromString(Json.write(o.body(format)), StandardCharsets.UTF_8));
     }
 
-    /** What a non-streaming request collects from its events. */
+    /** What a non-streaming request collects from its events: each choice's text, finish and log probabilities. */
     private static final class Outcome {
-        private final StringBuilder text = new StringBuilder();
+        private final Endpoint endpoint;
+        private final String echo;
+        private final Tokenizer logprobsTokenizer;
+        private final List<StringBuilder> texts = new ArrayList<>();
+        private final List<List<TokenLogprobs>> logprobs = new ArrayList<>();
+        private final FinishReason[] reasons;
         private SequenceEvent.Finished finished;
         private String failure;
 
+        /** @param logprobsTokenizer for the log probabilities' token texts; null when the request did not ask for them */
+        Outcome(Endpoint endpoint, int choices, String echo, Tokenizer logprobsTokenizer) {
+            this.endpoint = endpoint;
+            this.echo = echo;
+            this.logprobsTokenizer = logprobsTokenizer;
+            this.reasons = new FinishReason[choices];
+            for (int i = 0; i < choices; i++) {
+                texts.add(new StringBuilder(echo));
+                logprobs.add(new ArrayList<>());
+            }
+        }
+
         Outcome add(SequenceEvent e) {
             switch (e) {
-                case SequenceEvent.TextDelta d -> text.append(d.text());
+                case SequenceEvent.TextDelta d -> {
+                    texts.get(d.choice()).append(d.text());
+                    logprobs.get(d.choice()).addAll(d.logprobs());
+                }
+                case SequenceEvent.ChoiceFinished f -> reasons[f.choice()] = f.reason();
                 case SequenceEvent.Finished f -> finished = f;
                 case SequenceEvent.Failed f -> failure = f.message();
                 default -> { }
@@ -278,7 +309,12 @@ public final class HttpApi extends AllDirectives {
 
         ObjectNode body(ResponseFormatter format) {
             if (finished == null) return ApiException.internal(failure != null ? failure : "the request ended without a result").toJson();
-            return format.complete(text.toString(), finished.reason(), finished.promptTokens(), finished.completionTokens());
+            List<ResponseFormatter.Choice> choices = new ArrayList<>(reasons.length);
+            for (int i = 0; i < reasons.length; i++) {
+                ObjectNode lp = logprobsTokenizer == null ? null : new LogprobsJson(endpoint, logprobsTokenizer, echo).of(logprobs.get(i));
+                choices.add(new ResponseFormatter.Choice(texts.get(i).toString(), reasons[i], lp));
+            }
+            return format.complete(choices, finished.promptTokens(), finished.completionTokens());
         }
     }
 

@@ -15,8 +15,12 @@ import java.util.Set;
 public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTemplate, int maxContext, Set<Integer> stopTokenIds,
                           int defaultMaxTokens) {
 
-    /** A request ready for the scheduler. */
-    public record Prepared(int[] promptIds, SamplingParams sampling) {}
+    /**
+     * A request ready for the scheduler.
+     *
+     * @param echo the text each choice's output starts with: the prompt for a completion with {@code echo}, else ""
+     */
+    public record Prepared(int[] promptIds, SamplingParams sampling, String echo) {}
 
     public Prepared prepare(GenerationRequest request) {
         checkModel(request.model());
@@ -32,6 +36,12 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
             }
         } else {
             prompt = tokenizer.encode(request.promptText());
+        }
+        for (int id : request.logitBias().keySet()) {
+            if (id >= tokenizer.size()) {
+                throw ApiException.badRequest("token id " + id + " in 'logit_bias' is outside the vocabulary of " + tokenizer.size(),
+                        "logit_bias");
+            }
         }
         if (prompt.length == 0) throw ApiException.badRequest("the prompt has no tokens", request.messages() != null ? "messages" : "prompt");
         int room = maxContext - prompt.length;
@@ -52,7 +62,8 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
         if (request.minTokens() > maxTokens) {
             throw ApiException.badRequest("min_tokens (" + request.minTokens() + ") exceeds max_tokens (" + maxTokens + ")", "min_tokens");
         }
-        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds));
+        String echo = !request.echo() ? "" : request.promptText() != null ? request.promptText() : tokenizer.decode(prompt, false);
+        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds), echo);
     }
 
     /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */

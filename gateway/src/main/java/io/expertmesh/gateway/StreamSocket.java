@@ -205,9 +205,11 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         GenerationRequest request = RequestParser.parse(endpoint, streaming);
         ServedModel.Prepared prepared = model.prepare(request);
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
-        byRequest.put(format.id(), new Active(clientId, new StreamChunks(format, request.includeUsage())));
+        RequestLog.accepted(format.id(), request, prepared);
+        byRequest.put(format.id(), new Active(clientId, new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(),
+                request.logprobs() ? model.tokenizer() : null)));
         requestByClientId.put(clientId, format.id());
-        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), events));
+        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events));
     }
 
     private void cancel(String clientId) {
@@ -225,7 +227,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         if (a == null) return this;
         for (ObjectNode chunk : a.chunks().of(e)) sendChunk(a, chunk);
         switch (e) {
-            case SequenceEvent.Queued _, SequenceEvent.TextDelta _ -> { }
+            case SequenceEvent.Queued _, SequenceEvent.TextDelta _, SequenceEvent.ChoiceFinished _ -> { }
             case SequenceEvent.Finished _ -> {
                 out.tell(Json.write(Json.MAPPER.createObjectNode().put("id", a.clientId()).put("done", true)));
                 forget(e.requestId());

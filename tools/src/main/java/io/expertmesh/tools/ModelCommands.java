@@ -107,7 +107,8 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
         try {
             params = new SamplingParams(temperature, a.integer("top-k", TOP_K, 0, Integer.MAX_VALUE), a.number("top-p", TOP_P),
                     a.number("min-p", MIN_P), a.number("repetition-penalty", REPETITION_PENALTY), a.number("presence-penalty", PRESENCE_PENALTY),
-                    a.number("frequency-penalty", FREQUENCY_PENALTY), a.has("seed") ? a.longValue("seed") : null, maxNew, 0, stopIds, a.all("stop"));
+                    a.number("frequency-penalty", FREQUENCY_PENALTY), a.has("seed") ? a.longValue("seed") : null, maxNew, 0, stopIds, a.all("stop"),
+                    Map.of(), SamplingParams.NO_LOGPROBS);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage().replace('_', '-'));
         }

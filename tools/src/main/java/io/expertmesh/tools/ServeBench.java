@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -152,7 +153,8 @@ public final class ServeBench {
 
     /** Tokens per second of one greedy request through the in-process generator, prefill included. */
     private static double engineRound(LoadedModel engine, Tokenizer tokenizer, int[] prompt, int gen) {
-        SamplingParams params = new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, gen, gen, Set.of(), List.of());
+        SamplingParams params = new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, gen, gen, Set.of(), List.of(), Map.of(),
+                SamplingParams.NO_LOGPROBS);
         long t0 = System.nanoTime();
         Generation g = new Generator(engine.model(), tokenizer).generate(prompt, params, text -> {});
         return g.generatedIds().length / ((System.nanoTime() - t0) / 1e9);

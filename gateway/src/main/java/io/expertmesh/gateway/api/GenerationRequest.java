@@ -4,6 +4,7 @@ import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -17,7 +18,11 @@ import java.util.Set;
  * @param promptIds    token ids of a pre-tokenized prompt; shared, not copied: do not modify
  * @param logprobs     whether the client asked for log probabilities (chat {@code logprobs: true},
  *                     or any completions {@code logprobs} number)
+ * @param logitBias    {@code logit_bias}: token id to a bias in [-100, 100]; the ids are not yet checked against the vocabulary
  * @param topLogprobs  how many alternatives per token to report with them (0 to 20)
+ * @param n            how many choices to generate (1 to 16)
+ * @param echo         a completion request's {@code echo}: the prompt text leads each choice's text
+ * @param user         the client's end-user id: only logged
  * @param includeUsage {@code stream_options.include_usage}: send a usage chunk at the end of a stream
  */
 public record GenerationRequest(
@@ -38,8 +43,11 @@ public record GenerationRequest(
         Long seed,
         List<String> stop,
         Set<Integer> stopTokenIds,
+        Map<Integer, Float> logitBias,
         boolean logprobs,
         int topLogprobs,
+        int n,
+        boolean echo,
         boolean stream,
         boolean includeUsage,
         String user) {
@@ -57,6 +65,7 @@ public record GenerationRequest(
         if (messages != null) messages = List.copyOf(messages);
         stop = List.copyOf(stop);
         stopTokenIds = Set.copyOf(stopTokenIds);
+        logitBias = Map.copyOf(logitBias);
     }
 
     /**
@@ -70,6 +79,6 @@ public record GenerationRequest(
         // The server may have cut the budget below min_tokens to fit the context; the budget wins.
         int min = Math.min(minTokens, maxNewTokens);
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxNewTokens, min, stopIds, stop);
+                seed, maxNewTokens, min, stopIds, stop, logitBias, logprobs ? topLogprobs : SamplingParams.NO_LOGPROBS);
     }
 }

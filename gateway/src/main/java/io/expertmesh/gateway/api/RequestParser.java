@@ -1,10 +1,14 @@
 package io.expertmesh.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,8 +23,10 @@ public final class RequestParser {
     public static final int MAX_STOP_STRINGS = 16;
     public static final int MAX_STOP_STRING_LENGTH = 256;
     public static final int MAX_STOP_TOKEN_IDS = 64;
-    public static final int MAX_TOP_LOGPROBS = 20;
+    public static final int MAX_TOP_LOGPROBS = SamplingParams.MAX_LOGPROBS;
     public static final int MAX_COMPLETION_LOGPROBS = 5;
+    public static final int MAX_CHOICES = 16;
+    public static final int MAX_LOGIT_BIAS_ENTRIES = 1024;
 
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
@@ -62,9 +68,15 @@ public final class RequestParser {
         Set<Integer> stopTokenIds = f.get("stop_token_ids") == null ? Set.of()
                 : new LinkedHashSet<>(tokenIdArray(f.get("stop_token_ids"), "stop_token_ids", MAX_STOP_TOKEN_IDS));
 
-        Long n = f.integer("n", Long.MIN_VALUE, Long.MAX_VALUE, "a positive integer");
-        if (n != null && n < 1) throw f.invalid("n", "a positive integer", f.get("n"));
-        if (n != null && n > 1) throw ApiException.badRequest("n > 1 is not supported", "n");
+        Long n = f.integer("n", 1, MAX_CHOICES, "an integer in [1, " + MAX_CHOICES + "]");
+        int choices = n == null ? 1 : n.intValue();
+        Long bestOf = f.integer("best_of", 1, MAX_CHOICES, "an integer in [1, " + MAX_CHOICES + "]");
+        if (bestOf != null && bestOf != choices) {
+            // best_of > n would rank hidden candidates; only the trivial best_of == n is served.
+            throw ApiException.badRequest("'best_of' must equal 'n' (" + choices + "), got " + bestOf
+                    + "; ranking extra candidates is not supported", "best_of");
+        }
+        Map<Integer, Float> logitBias = logitBias(f);
 
         boolean logprobs;
         int topLogprobs;
@@ -94,8 +106,13 @@ public final class RequestParser {
         }
 
         String user = f.string("user");
+        boolean echo = false;
         if (endpoint == Endpoint.COMPLETION) {
-            if (f.bool("echo", false)) throw ApiException.badRequest("'echo' is not supported (only false)", "echo");
+            echo = f.bool("echo", false);
+            if (echo && logprobs) {
+                throw ApiException.badRequest("'echo' together with 'logprobs' is not supported (the prompt's log probabilities"
+                        + " are not computed)", "echo");
+            }
             if (f.get("suffix") != null) throw ApiException.badRequest("'suffix' is not supported (only null)", "suffix");
         }
         rejectToolsAndFormats(f);
@@ -104,7 +121,42 @@ public final class RequestParser {
                 max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
                 temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
                 presencePenalty, frequencyPenalty, repetitionPenalty, seed,
-                stop, stopTokenIds, logprobs, topLogprobs, stream, includeUsage, user);
+                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user);
+    }
+
+    /**
+     * {@code logit_bias}: an object from token ids (decimal strings) to numbers in [-100, 100]. Whether
+     * each id is in the vocabulary is checked where the vocabulary is known.
+     */
+    private static Map<Integer, Float> logitBias(JsonFields f) {
+        JsonNode node = f.get("logit_bias");
+        if (node == null) return Map.of();
+        if (!node.isObject()) throw f.invalid("logit_bias", "an object from token ids to numbers in [-100, 100]", node);
+        if (node.size() > MAX_LOGIT_BIAS_ENTRIES) {
+            throw ApiException.badRequest("'logit_bias' must have at most " + MAX_LOGIT_BIAS_ENTRIES + " entries, got " + node.size(),
+                    "logit_bias");
+        }
+        Map<Integer, Float> bias = new HashMap<>();
+        for (var e : node.properties()) {
+            String key = e.getKey();
+            int id;
+            try {
+                id = key.matches("[0-9]{1,10}") ? Integer.parseInt(key) : -1;
+            } catch (NumberFormatException tooLarge) {
+                id = -1;
+            }
+            if (id < 0) {
+                throw ApiException.badRequest("'logit_bias' keys must be token ids (integers >= 0 as strings), got "
+                        + JsonFields.quote(TextNode.valueOf(key)), "logit_bias");
+            }
+            JsonNode v = e.getValue();
+            float value = v.isNumber() ? (float) v.doubleValue() : Float.NaN;
+            if (!(Math.abs(value) <= SamplingParams.MAX_LOGIT_BIAS)) {
+                throw JsonFields.invalid("logit_bias", "logit_bias." + key, "a number in [-100, 100]", v);
+            }
+            bias.put(id, value);
+        }
+        return bias;
     }
 
     /** The required {@code messages} of a chat (or tokenize) body. */

@@ -1,16 +1,18 @@
 package io.expertmesh.gateway.api;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.generate.FinishReason;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Builds the JSON objects one generation request answers with, in the OpenAI shapes: stream chunks,
  * the final usage chunk, and the non-streaming body. All carry the same {@code id}, {@code created}
- * and {@code model}. Log probabilities are not reported yet; every choice has {@code "logprobs":null}.
+ * and {@code model}. A choice's {@code logprobs} is the object {@link LogprobsJson} built, or null.
  *
  * @param endpoint which API's shapes to build
  * @param model    the served model's name
@@ -40,16 +42,25 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         return id.toString();
     }
 
+    /** One choice of a whole response: its text, why it ended, and its log probabilities or null. */
+    public record Choice(String text, FinishReason finish, ObjectNode logprobs) {
+        public Choice {
+            Objects.requireNonNull(text, "text");
+            Objects.requireNonNull(finish, "finish");
+        }
+    }
+
     /**
-     * One stream chunk. The first chat chunk's delta carries {@code "role":"assistant"} and the
-     * content (possibly ""); later deltas carry only {@code content}, and none when there is no
-     * text (a closing chunk: {@code "delta":{}}). {@code finish} is null until the last chunk.
+     * One stream chunk of choice {@code index}. The first chat chunk's delta carries
+     * {@code "role":"assistant"} and the content (possibly ""); later deltas carry only
+     * {@code content}, and none when there is no text (a closing chunk: {@code "delta":{}}).
+     * {@code finish} is null until the choice's last chunk; {@code logprobs} is null unless asked.
      */
-    public ObjectNode chunk(String textDelta, boolean first, FinishReason finish) {
+    public ObjectNode chunk(int index, String textDelta, boolean first, FinishReason finish, ObjectNode logprobs) {
         String text = textDelta == null ? "" : textDelta;
         ObjectNode body = envelope(endpoint.chunkObject());
         ObjectNode choice = body.putArray("choices").addObject();
-        choice.put("index", 0);
+        choice.put("index", index);
         if (endpoint == Endpoint.CHAT) {
             ObjectNode delta = choice.putObject("delta");
             if (first) delta.put("role", "assistant");
@@ -57,7 +68,7 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         } else {
             choice.put("text", text);
         }
-        choice.putNull("logprobs");
+        putLogprobs(choice, logprobs);
         putFinish(choice, finish);
         return body;
     }
@@ -70,21 +81,24 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         return body;
     }
 
-    /** The whole response of a non-streaming request. */
-    public ObjectNode complete(String text, FinishReason finish, int promptTokens, int completionTokens) {
-        Objects.requireNonNull(finish, "finish");
+    /** The whole response of a non-streaming request: its choices in index order; usage counts all choices' tokens. */
+    public ObjectNode complete(List<Choice> choices, int promptTokens, int completionTokens) {
         ObjectNode body = envelope(endpoint.object());
-        ObjectNode choice = body.putArray("choices").addObject();
-        choice.put("index", 0);
-        if (endpoint == Endpoint.CHAT) {
-            ObjectNode message = choice.putObject("message");
-            message.put("role", "assistant");
-            message.put("content", text);
-        } else {
-            choice.put("text", text);
+        ArrayNode array = body.putArray("choices");
+        for (int i = 0; i < choices.size(); i++) {
+            Choice c = choices.get(i);
+            ObjectNode choice = array.addObject();
+            choice.put("index", i);
+            if (endpoint == Endpoint.CHAT) {
+                ObjectNode message = choice.putObject("message");
+                message.put("role", "assistant");
+                message.put("content", c.text());
+            } else {
+                choice.put("text", c.text());
+            }
+            putLogprobs(choice, c.logprobs());
+            putFinish(choice, c.finish());
         }
-        choice.putNull("logprobs");
-        putFinish(choice, finish);
         putUsage(body, promptTokens, completionTokens);
         return body;
     }
@@ -108,6 +122,11 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         body.put("created", created);
         body.put("model", model);
         return body;
+    }
+
+    private static void putLogprobs(ObjectNode choice, ObjectNode logprobs) {
+        if (logprobs == null) choice.putNull("logprobs");
+        else choice.set("logprobs", logprobs);
     }
 
     private static void putFinish(ObjectNode choice, FinishReason finish) {

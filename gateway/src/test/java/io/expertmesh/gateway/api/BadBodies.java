@@ -3,6 +3,7 @@ package io.expertmesh.gateway.api;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Request bodies the API must refuse with 400, with the {@code param} and a fragment of the message
@@ -153,8 +154,22 @@ public final class BadBodies {
                 chat("stop_token_ids has a string", "\"stop_token_ids\":[\"1\"]", "stop_token_ids", "got \"1\""),
                 chat("stop_token_ids has 65 entries", "\"stop_token_ids\":[" + repeat("1", 65) + "]", "stop_token_ids",
                         "at most 64 entries, got 65"),
-                chat("n is 2", "\"n\":2", "n", "n > 1 is not supported"),
-                chat("n is 0", "\"n\":0", "n", "'n' must be a positive integer, got 0"),
+                chat("n is 17", "\"n\":17", "n", "'n' must be an integer in [1, 16], got 17"),
+                chat("n is 0", "\"n\":0", "n", "'n' must be an integer in [1, 16], got 0"),
+                chat("best_of above n", "\"n\":2,\"best_of\":3", "best_of", "'best_of' must equal 'n' (2), got 3"),
+                chat("best_of without n", "\"best_of\":2", "best_of", "'best_of' must equal 'n' (1), got 2"),
+                chat("best_of is a string", "\"best_of\":\"1\"", "best_of", "'best_of' must be an integer in [1, 16]"),
+                chat("logit_bias is an array", "\"logit_bias\":[1]", "logit_bias", "'logit_bias' must be an object"),
+                chat("logit_bias key is a word", "\"logit_bias\":{\"hello\":1}", "logit_bias",
+                        "'logit_bias' keys must be token ids (integers >= 0 as strings), got \"hello\""),
+                chat("logit_bias key is negative", "\"logit_bias\":{\"-3\":1}", "logit_bias", "got \"-3\""),
+                chat("logit_bias key beyond int", "\"logit_bias\":{\"99999999999\":1}", "logit_bias", "got \"99999999999\""),
+                chat("logit_bias value above 100", "\"logit_bias\":{\"5\":101}", "logit_bias",
+                        "'logit_bias.5' must be a number in [-100, 100], got 101"),
+                chat("logit_bias value is a string", "\"logit_bias\":{\"5\":\"1\"}", "logit_bias", "got \"1\""),
+                chat("logit_bias with 1025 entries", "\"logit_bias\":{" + String.join(",", IntStream.range(0, 1025)
+                        .mapToObj(i -> "\"" + i + "\":1").toList()) + "}", "logit_bias", "at most 1024 entries, got 1025"),
+                chat("logit_bias value below -100", "\"logit_bias\":{\"5\":-100.5}", "logit_bias", "got -100.5"),
                 chat("n is a string", "\"n\":\"1\"", "n", "got \"1\""),
                 chat("stream as a string", "\"stream\":\"true\"", "stream", "'stream' must be a boolean, got \"true\""),
                 chat("stream_options without stream", "\"stream_options\":{\"include_usage\":true}", "stream_options",
@@ -184,7 +199,8 @@ public final class BadBodies {
                 completionRaw("token id beyond int", "{\"prompt\":[4294967296]}", "prompt", "got 4294967296"),
                 completion("logprobs above 5", "\"logprobs\":6", "logprobs", "'logprobs' must be an integer in [0, 5] or null, got 6"),
                 completion("logprobs boolean", "\"logprobs\":true", "logprobs", "got true"),
-                completion("echo true", "\"echo\":true", "echo", "'echo' is not supported"),
+                completion("echo with logprobs", "\"echo\":true,\"logprobs\":2", "echo",
+                        "'echo' together with 'logprobs' is not supported"),
                 completion("echo as a string", "\"echo\":\"no\"", "echo", "'echo' must be a boolean"),
                 completion("suffix", "\"suffix\":\"end\"", "suffix", "'suffix' is not supported"),
                 completion("max_tokens as a string", "\"max_tokens\":\"16\"", "max_tokens", "got \"16\""),

@@ -14,6 +14,7 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -88,6 +89,9 @@ class RequestParserTest {
         assertEquals(Set.of(), r.stopTokenIds());
         assertFalse(r.logprobs());
         assertEquals(0, r.topLogprobs());
+        assertEquals(1, r.n());
+        assertEquals(Map.of(), r.logitBias());
+        assertFalse(r.echo());
         assertFalse(r.stream());
         assertFalse(r.includeUsage());
         assertNull(r.user());
@@ -100,8 +104,8 @@ class RequestParserTest {
                   {"role":"assistant","content":"hello"},{"role":"user","content":"more"}],
                  "max_tokens":100,"min_tokens":5,"temperature":0.7,"top_p":0.9,"top_k":40,"min_p":0.05,
                  "presence_penalty":0.5,"frequency_penalty":-0.5,"repetition_penalty":1.1,"seed":-9007199254740993,
-                 "stop":["\\n\\n","END"],"stop_token_ids":[2,7],"n":1,"logprobs":true,"top_logprobs":3,
-                 "stream":true,"stream_options":{"include_usage":true},"user":"u-1"}"""));
+                 "stop":["\\n\\n","END"],"stop_token_ids":[2,7],"n":3,"best_of":3,"logprobs":true,"top_logprobs":3,
+                 "logit_bias":{"5":-100,"17":2.5},"stream":true,"stream_options":{"include_usage":true},"user":"u-1"}"""));
         assertEquals("ernie", r.model());
         assertEquals(List.of(new ChatMessage("system", "be brief"), new ChatMessage("user", "hi"),
                 new ChatMessage("assistant", "hello"), new ChatMessage("user", "more")), r.messages());
@@ -119,6 +123,8 @@ class RequestParserTest {
         assertEquals(Set.of(2, 7), r.stopTokenIds());
         assertTrue(r.logprobs());
         assertEquals(3, r.topLogprobs());
+        assertEquals(3, r.n());
+        assertEquals(Map.of(5, -100f, 17, 2.5f), r.logitBias());
         assertTrue(r.stream());
         assertTrue(r.includeUsage());
         assertEquals("u-1", r.user());
@@ -129,7 +135,7 @@ class RequestParserTest {
         GenerationRequest r = chat("""
                 "model":null,"max_tokens":null,"min_tokens":null,"temperature":null,"top_p":null,"top_k":null,
                 "min_p":null,"presence_penalty":null,"frequency_penalty":null,"repetition_penalty":null,"seed":null,
-                "stop":null,"stop_token_ids":null,"n":null,"logprobs":null,"top_logprobs":null,"stream":null,
+                "stop":null,"stop_token_ids":null,"n":null,"best_of":null,"logit_bias":null,"logprobs":null,"top_logprobs":null,"stream":null,
                 "stream_options":null,"user":null,"tools":null,"tool_choice":null,"functions":null,"response_format":null""");
         assertEquals(chat(""), r); // equal records: no array field is set in a chat request
     }
@@ -247,6 +253,16 @@ class RequestParserTest {
     }
 
     @Test
+    void completionEchoIsReadAndCompletionLogprobsAreACount() {
+        assertTrue(completion("{\"prompt\":\"a\",\"echo\":true}").echo());
+        GenerationRequest r = completion("{\"prompt\":\"a\",\"logprobs\":2}");
+        assertTrue(r.logprobs());
+        assertEquals(2, r.sampling(5, Set.of()).logprobs());
+        assertEquals(0, completion("{\"prompt\":\"a\",\"logprobs\":0}").sampling(5, Set.of()).logprobs());
+        assertEquals(SamplingParams.NO_LOGPROBS, completion("{\"prompt\":\"a\"}").sampling(5, Set.of()).logprobs());
+    }
+
+    @Test
     void completionAcceptsTheNeutralEchoAndSuffixAndIgnoresChatFields() {
         GenerationRequest r = completion("{\"prompt\":\"a\",\"echo\":false,\"suffix\":null,\"top_logprobs\":\"junk\","
                 + "\"messages\":5,\"max_tokens\":7,\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
@@ -260,16 +276,17 @@ class RequestParserTest {
         GenerationRequest r = chat("""
                 "max_tokens":100,"min_tokens":5,"temperature":0.7,"top_p":0.9,"top_k":40,"min_p":0.05,
                 "presence_penalty":0.5,"frequency_penalty":-0.5,"repetition_penalty":1.1,"seed":42,
-                "stop":["END"],"stop_token_ids":[7]""");
+                "stop":["END"],"stop_token_ids":[7],"logit_bias":{"3":1.5},"logprobs":true,"top_logprobs":4""");
         SamplingParams p = r.sampling(100, Set.of(2));
         assertEquals(new SamplingParams(0.7f, 40, 0.9f, 0.05f, 1.1f, 0.5f, -0.5f, 42L, 100, 5, Set.of(2, 7),
-                List.of("END")), p);
+                List.of("END"), Map.of(3, 1.5f), 4), p);
     }
 
     @Test
     void samplingOfADefaultRequestIsRandomWithNeutralFilters() {
         SamplingParams p = chat("").sampling(256, Set.of(2));
-        assertEquals(new SamplingParams(1f, 0, 1f, 0f, 1f, 0f, 0f, null, 256, 0, Set.of(2), List.of()), p);
+        assertEquals(new SamplingParams(1f, 0, 1f, 0f, 1f, 0f, 0f, null, 256, 0, Set.of(2), List.of(), Map.of(),
+                SamplingParams.NO_LOGPROBS), p);
         assertFalse(p.isGreedy());
         assertTrue(chat("\"temperature\":0").sampling(1, Set.of()).isGreedy());
     }
@@ -293,9 +310,9 @@ class RequestParserTest {
     void recordRejectsAChatRequestWithAPrompt() {
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.CHAT, null,
                 List.of(new ChatMessage("user", "x")), "prompt", null, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), false, 0, false, false, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null));
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.COMPLETION, null,
                 null, "prompt", new int[] {1}, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), false, 0, false, false, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null));
     }
 }

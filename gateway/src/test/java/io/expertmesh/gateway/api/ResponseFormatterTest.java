@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.expertmesh.model.Json;
 import io.expertmesh.model.generate.FinishReason;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The exact JSON text of each object, so field names, order and null fields are all checked. */
@@ -19,39 +21,39 @@ class ResponseFormatterTest {
     @Test
     void firstChatChunkCarriesTheRoleAndPossiblyEmptyContent() {
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
-                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk("", true, null).toString());
+                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk(0, "", true, null, null).toString());
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
-                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk("Hi", true, null).toString());
+                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk(0, "Hi", true, null, null).toString());
     }
 
     @Test
     void laterChatChunksCarryOnlyContent() {
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" there\"},"
-                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk(" there", false, null).toString());
+                + "\"logprobs\":null,\"finish_reason\":null}]}", CHAT.chunk(0, " there", false, null, null).toString());
     }
 
     @Test
     void lastChatChunkCarriesTheFinishReasonWithOrWithoutText() {
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}",
-                CHAT.chunk("", false, FinishReason.STOP).toString());
+                CHAT.chunk(0, "", false, FinishReason.STOP, null).toString());
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}",
-                CHAT.chunk(null, false, FinishReason.LENGTH).toString());
+                CHAT.chunk(0, null, false, FinishReason.LENGTH, null).toString());
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"},\"logprobs\":null,"
-                + "\"finish_reason\":\"length\"}]}", CHAT.chunk("!", false, FinishReason.LENGTH).toString());
+                + "\"finish_reason\":\"length\"}]}", CHAT.chunk(0, "!", false, FinishReason.LENGTH, null).toString());
     }
 
     @Test
     void aOneChunkChatStreamHasRoleContentAndFinish() {
         assertEquals(CHAT_HEAD + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
-                + "\"logprobs\":null,\"finish_reason\":\"stop\"}]}", CHAT.chunk("", true, FinishReason.STOP).toString());
+                + "\"logprobs\":null,\"finish_reason\":\"stop\"}]}", CHAT.chunk(0, "", true, FinishReason.STOP, null).toString());
     }
 
     @Test
     void completionChunksCarryText() {
         assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\"Once\",\"logprobs\":null,\"finish_reason\":null}]}",
-                COMPLETION.chunk("Once", true, null).toString());
+                COMPLETION.chunk(0, "Once", true, null, null).toString());
         assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"length\"}]}",
-                COMPLETION.chunk("", false, FinishReason.LENGTH).toString());
+                COMPLETION.chunk(0, "", false, FinishReason.LENGTH, null).toString());
     }
 
     @Test
@@ -68,14 +70,26 @@ class ResponseFormatterTest {
                         + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello \\\"you\\\"\"},"
                         + "\"logprobs\":null,\"finish_reason\":\"stop\"}],"
                         + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}",
-                CHAT.complete("Hello \"you\"", FinishReason.STOP, 5, 3).toString());
+                CHAT.complete(List.of(new ResponseFormatter.Choice("Hello \"you\"", FinishReason.STOP, null)), 5, 3).toString());
     }
 
     @Test
     void completeCompletionBodyHasTheTextAndUsage() {
         assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\" upon a time\",\"logprobs\":null,"
                         + "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":4,\"total_tokens\":6}}",
-                COMPLETION.complete(" upon a time", FinishReason.LENGTH, 2, 4).toString());
+                COMPLETION.complete(List.of(new ResponseFormatter.Choice(" upon a time", FinishReason.LENGTH, null)), 2, 4).toString());
+    }
+
+    @Test
+    void eachChoiceKeepsItsIndexFinishAndLogprobs() {
+        var logprobs = Json.MAPPER.createObjectNode().putNull("content");
+        String body = CHAT.complete(List.of(new ResponseFormatter.Choice("a", FinishReason.STOP, logprobs),
+                new ResponseFormatter.Choice("b", FinishReason.LENGTH, logprobs)), 5, 7).toString();
+        assertTrue(body.contains("\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"a\"},"
+                + "\"logprobs\":{\"content\":null},\"finish_reason\":\"stop\"},{\"index\":1,\"message\":{\"role\":\"assistant\","
+                + "\"content\":\"b\"},\"logprobs\":{\"content\":null},\"finish_reason\":\"length\"}]"), body);
+        assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":2,\"text\":\"x\",\"logprobs\":{\"content\":null},\"finish_reason\":null}]}",
+                COMPLETION.chunk(2, "x", false, null, logprobs).toString());
     }
 
     @Test
@@ -93,6 +107,6 @@ class ResponseFormatterTest {
         assertTrue(completion.id().matches("cmpl-[0-9A-Za-z]{24}"), completion.id());
         assertNotEquals(chat.id(), ResponseFormatter.forRequest(Endpoint.CHAT, "ernie").id());
         assertTrue(chat.created() >= before && chat.created() <= Instant.now().getEpochSecond());
-        assertEquals(chat.id(), chat.chunk("x", true, null).get("id").asText());
+        assertEquals(chat.id(), chat.chunk(0, "x", true, null, null).get("id").asText());
     }
 }

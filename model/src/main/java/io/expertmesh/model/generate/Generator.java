@@ -42,7 +42,7 @@ public final class Generator {
                 float[] logits = sequence.append(prompt);
                 prefillEnd = System.nanoTime();
                 while (true) {
-                    int next = sampler.sample(logits, history);
+                    int next = sampler.sample(logits, history).token();
                     generated[count++] = next;
                     history.addGenerated(next);
                     if (params.stopTokenIds().contains(next)) {

@@ -5,8 +5,9 @@ import java.util.SplittableRandom;
 
 /**
  * Picks the next token from a row of logits: penalties (repetition over prompt and output, presence
- * and frequency over output), then greedy argmax, or temperature, top-k, top-p and min-p followed by
- * a draw from the request's own seeded generator.
+ * and frequency over output) and logit bias, then greedy argmax, or temperature, top-k, top-p and
+ * min-p followed by a draw from the request's own seeded generator. When the request asks for log
+ * probabilities they are taken after bias and before temperature; otherwise they cost nothing.
  */
 public final class Sampler {
     private final SamplingParams params;
@@ -17,23 +18,60 @@ public final class Sampler {
         this.random = new SplittableRandom(params.seed() != null ? params.seed() : new SplittableRandom().nextLong());
     }
 
-    /** Picks a token; {@code logits} is modified. */
-    public int sample(float[] logits, TokenHistory history) {
+    /** Picks a token; {@code logits} is modified (penalties and bias are applied in place). */
+    public Sampled sample(float[] logits, TokenHistory history) {
         applyPenalties(logits, history);
+        params.logitBias().forEach((id, bias) -> {
+            if (id < logits.length) logits[id] += bias;
+        });
         if (history.generatedCount() < params.minTokens()) {
             for (int id : params.stopTokenIds()) if (id >= 0 && id < logits.length) logits[id] = Float.NEGATIVE_INFINITY;
         }
-        if (params.isGreedy()) return argmax(logits);
+        int token = params.isGreedy() ? argmax(logits) : draw(logits);
+        return new Sampled(token, params.wantsLogprobs() ? logprobs(logits, token, params.logprobs()) : null);
+    }
+
+    /**
+     * The log-softmax of {@code logits} at {@code token}, and the {@code top} most likely tokens
+     * (ties by lower id) with theirs.
+     */
+    static TokenLogprobs logprobs(float[] logits, int token, int top) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float l : logits) max = Math.max(max, l);
+        double sum = 0;
+        for (float l : logits) sum += Math.exp((double) l - max);
+        double logNormalizer = max + Math.log(sum);
+        int[] ids = new int[top];
+        float[] values = new float[top];
+        int kept = 0;
+        for (int i = 0; i < logits.length && top > 0; i++) {
+            float l = logits[i];
+            if (l == Float.NEGATIVE_INFINITY || kept == top && l <= values[top - 1]) continue;
+            // Insertion into the kept list, most likely first; an equal logit stays behind the lower id.
+            int at = Math.min(kept, top - 1);
+            while (at > 0 && values[at - 1] < l) {
+                values[at] = values[at - 1];
+                ids[at] = ids[at - 1];
+                at--;
+            }
+            values[at] = l;
+            ids[at] = i;
+            if (kept < top) kept++;
+        }
+        float[] topLogprobs = new float[kept];
+        for (int i = 0; i < kept; i++) topLogprobs[i] = (float) (values[i] - logNormalizer);
+        return new TokenLogprobs(token, (float) (logits[token] - logNormalizer), Arrays.copyOf(ids, kept), topLogprobs);
+    }
+
+    /** A draw at the request's temperature among the tokens the filters keep; {@code logits} is left as it is. */
+    private int draw(float[] logits) {
         float temperature = params.temperature();
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < logits.length; i++) {
-            logits[i] /= temperature;
-            max = Math.max(max, logits[i]);
-        }
+        for (float l : logits) max = Math.max(max, l / temperature);
         double total = 0;
         float[] probs = new float[logits.length];
         for (int i = 0; i < logits.length; i++) {
-            probs[i] = (float) Math.exp(logits[i] - max);
+            probs[i] = (float) Math.exp(logits[i] / temperature - max);
             total += probs[i];
         }
         for (int i = 0; i < probs.length; i++) probs[i] /= (float) total;

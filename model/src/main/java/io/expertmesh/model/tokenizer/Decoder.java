@@ -13,10 +13,21 @@ import java.util.List;
 sealed interface Decoder {
     List<String> decode(List<String> tokens);
 
+    /**
+     * The text of one token in the middle of a text: the per-token steps apply, while those that
+     * act on the start of a text (a first space stripped) or join tokens do not.
+     */
+    String piece(String token);
+
     record Sequence(List<Decoder> steps) implements Decoder {
         public List<String> decode(List<String> tokens) {
             for (Decoder d : steps) tokens = d.decode(tokens);
             return tokens;
+        }
+
+        public String piece(String token) {
+            for (Decoder d : steps) token = d.piece(token);
+            return token;
         }
     }
 
@@ -24,10 +35,18 @@ sealed interface Decoder {
         public List<String> decode(List<String> tokens) {
             return tokens.stream().map(t -> t.replace(pattern, content)).toList();
         }
+
+        public String piece(String token) {
+            return token.replace(pattern, content);
+        }
     }
 
     /** Runs of {@code <0xXX>} tokens become the text they encode, or one U+FFFD per byte if not valid UTF-8. */
     record ByteFallback() implements Decoder {
+        public String piece(String token) {
+            return token;
+        }
+
         public List<String> decode(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());
             List<Byte> pending = new ArrayList<>();
@@ -73,12 +92,20 @@ sealed interface Decoder {
         public List<String> decode(List<String> tokens) {
             return List.of(String.join("", tokens));
         }
+
+        public String piece(String token) {
+            return token;
+        }
     }
 
     /** Removes up to {@code start} leading and {@code stop} trailing {@code content} characters of each token. */
     record Strip(char content, int start, int stop) implements Decoder {
         public List<String> decode(List<String> tokens) {
             return tokens.stream().map(this::strip).toList();
+        }
+
+        public String piece(String token) {
+            return token;
         }
 
         private String strip(String t) {
@@ -102,6 +129,10 @@ sealed interface Decoder {
                 out.add(t);
             }
             return out;
+        }
+
+        public String piece(String token) {
+            return token.replace(replacement, " ");
         }
     }
 

@@ -3,6 +3,7 @@ package io.expertmesh.model.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.ModelFormatException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -170,6 +171,22 @@ public final class Tokenizer {
         }
         if (decoder != null) pieces = decoder.decode(pieces);
         return String.join("", pieces);
+    }
+
+    /**
+     * How one token reads in the middle of an output, for log probabilities: its text after the
+     * decoder's per-token steps and that text's UTF-8 bytes. A byte-fallback token ({@code <0xE4>})
+     * is its raw byte; its text is that character when it is ASCII, else the token's own name.
+     */
+    public TokenBytes tokenBytes(int id) {
+        if (id < 0 || id >= tokens.length || tokens[id] == null) {
+            throw new IllegalArgumentException("token id " + id + " is not in the tokenizer's vocabulary");
+        }
+        String token = tokens[id];
+        int b = Decoder.ByteFallback.byteValue(token);
+        if (b >= 0) return new TokenBytes(b < 0x80 ? String.valueOf((char) b) : token, new byte[] {(byte) b});
+        String text = decoder == null || special[id] ? token : decoder.piece(token);
+        return new TokenBytes(text, text.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The id of a token string (vocabulary or added token). */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,8 @@ import org.junit.jupiter.api.Test;
 class SamplerTest {
     private static SamplingParams params(float temperature, int topK, float topP, float minP, float rep, float presence,
                                          float frequency, Long seed) {
-        return new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed, 16, 0, Set.of(), List.of());
+        return new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed, 16, 0, Set.of(), List.of(), Map.of(),
+                SamplingParams.NO_LOGPROBS);
     }
 
     private static float[] randomLogits(long seed, int n) {
@@ -29,7 +31,7 @@ class SamplerTest {
         var history = new TokenHistory(new int[] {1, 2, 3});
         int[] out = new int[steps];
         for (int i = 0; i < steps; i++) {
-            out[i] = sampler.sample(randomLogits(i, 500), history);
+            out[i] = sampler.sample(randomLogits(i, 500), history).token();
             history.addGenerated(out[i]);
         }
         return out;
@@ -46,8 +48,8 @@ class SamplerTest {
     void topKOfOneEqualsGreedy() {
         for (long s = 0; s < 20; s++) {
             float[] logits = randomLogits(s, 1000);
-            int greedy = new Sampler(params(0, 0, 1, 0, 1, 0, 0, null)).sample(logits.clone(), new TokenHistory(new int[0]));
-            int topK1 = new Sampler(params(1.5f, 1, 1, 0, 1, 0, 0, s)).sample(logits.clone(), new TokenHistory(new int[0]));
+            int greedy = new Sampler(params(0, 0, 1, 0, 1, 0, 0, null)).sample(logits.clone(), new TokenHistory(new int[0])).token();
+            int topK1 = new Sampler(params(1.5f, 1, 1, 0, 1, 0, 0, s)).sample(logits.clone(), new TokenHistory(new int[0])).token();
             assertEquals(Sampler.argmax(logits), greedy);
             assertEquals(greedy, topK1);
         }
@@ -57,7 +59,7 @@ class SamplerTest {
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenTokens() {
         float[] logits = {2f, -2f, 1.9f, -1f};
         var history = new TokenHistory(new int[] {0, 1});
-        int pick = new Sampler(params(0, 0, 1, 0, 2f, 0, 0, null)).sample(logits, history);
+        int pick = new Sampler(params(0, 0, 1, 0, 2f, 0, 0, null)).sample(logits, history).token();
         assertEquals(1f, logits[0]);
         assertEquals(-4f, logits[1]);
         assertEquals(1.9f, logits[2]);
@@ -113,13 +115,13 @@ class SamplerTest {
         e = assertThrows(IllegalArgumentException.class, () -> params(1f, 0, 1, 0, 1e-45f, 0, 0, null));
         assertTrue(e.getMessage().startsWith("repetition_penalty"), e.getMessage());
         float[] logits = logitsOf(0.25f, 0.25f, 0.25f, 0.25f);
-        int token = new Sampler(params(1e-3f, 0, 1, 0, 0.01f, 0, 0, 7L)).sample(logits.clone(), new TokenHistory(new int[] {0, 1}));
+        int token = new Sampler(params(1e-3f, 0, 1, 0, 0.01f, 0, 0, 7L)).sample(logits.clone(), new TokenHistory(new int[] {0, 1})).token();
         assertTrue(token >= 0 && token < logits.length, "the smallest allowed values still sample a token: " + token);
     }
 
     @Test
     void whenEveryTokenIsBannedSamplingSaysSoInsteadOfIndexingAnEmptyArray() {
-        var banned = new SamplingParams(1f, 0, 1, 0, 1, 0, 0, 7L, 16, 4, Set.of(0, 1, 2, 3), List.of());
+        var banned = new SamplingParams(1f, 0, 1, 0, 1, 0, 0, 7L, 16, 4, Set.of(0, 1, 2, 3), List.of(), Map.of(), SamplingParams.NO_LOGPROBS);
         var e = assertThrows(IllegalStateException.class,
                 () -> new Sampler(banned).sample(logitsOf(0.25f, 0.25f, 0.25f, 0.25f), new TokenHistory(new int[0])));
         assertTrue(e.getMessage().startsWith("no token can be sampled"), e.getMessage());
@@ -134,7 +136,7 @@ class SamplerTest {
     private static Set<Integer> support(SamplingParams p, float[] logits) {
         var sampler = new Sampler(p);
         Set<Integer> seen = new HashSet<>();
-        for (int i = 0; i < 3000; i++) seen.add(sampler.sample(logits.clone(), new TokenHistory(new int[0])));
+        for (int i = 0; i < 3000; i++) seen.add(sampler.sample(logits.clone(), new TokenHistory(new int[0])).token());
         return seen;
     }
 
