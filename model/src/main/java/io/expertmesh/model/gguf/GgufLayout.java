@@ -90,6 +90,13 @@ public record GgufLayout(ErnieConfig config, GgufFileType fileType, List<Planned
         return tensors.stream().mapToLong(PlannedTensor::elements).sum();
     }
 
+    /** Tensor count per type, in the order of {@link DType}. */
+    public Map<DType, Long> countByType() {
+        var counts = new EnumMap<DType, Long>(DType.class);
+        for (PlannedTensor t : tensors) counts.merge(t.dtype(), 1L, Long::sum);
+        return counts;
+    }
+
     private static final class Planner {
         private final ErnieConfig config;
         private final GgufFileType fileType;
@@ -121,12 +128,5 @@ public record GgufLayout(ErnieConfig config, GgufFileType fileType, List<Planned
             int dot = ggufName.indexOf('.', 4);
             return "model.layers." + ggufName.substring(4, dot) + "." + GgufCheckpoint.LAYER.get(ggufName.substring(dot + 1));
         }
-    }
-
-    /** Tensor count per type, in the order of {@link DType}. */
-    public Map<DType, Long> countByType() {
-        var counts = new EnumMap<DType, Long>(DType.class);
-        for (PlannedTensor t : tensors) counts.merge(t.dtype(), 1L, Long::sum);
-        return counts;
     }
 }

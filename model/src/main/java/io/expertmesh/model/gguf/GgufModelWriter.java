@@ -30,7 +30,7 @@ public final class GgufModelWriter {
         void withTensor(String huggingFaceName, Consumer<Tensor> use);
     }
 
-    /** Told after each tensor is written, with the elements it held. */
+    /** Told after each tensor of the layout is written (for progress). */
     @FunctionalInterface
     public interface Listener {
         void written(GgufLayout.PlannedTensor tensor);
