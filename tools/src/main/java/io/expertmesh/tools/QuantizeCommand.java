@@ -122,7 +122,10 @@ public final class QuantizeCommand {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return new Summary(layout, Files.size(file), (System.nanoTime() - start) / 1e9);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot write " + file + ": " + e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            // An I/O failure while writing (disk full, a file system that refuses the mapping) is one line, not a crash report.
+            throw new IllegalStateException(e.getMessage(), e);
         } finally {
             deleteQuietly(tmp);
         }
