@@ -6,6 +6,7 @@ import io.expertmesh.tools.CommandSpec;
 import io.expertmesh.tools.GpuCheck;
 import io.expertmesh.tools.HelpRequest;
 import io.expertmesh.tools.ModelCommands;
+import io.expertmesh.tools.QuantizeCommand;
 import io.expertmesh.tools.ServeBench;
 import io.expertmesh.tools.Soak;
 import io.expertmesh.tools.Synth;
@@ -60,6 +61,7 @@ public final class MeshMain {
                 new Command(ModelCommands.TOKENIZE, model::tokenize),
                 new Command(ModelCommands.LOGITS, model::logits),
                 new Command(Synth.SPEC, argv -> Synth.run(argv, out, err)),
+                new Command(QuantizeCommand.SPEC, argv -> QuantizeCommand.run(argv, defaultModel, out, err)),
                 new Command(Bench.SPEC, argv -> Bench.run(argv, defaultModel, out, err)),
                 new Command(ServeBench.SPEC, argv -> ServeBench.run(argv, defaultModel, ServeCommand::startForBenchmark, out, err)),
                 new Command(Soak.SPEC, argv -> Soak.run(argv, defaultModel, MeshMain.class.getName(), out)),

@@ -5,15 +5,18 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.gguf.GgufFileType;
 import io.expertmesh.model.kernels.ParallelRunner;
 import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.safetensors.SafetensorsWriter;
 import io.expertmesh.model.safetensors.SafetensorsWriter.Entry;
+import io.expertmesh.model.safetensors.Tensor;
 import io.expertmesh.model.weights.WeightLoader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -28,7 +31,8 @@ import java.util.SplittableRandom;
  * {@code mesh synth}: writes a random-weight checkpoint with the shape of a given config.json (the
  * first N layers: layer 0 dense, the rest as the config says), in BF16, sharded like a Hugging Face
  * checkpoint, with a byte-level tokenizer covering the whole vocabulary and the ERNIE chat template.
- * The same --seed gives the same bytes, whatever the thread count.
+ * The same --seed gives the same bytes, whatever the thread count. With {@code --quantize TYPE} it writes
+ * one GGUF file of that type instead, from the same BF16 values, one tensor in memory at a time.
  */
 public final class Synth {
     private static final float INIT_STD = 0.02f;
@@ -63,6 +67,7 @@ public final class Synth {
     private static final long SEED = 0;
     private static final float SHARD_GB = 4f;
     static final String ALL_LAYERS = "every layer of --config";
+    static final String GGUF_FILE = "model.gguf";
 
     public static final CommandSpec SPEC = CommandSpec.of("synth",
             "Writes a random-weight BF16 checkpoint, with a tokenizer, in the shape of a config.json.",
@@ -71,6 +76,8 @@ public final class Synth {
             Option.valued("layers", "N", ALL_LAYERS, "keep the first N layers (layer 0 dense, the rest as --config says)"),
             Option.valued("seed", "S", SEED, "the same seed writes the same bytes, whatever the thread count"),
             Option.valued("shard-gb", "GB", SHARD_GB, "the largest safetensors shard, in GB (2^30 bytes)"),
+            Option.valued("quantize", "TYPE", "none: BF16 safetensors",
+                    "write DIR/" + Synth.GGUF_FILE + " of this type (" + GgufFileType.accepted() + ") instead of safetensors"),
             ModelCommands.THREADS);
 
     private Synth() {}
@@ -104,6 +111,10 @@ public final class Synth {
             throw new UncheckedIOException("cannot write to " + outDir + ": " + e.getMessage(), e);
         }
         List<Entry> entries = tensors(cfg);
+        if (a.has("quantize")) {
+            writeGguf(outDir, cfg, QuantizeCommand.fileType(a, "quantize"), entries, seed, ModelCommands.threads(a), out, err);
+            return;
+        }
         List<List<Entry>> shards = shard(entries, shardBytes);
         long total = entries.stream().mapToLong(Entry::bytes).sum();
         var progress = new Progress(err, "synth " + outDir.getFileName(), total / 1e9, "GB");
@@ -128,6 +139,25 @@ public final class Synth {
             throw new UncheckedIOException(e);
         }
         out.printf("wrote %s: %d layers, %.2f GB in %d shards, seed %d%n", outDir, layers, total / 1e9, shards.size(), seed);
+    }
+
+    /** Writes DIR/model.gguf, generating each Hugging Face tensor as the safetensors path would, then converting it. */
+    private static void writeGguf(Path outDir, ErnieConfig cfg, GgufFileType type, List<Entry> entries, long seed, int threads,
+                                  PrintStream out, PrintStream err) {
+        Map<String, Entry> byName = new LinkedHashMap<>();
+        for (Entry e : entries) byName.put(e.name(), e);
+        Path file = outDir.resolve(GGUF_FILE);
+        try (var runner = new ParallelRunner(threads)) {
+            var summary = QuantizeCommand.write(file, outDir.getFileName().toString(), cfg, type, Map.of(), (name, use) -> {
+                Entry entry = byName.get(name);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment data = arena.allocate(entry.bytes());
+                    fill(entry, data, seed, runner);
+                    use.accept(new Tensor(name, entry.dtype(), entry.shape(), data, "synth"));
+                }
+            }, runner, err);
+            out.println(summary.describe(file, type) + ", seed " + seed);
+        }
     }
 
     static List<Entry> tensors(ErnieConfig c) {

@@ -25,13 +25,13 @@ import java.util.regex.Pattern;
 public final class GgufCheckpoint {
     public static final String ARCHITECTURE = "ernie4_5-moe";
 
-    private static final Map<String, String> GLOBAL = Map.of(
+    static final Map<String, String> GLOBAL = Map.of(
             "token_embd.weight", "model.embed_tokens.weight",
             "output_norm.weight", "model.norm.weight",
             "output.weight", "lm_head.weight");
 
     /** Per-layer names: blk.N.KEY becomes model.layers.N.VALUE. */
-    private static final Map<String, String> LAYER = Map.ofEntries(
+    static final Map<String, String> LAYER = Map.ofEntries(
             Map.entry("attn_norm.weight", "input_layernorm.weight"),
             Map.entry("ffn_norm.weight", "post_attention_layernorm.weight"),
             Map.entry("attn_q.weight", "self_attn.q_proj.weight"),
@@ -49,7 +49,7 @@ public final class GgufCheckpoint {
             Map.entry("ffn_down_shexp.weight", "mlp.shared_experts.down_proj.weight"));
 
     /** Stacked routed experts: blk.N.KEY [E, rows, cols] becomes model.layers.N.mlp.experts.E.VALUE [rows, cols]. */
-    private static final Map<String, String> STACKED_EXPERTS = Map.of(
+    static final Map<String, String> STACKED_EXPERTS = Map.of(
             "ffn_gate_exps.weight", "gate_proj.weight",
             "ffn_up_exps.weight", "up_proj.weight",
             "ffn_down_exps.weight", "down_proj.weight");

@@ -61,7 +61,7 @@ class QuantizedForwardTest {
     }
 
     /** Logits of every prompt position, one prefill pass. */
-    private static float worstPrefillDifference(ErnieModel a, ErnieModel b, int[] ids) {
+    static float worstPrefillDifference(ErnieModel a, ErnieModel b, int[] ids) {
         int[] all = new int[ids.length];
         for (int i = 0; i < all.length; i++) all[i] = i;
         return worst(logitsOfPrefill(a, ids, all), logitsOfPrefill(b, ids, all));
@@ -73,7 +73,7 @@ class QuantizedForwardTest {
     }
 
     /** Logits of the last few prompt tokens fed one at a time, so the streaming kernels run. */
-    private static float worstDecodeDifference(ErnieModel a, ErnieModel b, int[] ids) {
+    static float worstDecodeDifference(ErnieModel a, ErnieModel b, int[] ids) {
         int split = Math.max(1, ids.length - 4);
         var cacheA = new SequenceKvCache(a.config());
         var cacheB = new SequenceKvCache(b.config());
@@ -97,12 +97,12 @@ class QuantizedForwardTest {
     }
 
     /** The same function of each matrix object, so tied embeddings stay one matrix. */
-    private static UnaryOperator<WeightMatrix> memoized(UnaryOperator<WeightMatrix> f) {
+    static UnaryOperator<WeightMatrix> memoized(UnaryOperator<WeightMatrix> f) {
         Map<WeightMatrix, WeightMatrix> done = new IdentityHashMap<>();
         return w -> done.computeIfAbsent(w, f);
     }
 
-    private static WeightMatrix dequantized(WeightMatrix q, Arena arena) {
+    static WeightMatrix dequantized(WeightMatrix q, Arena arena) {
         MemorySegment data = arena.allocate(4L * q.rows() * q.cols());
         float[] row = new float[q.cols()];
         for (int r = 0; r < q.rows(); r++) {
@@ -113,7 +113,7 @@ class QuantizedForwardTest {
     }
 
     /** An ErnieModel over the checkpoint's weights with every matrix replaced by {@code f} of it. */
-    private static ErnieModel model(LoadedModel m, UnaryOperator<WeightMatrix> f, KernelBackend backend) {
+    static ErnieModel model(LoadedModel m, UnaryOperator<WeightMatrix> f, KernelBackend backend) {
         ErnieConfig config = m.config();
         ErnieWeights w = m.weights();
         List<LayerWeights> layers = new ArrayList<>();
