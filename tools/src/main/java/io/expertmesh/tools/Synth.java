@@ -6,12 +6,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.gguf.GgufFileType;
+import io.expertmesh.model.gguf.GgufValue;
 import io.expertmesh.model.kernels.ParallelRunner;
 import io.expertmesh.model.safetensors.Checkpoint;
 import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.safetensors.SafetensorsWriter;
 import io.expertmesh.model.safetensors.SafetensorsWriter.Entry;
 import io.expertmesh.model.safetensors.Tensor;
+import io.expertmesh.model.tokenizer.GgufTokenizerMetadata;
+import io.expertmesh.model.tokenizer.SentencePieceModel;
 import io.expertmesh.model.weights.WeightLoader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -148,7 +151,7 @@ public final class Synth {
         for (Entry e : entries) byName.put(e.name(), e);
         Path file = outDir.resolve(GGUF_FILE);
         try (var runner = new ParallelRunner(threads)) {
-            var summary = QuantizeCommand.write(file, outDir.getFileName().toString(), cfg, type, Map.of(), (name, use) -> {
+            var summary = QuantizeCommand.write(file, outDir.getFileName().toString(), cfg, type, ggufTokenizer(cfg), (name, use) -> {
                 Entry entry = byName.get(name);
                 try (Arena arena = Arena.ofShared()) {
                     MemorySegment data = arena.allocate(entry.bytes());
@@ -253,28 +256,54 @@ public final class Synth {
     }
 
     /**
+     * The synthetic vocabulary in id order: the special tokens, byte fallback tokens, ▁ and printable
+     * ASCII as single tokens, and {@code <synth_N>} fillers up to the vocabulary size.
+     */
+    private static List<String> vocabulary(ErnieConfig c) {
+        List<String> tokens = new ArrayList<>(SPECIAL);
+        for (int b = 0; b < 256; b++) tokens.add(String.format("<0x%02X>", b));
+        tokens.add("\u2581");
+        for (char ch = '!'; ch <= '~'; ch++) tokens.add(String.valueOf(ch));
+        if (tokens.size() > c.vocabSize()) throw new UsageException("vocab_size " + c.vocabSize() + " is too small for the synthetic tokenizer");
+        while (tokens.size() < c.vocabSize()) tokens.add("<synth_" + tokens.size() + ">");
+        return tokens;
+    }
+
+    /** The same vocabulary as GGUF metadata, so that llama.cpp loads the file too (scripts/bench-llamacpp runs both engines on it). */
+    static Map<String, GgufValue> ggufTokenizer(ErnieConfig c) {
+        List<String> tokens = vocabulary(c);
+        int[] types = new int[tokens.size()];
+        for (int id = 0; id < types.length; id++) {
+            types[id] = id < SPECIAL.size() ? (id == 0 ? SentencePieceModel.UNKNOWN : SentencePieceModel.CONTROL)
+                    : id < SPECIAL.size() + 256 ? SentencePieceModel.BYTE : SentencePieceModel.NORMAL;
+        }
+        Map<String, Integer> special = new LinkedHashMap<>();
+        special.put("bos_token", 1);
+        special.put("eos_token", 2);
+        special.put("unk_token", 0);
+        special.put("pad_token", 0);
+        return GgufTokenizerMetadata.ofVocabulary(tokens, types, special, CHAT_TEMPLATE);
+    }
+
+    /**
      * A tokenizer.json covering every row of the embedding: the special tokens, byte fallback tokens,
      * printable ASCII and ▁ as single tokens (no merges), and {@code <synth_N>} fillers up to the
      * vocabulary size, so any text encodes and any sampled id decodes.
      */
     private static void writeTokenizer(Path dir, ErnieConfig c) throws IOException {
+        ArrayNode addedTokens = Json.MAPPER.createArrayNode();
         ObjectNode vocab = Json.MAPPER.createObjectNode();
-        ArrayNode added = Json.MAPPER.createArrayNode();
-        int id = 0;
-        for (String s : SPECIAL) {
-            ObjectNode t = added.addObject();
-            t.put("id", id).put("content", s).put("single_word", false).put("lstrip", false).put("rstrip", false)
-                    .put("normalized", false).put("special", true);
-            vocab.put(s, id++);
+        List<String> tokens = vocabulary(c);
+        for (int id = 0; id < tokens.size(); id++) {
+            if (id < SPECIAL.size()) {
+                addedTokens.addObject().put("id", id).put("content", tokens.get(id)).put("single_word", false).put("lstrip", false)
+                        .put("rstrip", false).put("normalized", false).put("special", true);
+            }
+            vocab.put(tokens.get(id), id);
         }
-        for (int b = 0; b < 256; b++) vocab.put(String.format("<0x%02X>", b), id++);
-        vocab.put("\u2581", id++);
-        for (char ch = '!'; ch <= '~'; ch++) vocab.put(String.valueOf(ch), id++);
-        if (id > c.vocabSize()) throw new UsageException("vocab_size " + c.vocabSize() + " is too small for the synthetic tokenizer");
-        while (id < c.vocabSize()) vocab.put("<synth_" + id + ">", id++);
         ObjectNode tok = Json.MAPPER.createObjectNode();
         tok.put("version", "1.0");
-        tok.set("added_tokens", added);
+        tok.set("added_tokens", addedTokens);
         tok.putNull("normalizer");
         tok.putObject("pre_tokenizer").put("type", "Metaspace").put("replacement", "\u2581").put("prepend_scheme", "never").put("split", false);
         ArrayNode decoders = tok.putObject("decoder").put("type", "Sequence").putArray("decoders");

@@ -11,6 +11,7 @@ import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.gguf.GgufFile;
 import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.safetensors.Tensor;
+import io.expertmesh.model.tokenizer.GgufTokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -90,6 +91,11 @@ class QuantizeCommandTest {
             }
         }
         var tokenizer = ModelSource.of(direct.resolve("model.gguf")).tokenizer();
-        assertEquals("Hello, world!", tokenizer.decode(tokenizer.encode("Hello, world!"), false), "the tokenizer.json beside the file serves");
+        assertEquals("Hello, world!", tokenizer.decode(tokenizer.encode("Hello, world!"), false), "the file's own vocabulary serves");
+        try (Arena arena = Arena.ofConfined()) {
+            var metadata = GgufFile.open(direct.resolve("model.gguf"), arena).metadata();
+            assertEquals("llama", metadata.string(GgufTokenizer.MODEL_KEY), "a vocabulary llama.cpp loads");
+            assertEquals(4096, metadata.strings("tokenizer.ggml.tokens").length);
+        }
     }
 }

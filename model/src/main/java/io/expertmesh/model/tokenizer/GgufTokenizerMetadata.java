@@ -123,6 +123,28 @@ public final class GgufTokenizerMetadata {
         return m;
     }
 
+    /**
+     * The metadata of a vocabulary given token by token, with every score zero (so nothing merges):
+     * {@code specialIds} maps tokenizer_config.json's names ({@code bos_token}, ...) to ids. Random
+     * checkpoints written by {@code synth} carry it so that llama.cpp loads them too.
+     */
+    public static Map<String, GgufValue> ofVocabulary(List<String> tokens, int[] types, Map<String, Integer> specialIds, String chatTemplate) {
+        if (types.length != tokens.size()) throw new IllegalArgumentException(tokens.size() + " tokens but " + types.length + " types");
+        Map<String, GgufValue> m = new LinkedHashMap<>();
+        m.put(GgufTokenizer.MODEL_KEY, GgufValue.string(GgufTokenizer.SPM_MODEL));
+        m.put(GgufTokenizer.PRE_KEY, GgufValue.string("default"));
+        m.put(GgufTokenizer.TOKENS_KEY, GgufValue.strings(tokens));
+        m.put(GgufTokenizer.SCORES_KEY, GgufValue.float32s(new float[tokens.size()]));
+        m.put(GgufTokenizer.TYPES_KEY, GgufValue.int32s(types));
+        specialIds.forEach((name, id) -> {
+            String key = GgufTokenizer.SPECIAL_ID_KEYS.get(name);
+            if (key == null) throw new IllegalArgumentException(name + " is not a special token name");
+            m.put(key, GgufValue.uint32(id));
+        });
+        m.put(GgufTokenizer.CHAT_TEMPLATE_KEY, GgufValue.string(chatTemplate));
+        return m;
+    }
+
     private static JsonNode optionalJson(Path file) {
         return Files.exists(file) ? Json.readTree(file) : Json.MAPPER.createObjectNode();
     }
