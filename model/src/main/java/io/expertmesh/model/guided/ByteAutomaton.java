@@ -63,6 +63,32 @@ final class ByteAutomaton {
         return complete[state];
     }
 
+    /** The most bytes any accepted output has, or -1 when outputs may be arbitrarily long (a cycle). */
+    int longestOutput() {
+        int n = stateCount();
+        int[] longest = new int[n];
+        byte[] mark = new byte[n];
+        return longestFrom(start(), longest, mark);
+    }
+
+    /** Longest accepted path from {@code s} (-1: a cycle is reachable); {@code mark}: 1 on the stack, 2 done. */
+    private int longestFrom(int s, int[] longest, byte[] mark) {
+        if (mark[s] == 2) return longest[s];
+        if (mark[s] == 1) return -1;
+        mark[s] = 1;
+        int best = accepting[s] ? 0 : Integer.MIN_VALUE;
+        for (int c = 0; c < classes; c++) {
+            int t = next[s * classes + c];
+            if (t == DEAD) continue;
+            int rest = longestFrom(t, longest, mark);
+            if (rest == -1) return -1;
+            if (rest != Integer.MIN_VALUE) best = Math.max(best, rest + 1);
+        }
+        mark[s] = 2;
+        longest[s] = best;
+        return best;
+    }
+
     /** Whether the whole of {@code bytes} is in the language. */
     boolean matches(byte[] bytes) {
         int s = start();

@@ -58,6 +58,14 @@ public final class Guide {
         return automaton.matches(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The most UTF-8 bytes any output of this guide has, so at most that many tokens (each token
+     * is at least one byte), plus a stop token, complete it; -1 when outputs are unbounded.
+     */
+    public int longestOutputBytes() {
+        return automaton.longestOutput();
+    }
+
     /** How many DFA states the guide has. */
     public int stateCount() {
         return automaton.stateCount();
