@@ -194,23 +194,21 @@ public final class ServeBench {
     private static void reportGuideCost(boolean json, PrintStream out, JsonNode schema, Tokenizer tokenizer, int gen, List<Level> levels) {
         Level largest = levels.stream().filter(Level::guided).reduce((x, y) -> y.streams() >= x.streams() ? y : x).orElseThrow();
         int streams = largest.streams();
-        long t0 = System.nanoTime();
         Guide guide = Guide.compile(new GuideSpec.JsonSchema(schema));
-        double compileMs = (System.nanoTime() - t0) / 1e6;
         TokenVocabulary vocabulary = TokenVocabulary.of(tokenizer);
         List<Double> cold = guideWalks(guide, vocabulary, tokenizer.size(), streams, gen);
         List<Double> warm = guideWalks(guide, vocabulary, tokenizer.size(), streams, gen);
         double step = largest.itlP50();
         double perStep = median(warm) * streams;
         if (json) {
-            ObjectNode o = Json.MAPPER.createObjectNode().put("guide_states", guide.stateCount()).put("guide_compile_ms", compileMs)
+            ObjectNode o = Json.MAPPER.createObjectNode().put("guide_states", guide.stateCount())
                     .put("mask_us_per_token_cached", median(warm) * 1e6).put("mask_us_per_token_first_pass", median(cold) * 1e6)
                     .put("mask_mean_us_per_token_first_pass", cold.stream().mapToDouble(Double::doubleValue).average().orElse(0) * 1e6)
                     .put("streams", streams).put("mask_share_of_decode_step", perStep / step);
             out.println(Json.write(o));
             return;
         }
-        out.printf("guide: %d DFA states, compiled in %.1f ms; vocabulary %d tokens%n", guide.stateCount(), compileMs, tokenizer.size());
+        out.printf("guide: %d DFA states; vocabulary %d tokens%n", guide.stateCount(), tokenizer.size());
         out.printf("mask cost per sampled token (guided - plain sampling, median): %.1f µs with masks cached, %.1f µs on the first pass "
                         + "(mean %.1f µs, masks computed on first visit)%n", median(warm) * 1e6, median(cold) * 1e6,
                 cold.stream().mapToDouble(Double::doubleValue).average().orElse(0) * 1e6);
