@@ -21,7 +21,7 @@ import java.util.TreeSet;
  * <ul>
  *   <li>types {@code object, array, string, integer, number, boolean, null} (one or a list),
  *       {@code enum}, {@code const}, {@code anyOf}; no type and no keyword means any JSON value;</li>
- *   <li>objects: {@code properties} (written in the schema's order), {@code required},
+ *   <li>objects: {@code properties} (at most {@value #MAX_PROPERTIES}, written in the schema's order), {@code required},
  *       {@code additionalProperties} false or absent (no other property is written); an object
  *       schema without {@code properties} is any object;</li>
  *   <li>arrays: {@code items}, {@code minItems}, {@code maxItems};</li>
@@ -43,6 +43,8 @@ public final class JsonSchemaPatterns {
     public static final int MAX_FRACTION_DIGITS = 6;
     /** Repetition counts (maxItems, maxLength) above this are refused: each bound copies its item. */
     public static final int MAX_REPEAT = 256;
+    /** Properties per object: optional ones make the pattern grow with the square of their number. */
+    public static final int MAX_PROPERTIES = 64;
 
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$schema", "$id", "$comment");
     private static final Set<String> TYPES = Set.of("object", "array", "string", "integer", "number", "boolean", "null");
@@ -136,6 +138,9 @@ public final class JsonSchemaPatterns {
             return additional != null && !additional.booleanValue() ? literal("{}") : object(anyValue(ANY_VALUE_DEPTH - 1));
         }
         if (!properties.isObject()) throw new GuideException("'properties' at " + path + " must be an object");
+        if (properties.size() > MAX_PROPERTIES) {
+            throw new GuideException("'properties' at " + path + " has " + properties.size() + " entries; this server's limit is " + MAX_PROPERTIES);
+        }
         Set<String> required = new TreeSet<>();
         JsonNode req = s.get("required");
         if (req != null) {

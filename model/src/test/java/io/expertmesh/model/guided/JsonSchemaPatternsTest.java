@@ -105,6 +105,11 @@ class JsonSchemaPatternsTest {
             deep = wrapper;
         }
         JsonNode tooDeep = deep;
+        var wide = Json.MAPPER.createObjectNode().put("type", "object");
+        var properties = wide.putObject("properties");
+        for (int i = 0; i <= JsonSchemaPatterns.MAX_PROPERTIES; i++) properties.putObject("p" + i).put("type", "null");
+        var e = assertThrows(GuideException.class, () -> Guide.compile(new GuideSpec.JsonSchema(wide)));
+        assertEquals("'properties' at # has 65 entries; this server's limit is 64", e.getMessage());
         assertThrows(GuideException.class, () -> Guide.compile(new GuideSpec.JsonSchema(tooDeep)));
     }
 
