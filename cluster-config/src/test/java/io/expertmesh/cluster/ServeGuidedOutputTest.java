@@ -72,11 +72,12 @@ class ServeGuidedOutputTest {
         assertTrue(text.startsWith("{"), text);
     }
 
+    /** min_tokens bans the end-of-sentence token, so a complete guided output must end the choice by itself. */
     @Test
     void guidedChoiceAndRegexOnCompletions() {
         for (int seed = 0; seed < 5; seed++) {
-            ObjectNode choice = Json.MAPPER.createObjectNode().put("prompt", "The answer is").put("max_tokens", 20).put("seed", seed)
-                    .put("temperature", 1.0);
+            ObjectNode choice = Json.MAPPER.createObjectNode().put("prompt", "The answer is").put("max_tokens", 20).put("min_tokens", 20)
+                    .put("seed", seed).put("temperature", 1.0);
             choice.putArray("guided_choice").add("yes").add("no").add("maybe later");
             JsonNode r = TestServer.json(server.post("/v1/completions", choice.toString()).body());
             assertTrue(Set.of("yes", "no", "maybe later").contains(r.at("/choices/0/text").asText()), r.toString());
