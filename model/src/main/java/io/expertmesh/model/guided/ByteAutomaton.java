@@ -18,6 +18,11 @@ import java.util.Map;
 final class ByteAutomaton {
     static final int MAX_NFA_STATES = 200_000;
     static final int MAX_STATES = 20_000;
+    /**
+     * NFA states visited while building the DFA: within the state limits a guide could still ask for
+     * a very long build (many DFA states, each a large set of NFA states), so the work is bounded too.
+     */
+    static final long MAX_BUILD_STEPS = 20_000_000L;
     /** A transition to no state: the byte is not allowed there. */
     static final int DEAD = -1;
 
@@ -27,7 +32,7 @@ final class ByteAutomaton {
     /** state * classes + class to the next state, or DEAD. */
     private final int[] next;
     private final boolean[] accepting;
-    /** States with no transition at all: the output is complete. */
+    /** Accepting states with no transition: the output is complete and nothing may follow. */
     private final boolean[] complete;
 
     private ByteAutomaton(int[] byteClass, int classes, int[] next, boolean[] accepting) {
@@ -39,7 +44,7 @@ final class ByteAutomaton {
         for (int s = 0; s < accepting.length; s++) {
             boolean any = false;
             for (int c = 0; c < classes && !any; c++) any = next[s * classes + c] != DEAD;
-            complete[s] = !any;
+            complete[s] = !any && accepting[s];
         }
     }
 
@@ -223,12 +228,13 @@ final class ByteAutomaton {
         }
         int classes = representatives.size();
 
+        long[] steps = {0};
         Map<IntArrayKey, Integer> ids = new HashMap<>();
         List<int[]> states = new ArrayList<>();
         int[] next = new int[64 * classes];
         List<Boolean> accepting = new ArrayList<>();
         Deque<Integer> work = new ArrayDeque<>();
-        int[] first = closure(nfa, new int[] {nfaStart});
+        int[] first = closure(nfa, new int[] {nfaStart}, steps);
         ids.put(new IntArrayKey(first), 0);
         states.add(first);
         accepting.add(Arrays.binarySearch(first, nfaAccept) >= 0);
@@ -236,6 +242,7 @@ final class ByteAutomaton {
         while (!work.isEmpty()) {
             int id = work.poll();
             int[] members = states.get(id);
+            steps[0] += (long) members.length * classes;
             for (int c = 0; c < classes; c++) {
                 int b = representatives.get(c);
                 int[] moved = new int[members.length];
@@ -246,7 +253,7 @@ final class ByteAutomaton {
                 }
                 int target = DEAD;
                 if (m > 0) {
-                    int[] closed = closure(nfa, Arrays.copyOf(moved, m));
+                    int[] closed = closure(nfa, Arrays.copyOf(moved, m), steps);
                     IntArrayKey key = new IntArrayKey(closed);
                     Integer known = ids.get(key);
                     if (known == null) {
@@ -272,7 +279,7 @@ final class ByteAutomaton {
     }
 
     /** The sorted set of NFA states reachable from {@code from} by epsilon edges, keeping only those that matter: byte edges and the accept state. */
-    private static int[] closure(Nfa nfa, int[] from) {
+    private static int[] closure(Nfa nfa, int[] from, long[] steps) {
         BitSet seen = new BitSet();
         Deque<Integer> stack = new ArrayDeque<>();
         for (int s : from) if (!seen.get(s)) {
@@ -282,6 +289,9 @@ final class ByteAutomaton {
         BitSet kept = new BitSet();
         while (!stack.isEmpty()) {
             int s = stack.pop();
+            if (++steps[0] > MAX_BUILD_STEPS) {
+                throw new GuideException("the guide is too complex: building its automaton takes more than " + MAX_BUILD_STEPS + " steps");
+            }
             int[] eps = nfa.epsilons.get(s);
             if (nfa.sets.get(s) != null || eps.length == 0) kept.set(s);
             for (int t : eps) if (!seen.get(t)) {
