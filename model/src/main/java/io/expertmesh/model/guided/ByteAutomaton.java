@@ -228,13 +228,13 @@ final class ByteAutomaton {
         }
         int classes = representatives.size();
 
-        long[] steps = {0};
+        Closures closures = new Closures(nfa);
         Map<IntArrayKey, Integer> ids = new HashMap<>();
         List<int[]> states = new ArrayList<>();
         int[] next = new int[64 * classes];
         List<Boolean> accepting = new ArrayList<>();
         Deque<Integer> work = new ArrayDeque<>();
-        int[] first = closure(nfa, new int[] {nfaStart}, steps);
+        int[] first = closures.of(new int[] {nfaStart}, 1);
         ids.put(new IntArrayKey(first), 0);
         states.add(first);
         accepting.add(Arrays.binarySearch(first, nfaAccept) >= 0);
@@ -242,10 +242,10 @@ final class ByteAutomaton {
         while (!work.isEmpty()) {
             int id = work.poll();
             int[] members = states.get(id);
-            steps[0] += (long) members.length * classes;
+            closures.count((long) members.length * classes);
+            int[] moved = new int[members.length];
             for (int c = 0; c < classes; c++) {
                 int b = representatives.get(c);
-                int[] moved = new int[members.length];
                 int m = 0;
                 for (int s : members) {
                     long[] set = nfa.sets.get(s);
@@ -253,7 +253,7 @@ final class ByteAutomaton {
                 }
                 int target = DEAD;
                 if (m > 0) {
-                    int[] closed = closure(nfa, Arrays.copyOf(moved, m), steps);
+                    int[] closed = closures.of(moved, m);
                     IntArrayKey key = new IntArrayKey(closed);
                     Integer known = ids.get(key);
                     if (known == null) {
@@ -278,28 +278,64 @@ final class ByteAutomaton {
         return new ByteAutomaton(byteClass, classes, Arrays.copyOf(next, states.size() * classes), acc);
     }
 
-    /** The sorted set of NFA states reachable from {@code from} by epsilon edges, keeping only those that matter: byte edges and the accept state. */
-    private static int[] closure(Nfa nfa, int[] from, long[] steps) {
-        BitSet seen = new BitSet();
-        Deque<Integer> stack = new ArrayDeque<>();
-        for (int s : from) if (!seen.get(s)) {
-            seen.set(s);
-            stack.push(s);
+    /**
+     * Epsilon closures over one NFA, reusing its buffers: a visit mark per NFA state (the closure's
+     * number), a stack and the kept states.
+     */
+    private static final class Closures {
+        private final Nfa nfa;
+        private final int[] mark;
+        private int[] stack;
+        private int[] kept;
+        private int epoch;
+        private long steps;
+
+        Closures(Nfa nfa) {
+            this.nfa = nfa;
+            this.mark = new int[nfa.sets.size()];
+            this.stack = new int[64];
+            this.kept = new int[64];
         }
-        BitSet kept = new BitSet();
-        while (!stack.isEmpty()) {
-            int s = stack.pop();
-            if (++steps[0] > MAX_BUILD_STEPS) {
-                throw new GuideException("the guide is too complex: building its automaton takes more than " + MAX_BUILD_STEPS + " steps");
+
+        /**
+         * The sorted set of NFA states reachable from {@code from} by epsilon edges, keeping only
+         * those that matter: byte edges and the accept state.
+         */
+        int[] of(int[] from, int count) {
+            epoch++;
+            int top = 0, n = 0;
+            for (int i = 0; i < count; i++) {
+                int s = from[i];
+                if (mark[s] == epoch) continue;
+                mark[s] = epoch;
+                if (top == stack.length) stack = Arrays.copyOf(stack, top * 2);
+                stack[top++] = s;
             }
-            int[] eps = nfa.epsilons.get(s);
-            if (nfa.sets.get(s) != null || eps.length == 0) kept.set(s);
-            for (int t : eps) if (!seen.get(t)) {
-                seen.set(t);
-                stack.push(t);
+            while (top > 0) {
+                int s = stack[--top];
+                if (++steps > MAX_BUILD_STEPS) {
+                    throw new GuideException("the guide is too complex: building its automaton takes more than " + MAX_BUILD_STEPS + " steps");
+                }
+                int[] eps = nfa.epsilons.get(s);
+                if (nfa.sets.get(s) != null || eps.length == 0) {
+                    if (n == kept.length) kept = Arrays.copyOf(kept, n * 2);
+                    kept[n++] = s;
+                }
+                for (int t : eps) {
+                    if (mark[t] == epoch) continue;
+                    mark[t] = epoch;
+                    if (top == stack.length) stack = Arrays.copyOf(stack, top * 2);
+                    stack[top++] = t;
+                }
             }
+            int[] out = Arrays.copyOf(kept, n);
+            Arrays.sort(out);
+            return out;
         }
-        return kept.stream().toArray();
+
+        void count(long work) {
+            steps += work;
+        }
     }
 
     private record IntArrayKey(int[] a) {
