@@ -338,7 +338,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         }
         String text = s.output.push(token);
         if (!text.isEmpty()) s.replyTo.tell(new SequenceEvent.TextDelta(s.id, s.choice, text, s.takeUnsentLogprobs()));
-        if (s.output.stopped()) {
+        if (s.output.stopped() || s.sampler.guideComplete()) {
             finish(s, FinishReason.STOP);
         } else if (s.generated() >= s.params.maxNewTokens() || s.length() >= settings.maxContext()) {
             finish(s, FinishReason.LENGTH);

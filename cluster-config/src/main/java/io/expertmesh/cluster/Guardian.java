@@ -16,6 +16,7 @@ import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.gateway.HttpApi;
 import io.expertmesh.gateway.HttpServer;
 import io.expertmesh.gateway.ServedModel;
+import io.expertmesh.model.guided.TokenVocabulary;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.kvstore.KvSettings;
 import io.expertmesh.model.cuda.GpuModel;
@@ -155,7 +156,7 @@ final class Guardian {
 
         HttpApi api = null;
         if (settings.has("gateway")) {
-            ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), setup.chatTemplate(), schedulerSettings.maxContext(),
+            ServedModel served = new ServedModel(setup.modelId(), setup.tokenizer(), TokenVocabulary.of(setup.tokenizer()), setup.chatTemplate(), schedulerSettings.maxContext(),
                     StopTokens.defaults(modelConfig, setup.tokenizer()), setup.http().defaultMaxTokens());
             api = new HttpApi(system, scheduler, served, setup.http(), placement, load, registry);
             CompletableFuture<HttpServer.Binding> binding = api.bind().toCompletableFuture();

@@ -2,18 +2,19 @@ package io.expertmesh.gateway;
 
 import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.model.guided.TokenVocabulary;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.util.Set;
 
 /**
- * The model as the HTTP API sees it: its name, tokenizer, chat template, context and default stop
- * tokens. Turns a validated request into prompt ids and sampling parameters, or a 400 that says
+ * The model as the HTTP API sees it: its name, tokenizer (and its vocabulary for guided output),
+ * chat template, context and default stop tokens. Turns a validated request into prompt ids and sampling parameters, or a 400 that says
  * which limit was hit.
  */
-public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTemplate, int maxContext, Set<Integer> stopTokenIds,
-                          int defaultMaxTokens) {
+public record ServedModel(String id, Tokenizer tokenizer, TokenVocabulary vocabulary, ChatTemplate chatTemplate, int maxContext,
+                          Set<Integer> stopTokenIds, int defaultMaxTokens) {
 
     /**
      * A request ready for the scheduler.
@@ -63,7 +64,7 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
             throw ApiException.badRequest("min_tokens (" + request.minTokens() + ") exceeds max_tokens (" + maxTokens + ")", "min_tokens");
         }
         String echo = !request.echo() ? "" : request.promptText() != null ? request.promptText() : tokenizer.decode(prompt, false);
-        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds), echo);
+        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds, vocabulary), echo);
     }
 
     /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */

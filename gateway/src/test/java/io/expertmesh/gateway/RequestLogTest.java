@@ -27,7 +27,7 @@ class RequestLogTest {
         try {
             GenerationRequest request = RequestParser.parse(Endpoint.CHAT, Json.MAPPER.readTree(
                     "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"user\":\"end-user-42\",\"n\":2}"));
-            RequestLog.accepted("chatcmpl-x", request, new ServedModel.Prepared(new int[] {1, 2, 3}, request.sampling(8, Set.of()), ""));
+            RequestLog.accepted("chatcmpl-x", request, new ServedModel.Prepared(new int[] {1, 2, 3}, request.sampling(8, Set.of(), null), ""));
             assertEquals(1, appender.list.size());
             String line = appender.list.getFirst().getFormattedMessage();
             assertTrue(line.contains("chatcmpl-x") && line.contains("user end-user-42") && line.contains("n 2"), line);

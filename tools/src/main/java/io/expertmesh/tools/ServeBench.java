@@ -1,5 +1,6 @@
 package io.expertmesh.tools;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
@@ -7,9 +8,15 @@ import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
+import io.expertmesh.model.guided.Guide;
+import io.expertmesh.model.guided.GuideSpec;
+import io.expertmesh.model.guided.TokenVocabulary;
+import io.expertmesh.model.sampling.Sampler;
+import io.expertmesh.model.sampling.TokenHistory;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -38,6 +45,11 @@ import java.util.regex.Pattern;
  * their ratio to 2 × rows × hidden × 2 B (the rows both ways as BF16). With {@code --url} it
  * measures a running server or cluster instead (no engine comparison); {@code --model} then names
  * the model it serves (for the hidden size).
+ *
+ * <p>With {@code --json-schema FILE} every level is measured twice, plain and with that schema as
+ * {@code response_format}, and the guide's own cost is measured in-process: the sampler's time per
+ * token with the guide's mask over without it (masks cached, and on first visits), set against the
+ * decode step at the largest level (its ITL p50), since one step samples every stream in turn.
  */
 public final class ServeBench {
     private static final String TTFT = "mesh:time_to_first_token_seconds";
@@ -60,14 +72,15 @@ public final class ServeBench {
             Option.valued("rounds", "N", ROUNDS, "measured rounds per level"),
             Option.valued("warmup", "N", WARMUP, "warm-up rounds per level"),
             Option.valued("threads", "N", "server: as configured; engine: one per processor",
-                    "compute threads of the server it starts and of the engine"));
+                    "compute threads of the server it starts and of the engine"),
+            Option.valued("json-schema", "FILE", "none", "also measure every level with this JSON schema as response_format"));
 
     private ServeBench() {}
 
     /** Dispatch traffic of a level's measured rounds, summed over nodes: batches, rows and frame bytes. */
     record Traffic(double messages, double rows, double bytes) {}
 
-    record Level(int streams, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50, double moeP50, double moeP99,
+    record Level(int streams, boolean guided, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50, double moeP50, double moeP99,
                  double moeLayers, Traffic traffic) {}
 
     public static void run(String[] argv, Path defaultModel, LocalServer.Starter servers, PrintStream out, PrintStream err) {
@@ -87,6 +100,16 @@ public final class ServeBench {
         SplittableRandom random = new SplittableRandom(7);
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < maxStreams; i++) prompts.add(random.ints(promptLen, 3, Math.min(tokenizer.size(), 50_000)).toArray());
+        JsonNode schema = null;
+        if (a.has("json-schema")) {
+            Path file = Path.of(a.required("json-schema"));
+            try {
+                schema = Json.MAPPER.readTree(Files.readString(file));
+            } catch (IOException e) {
+                throw new UsageException("--json-schema: cannot read " + file + ": " + e.getMessage());
+            }
+        }
+        int passes = schema == null ? 1 : 2;
 
         if (a.has("url")) {
             URI url = URI.create(a.required("url"));
@@ -95,60 +118,126 @@ public final class ServeBench {
             }
             var client = new Client(url.getPort());
             client.awaitHealthy();
-            var progress = new Progress(err, "bench-serve", (rounds + warmup) * levels.length, "rounds");
-            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, progress);
+            var progress = new Progress(err, "bench-serve", (rounds + warmup) * levels.length * passes, "rounds");
+            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, schema, progress);
             progress.finish();
             report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, hidden, List.of(), List.of(), results);
+            if (schema != null) reportGuideCost(a.flag("json"), out, schema, tokenizer, gen, results);
             return;
         }
         try (LocalServer server = servers.start(dir, threads, 256, 1024);
              LoadedModel engine = LoadedModel.open(dir, threads > 0 ? threads : Runtime.getRuntime().availableProcessors())) {
             var client = new Client(server.httpPort());
             client.awaitHealthy();
-            var progress = new Progress(err, "bench-serve", (rounds + 1) + (rounds + warmup) * levels.length, "rounds");
+            var progress = new Progress(err, "bench-serve", (rounds + 1) + (rounds + warmup) * levels.length * passes, "rounds");
             List<Double> engineTokS = new ArrayList<>();
             List<Double> serviceTokS = new ArrayList<>();
             for (int r = 0; r <= rounds; r++) {
                 double e = engineRound(engine, tokenizer, prompts.getFirst(), gen);
-                double s = client.round(prompts.subList(0, 1), gen);
+                double s = client.round(prompts.subList(0, 1), gen, null);
                 if (r > 0) {
                     engineTokS.add(e);
                     serviceTokS.add(s);
                 }
                 progress.advance(1);
             }
-            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, progress);
+            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, schema, progress);
             progress.finish();
             report(a.flag("json"), out, dir.toString(), promptLen, gen, rounds, hidden, engineTokS, serviceTokS, results);
+            if (schema != null) reportGuideCost(a.flag("json"), out, schema, tokenizer, gen, results);
         }
     }
 
-    /** Per level: {@code warmup} rounds, then {@code rounds} measured rounds; histograms and counters from their growth over those. */
+    /**
+     * Per level: {@code warmup} rounds, then {@code rounds} measured rounds; histograms and counters
+     * from their growth over those. With a schema, each level is measured plain, then guided.
+     */
     private static List<Level> measureLevels(Client client, List<int[]> prompts, int[] levels, int rounds, int warmup, int gen,
-                                             Progress progress) {
+                                             JsonNode schema, Progress progress) {
         List<Level> results = new ArrayList<>();
         for (int streams : levels) {
-            for (int w = 0; w < warmup; w++) {
-                client.round(prompts.subList(0, streams), gen);
-                progress.advance(1);
-            }
-            MetricsText before = client.metrics();
-            List<Double> tokS = new ArrayList<>();
-            for (int r = 0; r < rounds; r++) {
-                tokS.add(client.round(prompts.subList(0, streams), gen));
-                progress.advance(1);
-            }
-            MetricsText after = client.metrics();
-            var ttft = MetricsText.Histogram.delta(before, after, TTFT);
-            var itl = MetricsText.Histogram.delta(before, after, ITL);
-            var moe = MetricsText.Histogram.delta(before, after, MOE_LAYER);
-            Traffic traffic = new Traffic(MetricsText.increase(before, after, "mesh:dispatch_messages_total"),
-                    MetricsText.increase(before, after, "mesh:dispatch_rows_total"),
-                    MetricsText.increase(before, after, "mesh:dispatch_bytes_total"));
-            results.add(new Level(streams, tokS, ttft.quantile(0.5), ttft.quantile(0.99), itl.quantile(0.5), moe.quantile(0.5),
-                    moe.quantile(0.99), moe.observations(), traffic));
+            results.add(measureLevel(client, prompts, streams, rounds, warmup, gen, null, progress));
+            if (schema != null) results.add(measureLevel(client, prompts, streams, rounds, warmup, gen, schema, progress));
         }
         return results;
+    }
+
+    private static Level measureLevel(Client client, List<int[]> prompts, int streams, int rounds, int warmup, int gen, JsonNode schema,
+                                      Progress progress) {
+        for (int w = 0; w < warmup; w++) {
+            client.round(prompts.subList(0, streams), gen, schema);
+            progress.advance(1);
+        }
+        MetricsText before = client.metrics();
+        List<Double> tokS = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            tokS.add(client.round(prompts.subList(0, streams), gen, schema));
+            progress.advance(1);
+        }
+        MetricsText after = client.metrics();
+        var ttft = MetricsText.Histogram.delta(before, after, TTFT);
+        var itl = MetricsText.Histogram.delta(before, after, ITL);
+        var moe = MetricsText.Histogram.delta(before, after, MOE_LAYER);
+        Traffic traffic = new Traffic(MetricsText.increase(before, after, "mesh:dispatch_messages_total"),
+                MetricsText.increase(before, after, "mesh:dispatch_rows_total"),
+                MetricsText.increase(before, after, "mesh:dispatch_bytes_total"));
+        return new Level(streams, schema != null, tokS, ttft.quantile(0.5), ttft.quantile(0.99), itl.quantile(0.5), moe.quantile(0.5),
+                moe.quantile(0.99), moe.observations(), traffic);
+    }
+
+    /**
+     * The guide's cost inside sampling, in-process: {@code streams} greedy random walks of {@code gen}
+     * tokens over random logits, each token sampled with the guide and, on the same logits, without;
+     * first with an empty mask cache (every state's mask computed on its first visit), then again
+     * with the cache filled. Medians over tokens of the per-token difference.
+     */
+    private static void reportGuideCost(boolean json, PrintStream out, JsonNode schema, Tokenizer tokenizer, int gen, List<Level> levels) {
+        Level largest = levels.stream().filter(Level::guided).reduce((x, y) -> y.streams() >= x.streams() ? y : x).orElseThrow();
+        int streams = largest.streams();
+        Guide guide = Guide.compile(new GuideSpec.JsonSchema(schema));
+        TokenVocabulary vocabulary = TokenVocabulary.of(tokenizer);
+        List<Double> cold = guideWalks(guide, vocabulary, tokenizer.size(), streams, gen);
+        List<Double> warm = guideWalks(guide, vocabulary, tokenizer.size(), streams, gen);
+        double step = largest.itlP50();
+        double perStep = median(warm) * streams;
+        if (json) {
+            ObjectNode o = Json.MAPPER.createObjectNode().put("guide_states", guide.stateCount())
+                    .put("mask_us_per_token_cached", median(warm) * 1e6).put("mask_us_per_token_first_pass", median(cold) * 1e6)
+                    .put("mask_mean_us_per_token_first_pass", cold.stream().mapToDouble(Double::doubleValue).average().orElse(0) * 1e6)
+                    .put("streams", streams).put("mask_share_of_decode_step", perStep / step);
+            out.println(Json.write(o));
+            return;
+        }
+        out.printf("guide: %d DFA states; vocabulary %d tokens%n", guide.stateCount(), tokenizer.size());
+        out.printf("mask cost per sampled token (guided - plain sampling, median): %.1f µs with masks cached, %.1f µs on the first pass "
+                        + "(mean %.1f µs, masks computed on first visit)%n", median(warm) * 1e6, median(cold) * 1e6,
+                cold.stream().mapToDouble(Double::doubleValue).average().orElse(0) * 1e6);
+        out.printf("at %d streams: %.1f µs of masks per decode step = %.2f %% of the guided decode step (ITL p50 %.2f ms)%n", streams,
+                perStep * 1e6, 100 * perStep / step, step * 1e3);
+    }
+
+    private static List<Double> guideWalks(Guide guide, TokenVocabulary vocabulary, int vocab, int streams, int gen) {
+        SplittableRandom random = new SplittableRandom(11);
+        List<Double> costs = new ArrayList<>();
+        SamplingParams plain = new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, gen, 0, Set.of(), List.of(), Map.of(),
+                SamplingParams.NO_LOGPROBS);
+        for (int s = 0; s < streams; s++) {
+            Sampler guided = new Sampler(plain.withGuide(guide.over(vocabulary)));
+            Sampler unguided = new Sampler(plain);
+            TokenHistory history = new TokenHistory(new int[] {1});
+            for (int t = 0; t < gen && !guided.guideComplete(); t++) {
+                float[] logits = new float[vocab];
+                for (int i = 0; i < vocab; i++) logits[i] = (float) random.nextGaussian();
+                float[] copy = logits.clone();
+                long a = System.nanoTime();
+                guided.sample(logits, history);
+                long b = System.nanoTime();
+                unguided.sample(copy, history);
+                long c = System.nanoTime();
+                costs.add(((b - a) - (c - b)) / 1e9);
+            }
+        }
+        return costs;
     }
 
     /** Tokens per second of one greedy request through the in-process generator, prefill included. */
@@ -176,7 +265,7 @@ public final class ServeBench {
             }
             ArrayNode arr = o.putArray("levels");
             for (Level l : levels) {
-                ObjectNode level = arr.addObject().put("streams", l.streams()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
+                ObjectNode level = arr.addObject().put("streams", l.streams()).put("json_schema", l.guided()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
                         .put("ttft_p99_s", l.ttftP99()).put("itl_p50_s", l.itlP50()).put("moe_layers", l.moeLayers())
                         .put("moe_layer_p50_s", l.moeP50()).put("moe_layer_p99_s", l.moeP99());
                 if (l.traffic().messages() > 0) {
@@ -193,10 +282,10 @@ public final class ServeBench {
             out.printf("one stream, prefill included: engine %.1f tok/s, HTTP service %.1f tok/s, service/engine %.2f (rounds: %s | %s)%n",
                     median(engine), median(service), ratio, format(engine), format(service));
         }
-        out.printf("%8s %12s %14s %14s %14s %18s   %s%n", "streams", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "ITL p50 (ms)",
+        out.printf("%8s %7s %12s %14s %14s %14s %18s   %s%n", "streams", "schema", "tok/s", "TTFT p50 (s)", "TTFT p99 (s)", "ITL p50 (ms)",
                 "MoE layer p50/p99", "rounds (tok/s)");
         for (Level l : levels) {
-            out.printf("%8d %12.1f %14.4f %14.4f %14.2f %18s   %s%n", l.streams(), median(l.tokPerS()), l.ttftP50(), l.ttftP99(),
+            out.printf("%8d %7s %12.1f %14.4f %14.4f %14.2f %18s   %s%n", l.streams(), l.guided() ? "yes" : "no", median(l.tokPerS()), l.ttftP50(), l.ttftP99(),
                     l.itlP50() * 1e3, String.format("%.0f/%.0f µs", l.moeP50() * 1e6, l.moeP99() * 1e6), format(l.tokPerS()));
         }
         for (Level l : levels) {
@@ -238,13 +327,17 @@ public final class ServeBench {
         }
 
         /** Runs one stream per prompt at once; returns generated tokens per second of wall time. */
-        double round(List<int[]> prompts, int gen) {
+        double round(List<int[]> prompts, int gen, JsonNode schema) {
             long t0 = System.nanoTime();
             List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
             for (int[] p : prompts) {
                 ObjectNode body = Json.MAPPER.createObjectNode().put("max_tokens", gen).put("min_tokens", gen).put("temperature", 0)
                         .put("stream", true);
                 body.putObject("stream_options").put("include_usage", true);
+                if (schema != null) {
+                    body.putObject("response_format").put("type", "json_schema").putObject("json_schema").put("name", "bench")
+                            .set("schema", schema);
+                }
                 ArrayNode ids = body.putArray("prompt");
                 for (int id : p) ids.add(id);
                 all.add(http.sendAsync(HttpRequest.newBuilder(uri("/v1/completions")).header("Content-Type", "application/json")

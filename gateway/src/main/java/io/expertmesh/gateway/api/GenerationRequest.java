@@ -1,5 +1,7 @@
 package io.expertmesh.gateway.api;
 
+import io.expertmesh.model.guided.Guide;
+import io.expertmesh.model.guided.TokenVocabulary;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.util.HashSet;
@@ -24,6 +26,7 @@ import java.util.Set;
  * @param echo         a completion request's {@code echo}: the prompt text leads each choice's text
  * @param user         the client's end-user id: only logged
  * @param includeUsage {@code stream_options.include_usage}: send a usage chunk at the end of a stream
+ * @param guide        the compiled structured-output guide ({@code response_format} or {@code guided_*}), or null
  */
 public record GenerationRequest(
         Endpoint endpoint,
@@ -50,7 +53,8 @@ public record GenerationRequest(
         boolean echo,
         boolean stream,
         boolean includeUsage,
-        String user) {
+        String user,
+        Guide guide) {
 
     public GenerationRequest {
         Objects.requireNonNull(endpoint, "endpoint");
@@ -71,14 +75,15 @@ public record GenerationRequest(
     /**
      * The sampler's parameters for this request. {@code maxNewTokens} is the budget the server settled
      * on ({@link #maxTokens()} or its own default, cut to the context left); {@code defaultStopTokenIds}
-     * (the model's end-of-sequence ids) are added to the request's own.
+     * (the model's end-of-sequence ids) are added to the request's own; a guide is bound to {@code vocabulary}.
      */
-    public SamplingParams sampling(int maxNewTokens, Set<Integer> defaultStopTokenIds) {
+    public SamplingParams sampling(int maxNewTokens, Set<Integer> defaultStopTokenIds, TokenVocabulary vocabulary) {
         Set<Integer> stopIds = new HashSet<>(defaultStopTokenIds);
         stopIds.addAll(stopTokenIds);
         // The server may have cut the budget below min_tokens to fit the context; the budget wins.
         int min = Math.min(minTokens, maxNewTokens);
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxNewTokens, min, stopIds, stop, logitBias, logprobs ? topLogprobs : SamplingParams.NO_LOGPROBS);
+                seed, maxNewTokens, min, stopIds, stop, logitBias, logprobs ? topLogprobs : SamplingParams.NO_LOGPROBS,
+                guide == null ? null : guide.over(vocabulary));
     }
 }

@@ -1,6 +1,10 @@
 package io.expertmesh.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.model.Json;
+import io.expertmesh.model.guided.Guide;
+import io.expertmesh.model.guided.GuideException;
+import io.expertmesh.model.guided.GuideSpec;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -27,6 +31,8 @@ public final class RequestParser {
     public static final int MAX_COMPLETION_LOGPROBS = 5;
     public static final int MAX_CHOICES = 16;
     public static final int MAX_LOGIT_BIAS_ENTRIES = 1024;
+    public static final int MAX_GUIDED_CHOICES = 256;
+    public static final int MAX_GUIDED_CHOICE_LENGTH = 1024;
 
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
@@ -115,13 +121,109 @@ public final class RequestParser {
             }
             if (f.get("suffix") != null) throw ApiException.badRequest("'suffix' is not supported (only null)", "suffix");
         }
-        rejectToolsAndFormats(f);
+        rejectTools(f);
+        Guide guide = guide(f);
 
         return new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
                 max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
                 temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
                 presencePenalty, frequencyPenalty, repetitionPenalty, seed,
-                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user);
+                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, guide);
+    }
+
+    /**
+     * Structured output: OpenAI's {@code response_format} ({@code text}, {@code json_object},
+     * {@code json_schema}) or one of vLLM's {@code guided_json}, {@code guided_regex},
+     * {@code guided_choice}; at most one of them. The guide is compiled here, so an unsupported
+     * schema keyword or an oversized guide is a 400 naming the field.
+     */
+    private static Guide guide(JsonFields f) {
+        List<String> given = new ArrayList<>();
+        for (String name : List.of("response_format", "guided_json", "guided_regex", "guided_choice")) {
+            JsonNode v = f.get(name);
+            if (v != null && !(name.equals("response_format") && isTextFormat(v))) given.add(name);
+        }
+        if (given.isEmpty()) {
+            JsonNode format = f.get("response_format");
+            if (format != null && !format.isObject()) throw f.invalid("response_format", "an object with 'type'", format);
+            return null;
+        }
+        if (given.size() > 1) {
+            throw ApiException.badRequest("only one of " + String.join(", ", given) + " may be given", given.get(1));
+        }
+        String param = given.getFirst();
+        JsonNode v = f.get(param);
+        GuideSpec spec = switch (param) {
+            case "response_format" -> responseFormat(f, v);
+            case "guided_json" -> new GuideSpec.JsonSchema(schemaNode(v, "guided_json"));
+            case "guided_regex" -> {
+                if (!v.isTextual()) throw f.invalid("guided_regex", "a string", v);
+                yield new GuideSpec.Regex(v.textValue());
+            }
+            default -> new GuideSpec.Choice(choices(f, v));
+        };
+        try {
+            return Guide.compile(spec);
+        } catch (GuideException e) {
+            throw ApiException.badRequest("'" + param + "': " + e.getMessage(), param);
+        }
+    }
+
+    private static boolean isTextFormat(JsonNode v) {
+        return v.isObject() && "text".equals(v.path("type").textValue());
+    }
+
+    private static GuideSpec responseFormat(JsonFields f, JsonNode v) {
+        String expected = "an object with 'type' one of text, json_object, json_schema";
+        if (!v.isObject()) throw f.invalid("response_format", expected, v);
+        JsonFields format = JsonFields.nested(v, "response_format", "response_format");
+        JsonNode type = format.get("type");
+        if (type == null || !type.isTextual()) throw format.invalid("type", "one of text, json_object, json_schema", type);
+        return switch (type.textValue()) {
+            case "json_object" -> new GuideSpec.JsonObject();
+            case "json_schema" -> {
+                JsonNode js = format.get("json_schema");
+                if (js == null || !js.isObject()) throw format.invalid("json_schema", "an object with 'name' and 'schema'", js);
+                JsonFields named = JsonFields.nested(js, "response_format", format.path("json_schema"));
+                named.string("name");
+                named.bool("strict", false);
+                JsonNode schema = named.get("schema");
+                if (schema == null) throw named.invalid("schema", "a JSON schema object", null);
+                yield new GuideSpec.JsonSchema(schemaNode(schema, "response_format"));
+            }
+            default -> throw format.invalid("type", "one of text, json_object, json_schema", type);
+        };
+    }
+
+    /** A schema object, or (as vLLM takes {@code guided_json}) a string holding one. */
+    private static JsonNode schemaNode(JsonNode v, String param) {
+        JsonNode schema = v;
+        if (v.isTextual()) {
+            try {
+                schema = Json.MAPPER.readTree(v.textValue());
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw ApiException.badRequest("'" + param + "' holds a string that is not JSON: " + e.getOriginalMessage(), param);
+            }
+        }
+        if (!schema.isObject() && !schema.isBoolean()) {
+            throw ApiException.badRequest("'" + param + "' must hold a JSON schema object, got " + JsonFields.quote(v), param);
+        }
+        return schema;
+    }
+
+    private static List<String> choices(JsonFields f, JsonNode v) {
+        String expected = "a non-empty array of at most " + MAX_GUIDED_CHOICES + " non-empty strings of at most "
+                + MAX_GUIDED_CHOICE_LENGTH + " characters";
+        if (!v.isArray() || v.isEmpty() || v.size() > MAX_GUIDED_CHOICES) throw f.invalid("guided_choice", expected, v);
+        List<String> choices = new ArrayList<>(v.size());
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode c = v.get(i);
+            if (!c.isTextual() || c.textValue().isEmpty() || c.textValue().length() > MAX_GUIDED_CHOICE_LENGTH) {
+                throw JsonFields.invalid("guided_choice", "guided_choice[" + i + "]", expected, c);
+            }
+            choices.add(c.textValue());
+        }
+        return choices;
     }
 
     /**
@@ -290,11 +392,11 @@ public final class RequestParser {
     }
 
     /**
-     * Tool calling and structured output are not implemented; silently ignoring them would hand the
-     * client plain text where it expects a call or JSON. Values that ask for nothing are let through.
+     * Tool calling is not implemented; silently ignoring it would hand the client plain text where
+     * it expects a call. Values that ask for nothing are let through.
      */
-    private static void rejectToolsAndFormats(JsonFields f) {
-        for (String name : List.of("tools", "tool_choice", "functions", "function_call", "response_format")) {
+    private static void rejectTools(JsonFields f) {
+        for (String name : List.of("tools", "tool_choice", "functions", "function_call")) {
             JsonNode v = f.get(name);
             if (v != null && !asksForNothing(name, v)) {
                 throw ApiException.badRequest("'" + name + "' is not supported, got " + JsonFields.quote(v), name);
@@ -306,7 +408,6 @@ public final class RequestParser {
         return switch (name) {
             case "tools", "functions" -> v.isArray() && v.isEmpty();
             case "tool_choice", "function_call" -> v.isTextual() && v.textValue().equals("none");
-            case "response_format" -> v.isObject() && v.size() == 1 && "text".equals(v.path("type").textValue());
             default -> false;
         };
     }

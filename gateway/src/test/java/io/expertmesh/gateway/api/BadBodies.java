@@ -103,8 +103,26 @@ public final class BadBodies {
                 chat("tools", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools", "'tools' is not supported"),
                 chat("tool_choice auto", "\"tool_choice\":\"auto\"", "tool_choice", "'tool_choice' is not supported"),
                 chat("functions", "\"functions\":[{\"name\":\"f\"}]", "functions", "'functions' is not supported"),
-                chat("response_format json", "\"response_format\":{\"type\":\"json_object\"}", "response_format",
-                        "'response_format' is not supported"));
+                chat("response_format unknown type", "\"response_format\":{\"type\":\"yaml\"}", "response_format",
+                        "'response_format.type' must be one of text, json_object, json_schema, got \"yaml\""),
+                chat("response_format json_schema without schema", "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}",
+                        "response_format", "'response_format.json_schema.schema' must be a JSON schema object"),
+                chat("json_schema with unsupported keywords",
+                        "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":"
+                                + "{\"type\":\"string\",\"pattern\":\"a\",\"format\":\"email\"}}}",
+                        "response_format", "unsupported JSON schema keyword(s) at #: format, pattern"),
+                chat("guided_json too large", "\"guided_json\":{\"type\":\"array\",\"maxItems\":100000}", "guided_json",
+                        "'maxItems' at # is over this server's limit of 256"),
+                chat("guided_json a non-JSON string", "\"guided_json\":\"{nope\"", "guided_json", "holds a string that is not JSON"),
+                chat("guided_regex bad syntax", "\"guided_regex\":\"(a\"", "guided_regex", "invalid regex at offset 2: '(' without ')'"),
+                chat("guided_regex too long", "\"guided_regex\":\"" + "a".repeat(4097) + "\"", "guided_regex",
+                        "longer than 4096 characters"),
+                chat("guided_regex automaton too large", "\"guided_regex\":\"(([a-z]{256}){256}){256}\"", "guided_regex",
+                        "the guide is too large"),
+                chat("guided_choice empty", "\"guided_choice\":[]", "guided_choice", "a non-empty array of at most 256"),
+                chat("guided_choice not strings", "\"guided_choice\":[\"a\",1]", "guided_choice", "'guided_choice[1]' must be"),
+                chat("two guides", "\"guided_regex\":\"a\",\"guided_choice\":[\"a\"]", "guided_choice",
+                        "only one of guided_regex, guided_choice may be given"));
     }
 
     /** Sampling and streaming fields, which both endpoints share (sent to chat). */

@@ -257,9 +257,9 @@ class RequestParserTest {
         assertTrue(completion("{\"prompt\":\"a\",\"echo\":true}").echo());
         GenerationRequest r = completion("{\"prompt\":\"a\",\"logprobs\":2}");
         assertTrue(r.logprobs());
-        assertEquals(2, r.sampling(5, Set.of()).logprobs());
-        assertEquals(0, completion("{\"prompt\":\"a\",\"logprobs\":0}").sampling(5, Set.of()).logprobs());
-        assertEquals(SamplingParams.NO_LOGPROBS, completion("{\"prompt\":\"a\"}").sampling(5, Set.of()).logprobs());
+        assertEquals(2, r.sampling(5, Set.of(), null).logprobs());
+        assertEquals(0, completion("{\"prompt\":\"a\",\"logprobs\":0}").sampling(5, Set.of(), null).logprobs());
+        assertEquals(SamplingParams.NO_LOGPROBS, completion("{\"prompt\":\"a\"}").sampling(5, Set.of(), null).logprobs());
     }
 
     @Test
@@ -277,23 +277,23 @@ class RequestParserTest {
                 "max_tokens":100,"min_tokens":5,"temperature":0.7,"top_p":0.9,"top_k":40,"min_p":0.05,
                 "presence_penalty":0.5,"frequency_penalty":-0.5,"repetition_penalty":1.1,"seed":42,
                 "stop":["END"],"stop_token_ids":[7],"logit_bias":{"3":1.5},"logprobs":true,"top_logprobs":4""");
-        SamplingParams p = r.sampling(100, Set.of(2));
+        SamplingParams p = r.sampling(100, Set.of(2), null);
         assertEquals(new SamplingParams(0.7f, 40, 0.9f, 0.05f, 1.1f, 0.5f, -0.5f, 42L, 100, 5, Set.of(2, 7),
                 List.of("END"), Map.of(3, 1.5f), 4), p);
     }
 
     @Test
     void samplingOfADefaultRequestIsRandomWithNeutralFilters() {
-        SamplingParams p = chat("").sampling(256, Set.of(2));
+        SamplingParams p = chat("").sampling(256, Set.of(2), null);
         assertEquals(new SamplingParams(1f, 0, 1f, 0f, 1f, 0f, 0f, null, 256, 0, Set.of(2), List.of(), Map.of(),
                 SamplingParams.NO_LOGPROBS), p);
         assertFalse(p.isGreedy());
-        assertTrue(chat("\"temperature\":0").sampling(1, Set.of()).isGreedy());
+        assertTrue(chat("\"temperature\":0").sampling(1, Set.of(), null).isGreedy());
     }
 
     @Test
     void samplingCutsMinTokensToASmallerServerBudget() {
-        SamplingParams p = chat("\"min_tokens\":50").sampling(10, Set.of());
+        SamplingParams p = chat("\"min_tokens\":50").sampling(10, Set.of(), null);
         assertEquals(10, p.maxNewTokens());
         assertEquals(10, p.minTokens());
     }
@@ -310,9 +310,23 @@ class RequestParserTest {
     void recordRejectsAChatRequestWithAPrompt() {
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.CHAT, null,
                 List.of(new ChatMessage("user", "x")), "prompt", null, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null));
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.COMPLETION, null,
                 null, "prompt", new int[] {1}, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null));
+    }
+
+    @Test
+    void structuredOutputFieldsCompileToAGuide() {
+        assertNull(chat("").guide());
+        assertNull(chat("\"response_format\":{\"type\":\"text\"}").guide());
+        assertTrue(chat("\"response_format\":{\"type\":\"json_object\"}").guide().matches("{\"a\":[1]}"));
+        GenerationRequest schema = chat("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"n\",\"strict\":true,"
+                + "\"schema\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"boolean\"}},\"required\":[\"x\"]}}}");
+        assertTrue(schema.guide().matches("{\"x\":true}"));
+        assertFalse(schema.guide().matches("{}"));
+        assertTrue(chat("\"guided_json\":\"{\\\"enum\\\":[1,2]}\"").guide().matches("2"), "a schema given as a string");
+        assertTrue(chat("\"guided_regex\":\"[0-9]{2}\"").guide().matches("42"));
+        assertTrue(chat("\"guided_choice\":[\"up\",\"down\"]").guide().matches("down"));
     }
 }

@@ -19,7 +19,7 @@ public final class Generator {
     }
 
     /**
-     * Runs until a stop token, a stop string or {@code maxNewTokens}. {@code onText} receives the
+     * Runs until a stop token, a stop string, a complete guided output or {@code maxNewTokens}. {@code onText} receives the
      * output text in pieces as it becomes final.
      */
     public Generation generate(int[] prompt, SamplingParams params, Consumer<String> onText) {
@@ -50,7 +50,7 @@ public final class Generator {
                         break;
                     }
                     emit(text.push(next), onText);
-                    if (text.stopped()) {
+                    if (text.stopped() || sampler.guideComplete()) {
                         finish = FinishReason.STOP;
                         break;
                     }

@@ -1,5 +1,6 @@
 package io.expertmesh.model.sampling;
 
+import io.expertmesh.model.guided.TokenConstraint;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -8,18 +9,30 @@ import java.util.SplittableRandom;
  * and frequency over output) and logit bias, then greedy argmax, or temperature, top-k, top-p and
  * min-p followed by a draw from the request's own seeded generator. When the request asks for log
  * probabilities they are taken after bias and before temperature; otherwise they cost nothing.
+ *
+ * <p>With a guide, tokens the guided output does not allow are masked (-inf) before anything else,
+ * so penalties, bias, log probabilities and the draw all see the masked distribution; stop tokens
+ * are allowed exactly where the output is complete. Without one, sampling does no extra work.
  */
 public final class Sampler {
     private final SamplingParams params;
     private final SplittableRandom random;
+    private final TokenConstraint.State guided;
 
     public Sampler(SamplingParams params) {
         this.params = params;
         this.random = new SplittableRandom(params.seed() != null ? params.seed() : new SplittableRandom().nextLong());
+        this.guided = params.guide() == null ? null : params.guide().start();
+    }
+
+    /** Whether the guided output is complete and nothing may follow it (false without a guide). */
+    public boolean guideComplete() {
+        return guided != null && guided.complete();
     }
 
     /** Picks a token; {@code logits} is modified (penalties and bias are applied in place). */
     public Sampled sample(float[] logits, TokenHistory history) {
+        if (guided != null) applyGuide(logits);
         applyPenalties(logits, history);
         params.logitBias().forEach((id, bias) -> {
             if (id < logits.length) logits[id] += bias;
@@ -28,7 +41,24 @@ public final class Sampler {
             for (int id : params.stopTokenIds()) if (id >= 0 && id < logits.length) logits[id] = Float.NEGATIVE_INFINITY;
         }
         int token = params.isGreedy() ? argmax(logits) : draw(logits);
+        if (guided != null && !params.stopTokenIds().contains(token)) guided.advance(token);
         return new Sampled(token, params.wantsLogprobs() ? logprobs(logits, token, params.logprobs()) : null);
+    }
+
+    private void applyGuide(float[] logits) {
+        // Stop tokens are allowed exactly where the output may end, whatever the mask says of them.
+        boolean accepting = guided.accepting();
+        int[] stops = params.stopTokenIds().stream().mapToInt(Integer::intValue).filter(id -> id >= 0 && id < logits.length).toArray();
+        float[] stopLogits = new float[stops.length];
+        for (int i = 0; i < stops.length; i++) stopLogits[i] = accepting ? logits[stops[i]] : Float.NEGATIVE_INFINITY;
+        long[] allowed = guided.allowedTokens();
+        for (int word = 0; word * 64 < logits.length; word++) {
+            long bits = word < allowed.length ? allowed[word] : 0;
+            if (bits == -1L) continue;
+            int end = Math.min(logits.length, word * 64 + 64);
+            for (int id = word * 64; id < end; id++) if ((bits & 1L << id) == 0) logits[id] = Float.NEGATIVE_INFINITY;
+        }
+        for (int i = 0; i < stops.length; i++) logits[stops[i]] = stopLogits[i];
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.expertmesh.model.sampling;
 
+import io.expertmesh.model.guided.TokenConstraint;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -13,6 +14,8 @@ import java.util.Set;
  * @param logitBias added to the logits of its token ids (after penalties, before log probabilities and sampling)
  * @param logprobs  {@link #NO_LOGPROBS}, or how many most likely alternatives to report with each
  *                  chosen token's log probability (0 reports only the chosen token's)
+ * @param guide     guided output: only tokens it allows are sampled, stop tokens only where the
+ *                  output is complete; null for none
  */
 public record SamplingParams(
         float temperature,
@@ -28,7 +31,8 @@ public record SamplingParams(
         Set<Integer> stopTokenIds,
         List<String> stopStrings,
         Map<Integer, Float> logitBias,
-        int logprobs) {
+        int logprobs,
+        TokenConstraint guide) {
 
     public static final int MAX_STOP_STRINGS = 16;
     public static final int NO_LOGPROBS = -1;
@@ -58,6 +62,14 @@ public record SamplingParams(
         check(logprobs >= NO_LOGPROBS && logprobs <= MAX_LOGPROBS, "logprobs", "-1 (none) or an integer in [0, 20]", logprobs);
     }
 
+    /** Parameters without a guide. */
+    public SamplingParams(float temperature, int topK, float topP, float minP, float repetitionPenalty, float presencePenalty,
+                          float frequencyPenalty, Long seed, int maxNewTokens, int minTokens, Set<Integer> stopTokenIds,
+                          List<String> stopStrings, Map<Integer, Float> logitBias, int logprobs) {
+        this(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, maxNewTokens, minTokens,
+                stopTokenIds, stopStrings, logitBias, logprobs, null);
+    }
+
     /** Greedy decoding of {@code maxNewTokens} tokens that stops only at the given token ids. */
     public static SamplingParams greedy(int maxNewTokens, Set<Integer> stopTokenIds) {
         return new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, maxNewTokens, 0, stopTokenIds, List.of(), Map.of(), NO_LOGPROBS);
@@ -73,7 +85,12 @@ public record SamplingParams(
 
     public SamplingParams withSeed(long newSeed) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs);
+                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, guide);
+    }
+
+    public SamplingParams withGuide(TokenConstraint newGuide) {
+        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
+                seed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, newGuide);
     }
 
     /**

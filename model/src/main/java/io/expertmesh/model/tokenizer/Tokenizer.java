@@ -197,6 +197,11 @@ public final class Tokenizer {
         return OptionalInt.empty();
     }
 
+    /** Whether {@code id} is a special token, or no token at all: such ids never appear inside guided output. */
+    public boolean isSpecial(int id) {
+        return id < 0 || id >= tokens.length || tokens[id] == null || special[id];
+    }
+
     /** One more than the largest token id. */
     public int size() {
         return tokens.length;
