@@ -6,6 +6,11 @@
 //    shown equals the API's non-streaming greedy answer to the same messages;
 //  - Stop cancels a long answer mid-stream, and the server's running count drops to 0 (and no more
 //    tokens are generated); Escape does the same, and Tab moves from the message box to Send;
+//  - with log probabilities on, the page asks for top_logprobs 5, the token spans spell the API's greedy
+//    answer, and hovering (or focusing) a token shows a tooltip with its probability and alternatives;
+//  - with a json_schema response format the answer parses as JSON matching the schema; invalid JSON in
+//    the schema box is reported next to it and nothing is sent; a schema keyword the server refuses
+//    shows the server's 400 message in the chat;
 //  - the cluster view shows the node and a 64-cell expert map with token counts, and the layout fits a
 //    390 px wide screen;
 // and saves screenshots of the playground and of the cluster view at 1280x800 and of a narrow screen.
@@ -30,9 +35,20 @@ const GREEDY_PROMPT = "Give me a short introduction to large language model.";
 const GREEDY_MAX_TOKENS = 48;
 const LONG_PROMPT = "Tell me a very long story about a mixture of experts.";
 const LONG_MAX_TOKENS = 4000;
+const SCHEMA = { type: "object", properties: { a: { type: "integer" } }, required: ["a"], additionalProperties: false };
+const REFUSED_SCHEMA = { type: "object", properties: { a: { type: "string", pattern: "^x+$" } }, required: ["a"] };
 
 function fail(message) {
   throw new Error(message);
+}
+
+async function chatApi(body) {
+  const r = await fetch(new URL("v1/chat/completions", base), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
 }
 
 async function metrics() {
@@ -172,6 +188,91 @@ try {
   await lastAssistant(page).and(page.locator("[data-state=stopped]")).waitFor({ timeout: 10_000 });
   await until("mesh:num_requests_running to drop to 0 after Escape", async () => (await metrics()).get("mesh:num_requests_running") === 0, 10_000, 50);
 
+  // 3. Log probabilities: one span per token, spelling the greedy answer; a tooltip on hover and on focus.
+  await page.click("#clear");
+  await page.check("#logprobs");
+  await page.fill("#max-tokens", String(GREEDY_MAX_TOKENS));
+  await page.fill("#prompt", GREEDY_PROMPT);
+  const sentBefore = sent.length;
+  await page.press("#prompt", "Enter");
+  await lastAssistant(page).and(page.locator("[data-state=done]")).waitFor({ timeout: 60_000 });
+  const lpRequest = sent.slice(sentBefore).find((f) => f.type === "chat.completions");
+  if (lpRequest?.body.logprobs !== true || lpRequest.body.top_logprobs !== 5) {
+    fail("with log probabilities on, the page sent " + JSON.stringify(lpRequest?.body));
+  }
+  const spans = lastAssistant(page).locator(".text .tok");
+  const spanTexts = await spans.allTextContents();
+  if (spanTexts.length < 2) fail(`expected a span per token, got ${spanTexts.length}`);
+  if (spanTexts.join("") !== expected) {
+    fail(`the token spans spell ${JSON.stringify(spanTexts.join(""))}, the API's greedy text is ${JSON.stringify(expected)}`);
+  }
+  if ((await lastAssistant(page).locator(".text").textContent()) !== expected) fail("text outside the token spans");
+  const tip = page.locator("#token-tip");
+  const checkTip = async (how) => {
+    await tip.waitFor({ state: "visible", timeout: 2000 }).catch(() => fail(`no tooltip on ${how} of a token`));
+    const text = await tip.textContent();
+    if (!/\d(\.\d+)? %/.test(text)) fail(`the tooltip on ${how} shows no percentage: ${JSON.stringify(text)}`);
+    const alts = await tip.locator(".tip-alts li").count();
+    if (alts < 1) fail(`the tooltip on ${how} lists no alternatives`);
+    return { text, alts };
+  };
+  await spans.nth(1).hover();
+  const hovered = await checkTip("hover");
+  await page.mouse.move(1, 1);
+  await tip.waitFor({ state: "hidden", timeout: 2000 }).catch(() => fail("the tooltip stays after the pointer leaves"));
+  await spans.first().focus();
+  await checkTip("focus");
+  await page.keyboard.press("ArrowRight");
+  if (!(await spans.nth(1).evaluate((el) => el === document.activeElement))) fail("ArrowRight does not move to the next token");
+  await page.screenshot({ path: join(outDir, "logprobs-1280x800.png") });
+  await page.uncheck("#logprobs");
+
+  // 4. Structured output: a json_schema answer parses and matches; bad JSON is caught before sending;
+  // a keyword the server refuses shows its 400 message.
+  await page.click("#clear");
+  await page.click("#format-box summary");
+  await page.selectOption("#response-format", "json_schema");
+  await page.fill("#schema", JSON.stringify(SCHEMA));
+  await page.fill("#max-tokens", "32");
+  await page.fill("#prompt", "Give me a JSON object with an integer a.");
+  await page.press("#prompt", "Enter");
+  await lastAssistant(page).and(page.locator("[data-state=done]")).waitFor({ timeout: 60_000 });
+  const jsonText = await lastAssistant(page).locator(".text").textContent();
+  let parsed;
+  try {
+    parsed = JSON.parse(jsonText);
+  } catch {
+    fail("the json_schema answer is not JSON: " + JSON.stringify(jsonText));
+  }
+  if (!parsed || typeof parsed !== "object" || Object.keys(parsed).join() !== "a" || !Number.isInteger(parsed.a)) {
+    fail("the json_schema answer does not match the schema: " + jsonText);
+  }
+
+  const framesBeforeBad = sent.length;
+  const messagesBeforeBad = await page.locator(".msg").count();
+  await page.fill("#schema", '{"type": "object",');
+  await page.fill("#prompt", "Hello!");
+  await page.press("#prompt", "Enter");
+  await page.locator("#schema-error").waitFor({ state: "visible", timeout: 2000 }).catch(() => fail("invalid JSON in the schema box is not reported"));
+  if (!/not valid JSON/.test(await page.locator("#schema-error").textContent())) fail("the schema error does not say the JSON is invalid");
+  if (sent.length !== framesBeforeBad || (await page.locator(".msg").count()) !== messagesBeforeBad) fail("a request went out with invalid JSON in the schema box");
+  if ((await page.inputValue("#prompt")) !== "Hello!") fail("the message was lost when the schema was invalid");
+
+  await page.fill("#schema", JSON.stringify(REFUSED_SCHEMA));
+  if (await page.locator("#schema-error").isVisible()) fail("the schema error stays after editing the box");
+  await page.press("#prompt", "Enter");
+  await lastAssistant(page).and(page.locator("[data-state=error]")).waitFor({ timeout: 30_000 });
+  const refused = await chatApi({
+    messages: [{ role: "user", content: "Hello!" }], max_tokens: 32,
+    response_format: { type: "json_schema", json_schema: { name: "playground", schema: REFUSED_SCHEMA, strict: true } },
+  });
+  const serverMessage = refused.body.error?.message;
+  if (refused.status !== 400 || !/pattern/.test(serverMessage || "")) fail("the API does not refuse the pattern keyword: " + JSON.stringify(refused));
+  const shownError = await lastAssistant(page).locator(".error-text").textContent().catch(() => "");
+  if (!shownError.includes(serverMessage)) fail(`the chat shows ${JSON.stringify(shownError)}, not the server's ${JSON.stringify(serverMessage)}`);
+  await page.screenshot({ path: join(outDir, "schema-error-1280x800.png") });
+  await page.selectOption("#response-format", "none");
+
   // Let two polls draw the charts and the heat, then the cluster view.
   await sleep(2500);
   await page.locator("#cluster").screenshot({ path: join(outDir, "cluster-1280x800.png") });
@@ -190,7 +291,9 @@ try {
 
   if (problems.length) fail(problems.join("\n"));
   summary = `playground-test: OK (greedy answer of ${greedyTokens} tokens in ${frames} WebSocket chunks equals the API's; `
-    + `Stop after ${stoppedTokens} of ${LONG_MAX_TOKENS} tokens, running 0 after ${dropMs} ms; screenshots in ${outDir})`;
+    + `Stop after ${stoppedTokens} of ${LONG_MAX_TOKENS} tokens, running 0 after ${dropMs} ms; `
+    + `${spanTexts.length} token spans, tooltip with ${hovered.alts} alternatives; json_schema answer ${jsonText}; `
+    + `refused schema shown as ${JSON.stringify(shownError)}; screenshots in ${outDir})`;
 } finally {
   await browser.close();
 }

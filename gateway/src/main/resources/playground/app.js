@@ -8,6 +8,7 @@
   const HIDDEN_POLL_MS = 5000;
   const WINDOW_S = 60;
   const RECENT_S = 10;
+  const TOP_LOGPROBS = 5;
   const NODE_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#8c6d1f", "#7b5cc4"];
 
   // ---------------------------------------------------------------- API key
@@ -107,7 +108,7 @@
       return;
     }
     if (frame.chunk) onChunk(req, frame.chunk);
-    if (frame.error) finish(req, "error", frame.error.message);
+    if (frame.error) finish(req, "error", errorText(frame.error));
     else if (frame.done) finish(req, frame.cancelled ? "stopped" : "done");
   }
 
@@ -116,11 +117,19 @@
     const choice = chunk.choices && chunk.choices[0];
     if (!choice) return;
     const content = choice.delta ? choice.delta.content : choice.text;
+    const logprobs = choice.logprobs && choice.logprobs.content;
+    // A token that ends inside a UTF-8 character may arrive before its text: keep its entry until then.
+    if (logprobs) req.tokenInfo.push(...logprobs);
     if (content) {
       if (req.firstAt == null) req.firstAt = performance.now();
       req.pieces++;
       req.text += content;
-      req.textNode.appendData(content);
+      if (req.tokenInfo.length) {
+        appendTokens(req, content, req.tokenInfo);
+        req.tokenInfo = [];
+      } else {
+        req.textNode.appendData(content);
+      }
       keepScrolled();
     }
     if (choice.finish_reason) req.finishReason = choice.finish_reason;
@@ -169,6 +178,12 @@
 
   function buildBody(messages) {
     const body = { messages, stream_options: { include_usage: true } };
+    if ($("logprobs").checked) {
+      body.logprobs = true;
+      body.top_logprobs = TOP_LOGPROBS;
+    }
+    const format = responseFormat();
+    if (format) body.response_format = format;
     const model = $("model").value;
     if (model) body.model = model;
     const temperature = numberField("temperature", false);
@@ -181,6 +196,36 @@
     if (seed !== undefined) body.seed = seed;
     return body;
   }
+
+  // The response_format the settings ask for, or undefined; throws SchemaError when the box is not a JSON object.
+  function responseFormat() {
+    const type = $("response-format").value;
+    if (type === "json_object") return { type };
+    if (type !== "json_schema") return undefined;
+    const raw = $("schema").value.trim();
+    if (!raw) throw new SchemaError("Type a JSON schema, or pick another response format.");
+    let schema;
+    try {
+      schema = JSON.parse(raw);
+    } catch (e) {
+      throw new SchemaError("The schema is not valid JSON: " + e.message);
+    }
+    if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+      throw new SchemaError("The schema must be a JSON object.");
+    }
+    return { type, json_schema: { name: "playground", schema, strict: true } };
+  }
+
+  class SchemaError extends Error {}
+
+  function showSchemaError(message) {
+    const error = $("schema-error");
+    error.textContent = message;
+    error.hidden = !message;
+    $("schema").setAttribute("aria-invalid", message ? "true" : "false");
+  }
+  $("schema").addEventListener("input", () => showSchemaError(""));
+  $("response-format").addEventListener("change", () => showSchemaError(""));
 
   async function send() {
     if (active) return;
@@ -197,14 +242,22 @@
     try {
       body = buildBody(messages);
     } catch (e) {
-      setConn("error", e.message);
+      if (e instanceof SchemaError) {
+        // Reported next to the box, before anything is sent; the message stays in the composer.
+        $("format-box").open = true;
+        showSchemaError(e.message);
+        $("schema").focus();
+      } else {
+        setConn("error", e.message);
+      }
       return;
     }
+    showSchemaError("");
     $("prompt").value = "";
     addMessage("user", prompt);
     const shown = addMessage("assistant", "");
     const req = {
-      id: "p" + ++counter, el: shown.el, textNode: shown.node, text: "", pieces: 0, usage: null,
+      id: "p" + ++counter, el: shown.el, textNode: shown.node, text: "", tokenInfo: [], pieces: 0, usage: null,
       finishReason: null, prompt, startedAt: performance.now(), firstAt: null, state: "streaming",
     };
     shown.el.dataset.state = "streaming";
@@ -233,7 +286,15 @@
     req.endedAt = performance.now();
     pending.delete(req.id);
     req.el.dataset.state = state;
-    req.el.append(statsLine(req, error));
+    if (state === "error") {
+      // The server's reason (e.g. a 400 for an unsupported schema keyword) in full, not only in the stats.
+      const p = document.createElement("p");
+      p.className = "error-text";
+      p.setAttribute("role", "alert");
+      p.textContent = error || "unknown error";
+      req.el.append(p);
+    }
+    req.el.append(statsLine(req));
     if (req.text || state === "done") {
       history.push({ role: "user", content: req.prompt }, { role: "assistant", content: req.text });
     }
@@ -244,7 +305,7 @@
     keepScrolled();
   }
 
-  function statsLine(req, error) {
+  function statsLine(req) {
     const line = document.createElement("div");
     line.className = "stats";
     const item = (label, value, title) => {
@@ -269,7 +330,7 @@
     state.className = "state";
     if (req.state === "done") state.textContent = "finish: " + (req.finishReason || "?");
     else if (req.state === "stopped") state.textContent = "stopped";
-    else state.textContent = "error: " + (error || "unknown");
+    else state.textContent = "error";
     line.append(state);
     return line;
   }
@@ -292,6 +353,7 @@
   });
   $("stop").addEventListener("click", stop);
   document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !tip.hidden) hideTip();
     if (e.key === "Escape" && active) {
       e.preventDefault();
       stop();
@@ -301,9 +363,141 @@
   $("clear").addEventListener("click", () => {
     if (active) stop();
     history.length = 0;
+    hideTip();
     for (const m of transcript.querySelectorAll(".msg")) m.remove();
     $("empty-hint").hidden = false;
     $("prompt").focus();
+  });
+
+  function errorText(error) {
+    const where = [error.type, error.param && "param " + error.param, error.code].filter(Boolean).join(", ");
+    return (error.message || "unknown error") + (where ? ` (${where})` : "");
+  }
+
+  // ---------------------------------------------------------------- log probabilities
+  // With logprobs on, each token of an answer is its own span; hovering or focusing one shows a tooltip
+  // with its probability and the top alternatives. Only the first span of an answer is a Tab stop; the
+  // arrow keys move between tokens. Model text is only ever set as textContent.
+  const tip = $("token-tip");
+  const tokenEntries = new WeakMap(); // span -> logprobs entries it shows
+  let tipFor = null;
+
+  function appendTokens(req, content, entries) {
+    const textEl = req.textNode.parentNode;
+    // One span per token when the tokens spell the text exactly; otherwise (e.g. a stop string cut
+    // the last token) one span for the whole piece, showing all its tokens.
+    const groups = entries.map((e) => e.token).join("") === content
+      ? entries.map((e) => ({ text: e.token, entries: [e] }))
+      : [{ text: content, entries }];
+    for (const g of groups) {
+      if (!g.text) continue;
+      const span = document.createElement("span");
+      span.className = "tok";
+      span.textContent = g.text;
+      span.tabIndex = textEl.querySelector(".tok") ? -1 : 0;
+      tokenEntries.set(span, g.entries);
+      textEl.append(span);
+    }
+    // Text after the spans goes into a fresh text node, so the order stays right if logprobs stop.
+    req.textNode = document.createTextNode("");
+    textEl.append(req.textNode);
+  }
+
+  function pct(logprob) {
+    const p = Math.exp(logprob) * 100;
+    if (p >= 99.95) return "100 %";
+    if (p < 0.01) return "<0.01 %";
+    return p.toFixed(p < 1 ? 2 : 1) + " %";
+  }
+
+  // A token as shown in the tooltip: quoted, with newlines and tabs escaped so that they are visible.
+  const showToken = (t) => JSON.stringify(t);
+
+  function showTip(span) {
+    const entries = tokenEntries.get(span);
+    if (!entries) return;
+    const parts = [];
+    for (const e of entries) {
+      const head = document.createElement("div");
+      head.className = "tip-head";
+      const code = document.createElement("code");
+      code.textContent = showToken(e.token);
+      const p = document.createElement("b");
+      p.className = "tip-p";
+      p.textContent = pct(e.logprob);
+      head.append(code, " ", p);
+      parts.push(head);
+      const alts = e.top_logprobs || [];
+      if (alts.length) {
+        const list = document.createElement("ol");
+        list.className = "tip-alts";
+        list.setAttribute("aria-label", "Top alternatives");
+        for (const a of alts) {
+          const li = document.createElement("li");
+          if (a.token === e.token) li.className = "chosen";
+          const t = document.createElement("code");
+          t.textContent = showToken(a.token);
+          const v = document.createElement("span");
+          v.textContent = pct(a.logprob);
+          li.append(t, v);
+          list.append(li);
+        }
+        parts.push(list);
+      }
+    }
+    tip.replaceChildren(...parts);
+    tip.hidden = false;
+    if (tipFor && tipFor !== span) tipFor.removeAttribute("aria-describedby");
+    tipFor = span;
+    span.setAttribute("aria-describedby", "token-tip");
+    placeTip(span);
+  }
+
+  function placeTip(span) {
+    const r = span.getBoundingClientRect();
+    const w = tip.offsetWidth;
+    const h = tip.offsetHeight;
+    const left = Math.max(4, Math.min(r.left, document.documentElement.clientWidth - w - 4));
+    const below = r.bottom + 6;
+    const top = below + h > window.innerHeight - 4 ? Math.max(4, r.top - h - 6) : below;
+    tip.style.left = left + "px";
+    tip.style.top = top + "px";
+  }
+
+  function hideTip() {
+    tip.hidden = true;
+    if (tipFor) tipFor.removeAttribute("aria-describedby");
+    tipFor = null;
+  }
+
+  const tokenOf = (target) => (target instanceof Element ? target.closest(".tok") : null);
+  transcript.addEventListener("mouseover", (e) => {
+    const span = tokenOf(e.target);
+    if (span && span !== tipFor) showTip(span);
+  });
+  transcript.addEventListener("mouseout", (e) => {
+    if (tokenOf(e.target) && tokenOf(e.relatedTarget) !== tipFor && document.activeElement !== tipFor) hideTip();
+  });
+  transcript.addEventListener("focusin", (e) => {
+    const span = tokenOf(e.target);
+    if (span) showTip(span);
+  });
+  transcript.addEventListener("focusout", (e) => {
+    if (tokenOf(e.target) === tipFor) hideTip();
+  });
+  transcript.addEventListener("scroll", () => {
+    if (tipFor) placeTip(tipFor);
+  });
+  transcript.addEventListener("keydown", (e) => {
+    const span = tokenOf(e.target);
+    if (!span || (e.key !== "ArrowRight" && e.key !== "ArrowLeft")) return;
+    const all = [...span.parentNode.querySelectorAll(".tok")];
+    const next = all[all.indexOf(span) + (e.key === "ArrowRight" ? 1 : -1)];
+    if (!next) return;
+    e.preventDefault();
+    span.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
   });
 
   // ---------------------------------------------------------------- cluster view
