@@ -35,6 +35,7 @@ public final class ChatTemplate {
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        jinjava.getGlobalContext().registerFilter(new PythonToJsonFilter());
     }
 
     public static ChatTemplate load(Path modelDir) {
@@ -83,15 +84,27 @@ public final class ChatTemplate {
 
     /** The prompt text for {@code messages}; ends with the assistant's cue when {@code addGenerationPrompt}. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, List.of(), addGenerationPrompt);
+    }
+
+    /**
+     * The prompt text for {@code messages} offering {@code tools} (OpenAI tool objects,
+     * {@code {"type":"function","function":{...}}}); the template sees no {@code tools} variable
+     * when there are none, as transformers passes {@code tools=None}.
+     */
+    public String render(List<ChatMessage> messages, List<JsonNode> tools, boolean addGenerationPrompt) {
         List<Map<String, Object>> msgs = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
             Map<String, Object> map = new HashMap<>();
             map.put("role", m.role());
             map.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) map.put("tool_calls", toolCalls(m.toolCalls()));
+            if (m.toolCallId() != null) map.put("tool_call_id", m.toolCallId());
             msgs.add(map);
         }
         Map<String, Object> bindings = new HashMap<>(specialTokens);
         bindings.put("messages", msgs);
+        if (!tools.isEmpty()) bindings.put("tools", tools.stream().map(t -> Json.MAPPER.convertValue(t, Object.class)).toList());
         bindings.put("add_generation_prompt", addGenerationPrompt);
         RenderResult result = jinjava.renderForResult(template, bindings);
         for (TemplateError error : result.getErrors()) {
@@ -100,6 +113,22 @@ public final class ChatTemplate {
             }
         }
         return result.getOutput();
+    }
+
+    /** The OpenAI shape templates expect: {@code {"id", "type": "function", "function": {"name", "arguments"}}}. */
+    private static List<Map<String, Object>> toolCalls(List<ChatMessage.ToolCall> calls) {
+        List<Map<String, Object>> list = new ArrayList<>(calls.size());
+        for (ChatMessage.ToolCall c : calls) {
+            Map<String, Object> function = new LinkedHashMap<>();
+            function.put("name", c.name());
+            function.put("arguments", c.arguments());
+            Map<String, Object> call = new LinkedHashMap<>();
+            call.put("id", c.id());
+            call.put("type", "function");
+            call.put("function", function);
+            list.add(call);
+        }
+        return list;
     }
 
     /** Called by templates to reject a conversation they cannot format. */
