@@ -1,10 +1,13 @@
 package io.expertmesh.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.GenerationRequest;
 import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.ChatMessage;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -26,7 +29,7 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
         checkModel(request.model());
         int[] prompt;
         if (request.messages() != null) {
-            prompt = tokenizer.encode(render(request.messages()));
+            prompt = tokenizer.encode(render(request.messages(), request.tools().tools()));
         } else if (request.promptIds() != null) {
             prompt = request.promptIds();
             for (int id : prompt) {
@@ -67,9 +70,14 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
     }
 
     /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */
-    public String render(java.util.List<io.expertmesh.model.tokenizer.ChatMessage> messages) {
+    public String render(List<ChatMessage> messages) {
+        return render(messages, List.of());
+    }
+
+    /** The same, offering {@code tools} to the model through the template's tools branch. */
+    public String render(List<ChatMessage> messages, List<JsonNode> tools) {
         try {
-            return chatTemplate.render(messages, true);
+            return chatTemplate.render(messages, tools, true);
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("the chat template refused the messages: " + e.getMessage(), "messages");
         }

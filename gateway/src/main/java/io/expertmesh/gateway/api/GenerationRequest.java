@@ -24,6 +24,7 @@ import java.util.Set;
  * @param echo         a completion request's {@code echo}: the prompt text leads each choice's text
  * @param user         the client's end-user id: only logged
  * @param includeUsage {@code stream_options.include_usage}: send a usage chunk at the end of a stream
+ * @param tools        a chat request's {@code tools} and {@code tool_choice}; {@link ToolRequest#NONE} for completions
  */
 public record GenerationRequest(
         Endpoint endpoint,
@@ -50,10 +51,12 @@ public record GenerationRequest(
         boolean echo,
         boolean stream,
         boolean includeUsage,
-        String user) {
+        String user,
+        ToolRequest tools) {
 
     public GenerationRequest {
         Objects.requireNonNull(endpoint, "endpoint");
+        Objects.requireNonNull(tools, "tools");
         boolean shapeOk = switch (endpoint) {
             case CHAT -> messages != null && promptText == null && promptIds == null;
             case COMPLETION -> messages == null && (promptText == null) != (promptIds == null);
