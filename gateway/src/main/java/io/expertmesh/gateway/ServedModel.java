@@ -7,6 +7,7 @@ import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -66,7 +67,10 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
             throw ApiException.badRequest("min_tokens (" + request.minTokens() + ") exceeds max_tokens (" + maxTokens + ")", "min_tokens");
         }
         String echo = !request.echo() ? "" : request.promptText() != null ? request.promptText() : tokenizer.decode(prompt, false);
-        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds), echo);
+        SamplingParams sampling = request.sampling(maxTokens, stopTokenIds);
+        var forced = request.tools().forcedPrefix();
+        if (forced.isPresent()) sampling = sampling.withForcedPrefix(Arrays.stream(tokenizer.encode(forced.get())).boxed().toList());
+        return new Prepared(prompt, sampling, echo);
     }
 
     /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */

@@ -10,8 +10,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * ERNIE-4.5's tool calls, as vLLM's {@code ernie45} tool parser reads them, split out of the answer
  * text as it streams: each call is {@code <tool_call>\n{"name": NAME, "arguments": ARGS}\n</tool_call>}.
  * Once the header up to {@code "arguments": } has come, the call starts (id and name), and the
- * arguments follow fragment by fragment, exactly as the model wrote them, up to the end of their
- * JSON value. A call whose object has another shape is read whole at {@code </tool_call>}; one that
+ * arguments follow fragment by fragment, exactly as the model wrote them after that one space, up to
+ * the end of their JSON value. A call whose object has another shape is read whole at {@code </tool_call>}; one that
  * is not a JSON object with a name stays text. As in vLLM, newlines before a call are dropped, and
  * so is text after the first call: the model's turn is the calls.
  */
@@ -180,8 +180,9 @@ final class ToolCallParser {
             }
             c.at = close + 1;
             if (!c.expect(",") || !c.expect("\"arguments\"") || !c.expect(":")) return c.result();
-            c.skipSpace();
-            if (c.atEnd()) return null; // the arguments' first character decides nothing yet, but keeps the header whole
+            // The template writes one space after the colon; whatever the model writes after it is the arguments' own.
+            if (c.atEnd()) return null;
+            if (s.charAt(c.at) == ' ') c.at++;
             return new Header(name, c.at);
         }
 

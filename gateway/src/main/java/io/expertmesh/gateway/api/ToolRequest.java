@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -30,6 +31,22 @@ public record ToolRequest(List<JsonNode> tools, ToolChoice choice) {
     public ToolRequest {
         tools = List.copyOf(tools);
         Objects.requireNonNull(choice, "choice");
+    }
+
+    /**
+     * The text the output must begin with: for a named {@code tool_choice} (or {@code required} with
+     * one tool) the opening of that call, {@code <tool_call>\n{"name": "NAME", "arguments": }, as the
+     * template shows calls; empty when the model chooses. Only this prefix is forced: the arguments
+     * are the model's own, not yet held to the tool's schema.
+     */
+    public Optional<String> forcedPrefix() {
+        String name = switch (choice) {
+            case ToolChoice.Named n -> n.name();
+            case ToolChoice.Required r -> tools.getFirst().get("function").get("name").textValue();
+            case ToolChoice.Auto a -> null;
+            case ToolChoice.None n -> null;
+        };
+        return Optional.ofNullable(name).map(n -> ToolCallParser.START + "\n{\"name\": \"" + n + "\", \"arguments\": ");
     }
 
     static ToolRequest parse(JsonFields f) {
@@ -122,6 +139,11 @@ public record ToolRequest(List<JsonNode> tools, ToolChoice choice) {
             choice = new ToolChoice.Named(name);
         } else {
             throw f.invalid("tool_choice", expected, node);
+        }
+        if (choice instanceof ToolChoice.Required && names.size() > 1) {
+            // Forcing "a call to one of these" needs a grammar over the names: constrained decoding, not the forced prefix.
+            throw ApiException.badRequest("'tool_choice' \"required\" with more than one tool is not supported yet (it needs constrained"
+                    + " decoding); name the tool in 'tool_choice' or offer one tool", "tool_choice");
         }
         if (names.isEmpty()) {
             if (choice instanceof ToolChoice.Required) {

@@ -138,6 +138,8 @@ public final class BadBodies {
                         + "\"function\":{\"name\":\"g\"}}", "tool_choice", "\"g\", which is not in 'tools'"),
                 chat("tool_choice object without function", "\"tools\":[" + tool("f") + "],\"tool_choice\":{\"type\":\"function\"}",
                         "tool_choice", "'tool_choice.function' must be an object"),
+                chat("tool_choice required among two tools", "\"tools\":[" + tool("f") + "," + tool("g") + "],\"tool_choice\":\"required\"",
+                        "tool_choice", "\"required\" with more than one tool is not supported yet"),
                 chat("tool_choice required without tools", "\"tool_choice\":\"required\"", "tool_choice",
                         "needs at least one tool"),
                 chat("functions", "\"functions\":[{\"name\":\"f\"}]", "functions", "'functions' is not supported (use 'tools'"),

@@ -15,6 +15,7 @@ import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -231,11 +232,23 @@ class RequestParserTest {
         assertEquals(2, auto.tools().tools().size());
         assertEquals("get_weather", auto.tools().tools().get(0).at("/function/name").textValue());
         assertEquals(new ToolChoice.Auto(), auto.tools().choice());
-        assertEquals(new ToolChoice.Required(), chat(tools + ",\"tool_choice\":\"required\"").tools().choice());
+        assertEquals(new ToolChoice.Required(), chat(tools.replace(",{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}", "")
+                + ",\"tool_choice\":\"required\"").tools().choice());
         assertEquals(new ToolChoice.None(), chat(tools + ",\"tool_choice\":\"none\"").tools().choice());
         assertEquals(new ToolChoice.Named("get-time"), chat(tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}")
                 .tools().choice());
         assertEquals(ToolRequest.NONE, chat("\"tool_choice\":\"auto\"").tools());
+    }
+
+    @Test
+    void aNamedOrSingleRequiredToolChoiceForcesTheCallsOpeningAndAutoForcesNothing() {
+        String one = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]";
+        String opening = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ";
+        assertEquals(Optional.of(opening), chat(one + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}")
+                .tools().forcedPrefix());
+        assertEquals(Optional.of(opening), chat(one + ",\"tool_choice\":\"required\"").tools().forcedPrefix());
+        assertEquals(Optional.empty(), chat(one).tools().forcedPrefix());
+        assertEquals(Optional.empty(), chat(one + ",\"tool_choice\":\"none\"").tools().forcedPrefix());
     }
 
     @Test

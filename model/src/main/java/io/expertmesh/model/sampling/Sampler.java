@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
  * and frequency over output) and logit bias, then greedy argmax, or temperature, top-k, top-p and
  * min-p followed by a draw from the request's own seeded generator. When the request asks for log
  * probabilities they are taken after bias and before temperature; otherwise they cost nothing.
+ * While the output is within the request's forced prefix, every other token is ruled out.
  */
 public final class Sampler {
     private final SamplingParams params;
@@ -26,6 +27,13 @@ public final class Sampler {
         });
         if (history.generatedCount() < params.minTokens()) {
             for (int id : params.stopTokenIds()) if (id >= 0 && id < logits.length) logits[id] = Float.NEGATIVE_INFINITY;
+        }
+        if (history.generatedCount() < params.forcedPrefix().size()) {
+            int forced = params.forcedPrefix().get(history.generatedCount());
+            if (forced < logits.length) {
+                Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+                logits[forced] = 0;
+            }
         }
         int token = params.isGreedy() ? argmax(logits) : draw(logits);
         return new Sampled(token, params.wantsLogprobs() ? logprobs(logits, token, params.logprobs()) : null);

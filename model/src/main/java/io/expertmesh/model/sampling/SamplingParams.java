@@ -13,6 +13,11 @@ import java.util.Set;
  * @param logitBias added to the logits of its token ids (after penalties, before log probabilities and sampling)
  * @param logprobs  {@link #NO_LOGPROBS}, or how many most likely alternatives to report with each
  *                  chosen token's log probability (0 reports only the chosen token's)
+ * @param forcedPrefix token ids the output must begin with, in order: each is the only token the
+ *                  sampler may pick at its position (its log probability is then 0), and the model
+ *                  continues freely after them. A named {@code tool_choice} forces its call's opening
+ *                  {@code <tool_call>\n{"name": "NAME", "arguments": } this way; constrained decoding,
+ *                  when it comes, continues from there with the arguments' JSON schema.
  */
 public record SamplingParams(
         float temperature,
@@ -28,7 +33,8 @@ public record SamplingParams(
         Set<Integer> stopTokenIds,
         List<String> stopStrings,
         Map<Integer, Float> logitBias,
-        int logprobs) {
+        int logprobs,
+        List<Integer> forcedPrefix) {
 
     public static final int MAX_STOP_STRINGS = 16;
     public static final int NO_LOGPROBS = -1;
@@ -56,6 +62,16 @@ public record SamplingParams(
             check(Math.abs(e.getValue()) <= MAX_LOGIT_BIAS, "logit_bias", "values in [-100, 100]", e.getValue());
         }
         check(logprobs >= NO_LOGPROBS && logprobs <= MAX_LOGPROBS, "logprobs", "-1 (none) or an integer in [0, 20]", logprobs);
+        forcedPrefix = List.copyOf(forcedPrefix);
+        for (int id : forcedPrefix) check(id >= 0, "forced prefix", "token ids >= 0", id);
+    }
+
+    /** Parameters with no forced prefix: the output is sampled from its first token. */
+    public SamplingParams(float temperature, int topK, float topP, float minP, float repetitionPenalty, float presencePenalty,
+                          float frequencyPenalty, Long seed, int maxNewTokens, int minTokens, Set<Integer> stopTokenIds,
+                          List<String> stopStrings, Map<Integer, Float> logitBias, int logprobs) {
+        this(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, maxNewTokens, minTokens,
+                stopTokenIds, stopStrings, logitBias, logprobs, List.of());
     }
 
     /** Greedy decoding of {@code maxNewTokens} tokens that stops only at the given token ids. */
@@ -73,7 +89,12 @@ public record SamplingParams(
 
     public SamplingParams withSeed(long newSeed) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs);
+                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, forcedPrefix);
+    }
+
+    public SamplingParams withForcedPrefix(List<Integer> ids) {
+        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
+                seed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, ids);
     }
 
     /**
