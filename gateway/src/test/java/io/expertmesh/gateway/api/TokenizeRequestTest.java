@@ -55,7 +55,7 @@ class TokenizeRequestTest {
         assertBad("{\"prompt\":\"a\",\"messages\":[]}", "messages", "exactly one of 'prompt'", false);
         assertBad("{\"prompt\":5}", "prompt", "'prompt' must be a string, got 5", false);
         assertBad("{\"messages\":[]}", "messages", "non-empty array", false);
-        assertBad("{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages", "got \"tool\"", false);
+        assertBad("{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages", "got \"function\"", false);
         assertBad("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"add_generation_prompt\":\"yes\"}",
                 "add_generation_prompt", "must be a boolean", false);
         assertBad("{\"prompt\":\"a\",\"model\":[]}", "model", "'model' must be a string", false);
