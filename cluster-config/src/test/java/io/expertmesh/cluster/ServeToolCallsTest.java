@@ -101,6 +101,29 @@ class ServeToolCallsTest {
     }
 
     @Test
+    void theWebSocketStreamsTheSameToolCallDeltasAsSse() throws Exception {
+        HttpResponse<String> sse = server.post("/v1/chat/completions", namedToolChoiceBody(true).toString());
+        List<JsonNode> sseChunks = TestServer.events(sse);
+        try (TestServer.WsClient ws = server.websocket()) {
+            ObjectNode frame = Json.MAPPER.createObjectNode().put("type", "chat.completions").put("id", "t1");
+            frame.set("body", namedToolChoiceBody(true));
+            ws.send(frame.toString());
+            List<JsonNode> frames = ws.until("t1", new ArrayList<>());
+            List<JsonNode> wsChunks = frames.stream().filter(f -> f.has("chunk")).map(f -> f.get("chunk")).toList();
+            assertEquals(deltas(sseChunks.subList(0, sseChunks.size() - 1)), deltas(wsChunks));
+        }
+    }
+
+    /** Each chunk's delta and finish reason, without the call id, which is random per request. */
+    private static List<String> deltas(List<JsonNode> chunks) {
+        return chunks.stream().map(c -> {
+            JsonNode choice = c.path("choices").path(0).deepCopy();
+            for (JsonNode call : choice.path("delta").path("tool_calls")) ((ObjectNode) call).remove("id");
+            return choice.path("delta") + " " + choice.path("finish_reason");
+        }).toList();
+    }
+
+    @Test
     void theWholeResponseCarriesTheSameCallInTheMessage() throws Exception {
         HttpResponse<String> r = server.post("/v1/chat/completions", namedToolChoiceBody(false).toString());
         assertEquals(200, r.statusCode(), r.body());

@@ -34,10 +34,15 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         return new ResponseFormatter(endpoint, model, newId(endpoint), Instant.now().getEpochSecond());
     }
 
-    /** The endpoint's prefix and 24 random base62 characters (about 143 bits: unique, not secret). */
+    /** The endpoint's prefix and 24 random base62 characters. */
     static String newId(Endpoint endpoint) {
+        return randomId(endpoint.idPrefix());
+    }
+
+    /** {@code prefix} and 24 random base62 characters (about 143 bits: unique, not secret). */
+    static String randomId(String prefix) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        StringBuilder id = new StringBuilder(endpoint.idPrefix());
+        StringBuilder id = new StringBuilder(prefix);
         for (int i = 0; i < ID_LENGTH; i++) id.append(ID_ALPHABET.charAt(random.nextInt(ID_ALPHABET.length())));
         return id.toString();
     }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.model.Json;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * ERNIE-4.5's tool calls, as vLLM's {@code ernie45} tool parser reads them, split out of the answer
@@ -18,7 +17,6 @@ import java.util.concurrent.ThreadLocalRandom;
 final class ToolCallParser {
     static final String START = "<tool_call>";
     static final String END = "</tool_call>";
-    private static final String ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     private enum State { TEXT, HEADER, ARGUMENTS, AFTER_ARGUMENTS, WHOLE }
 
@@ -77,13 +75,13 @@ final class ToolCallParser {
                     state = State.WHOLE; // a call in another shape, or none: decided at its end
                     return true;
                 }
-                if (header.nameEnd() < 0) {
+                if (header.argumentsStart() < 0) {
                     state = State.WHOLE;
                     return true;
                 }
                 out.add(new OutputPiece.ToolCallStart(calls, newId(), header.name()));
                 calls++;
-                pending.delete(0, header.nameEnd());
+                pending.delete(0, header.argumentsStart());
                 arguments = new JsonValueEnd();
                 state = State.ARGUMENTS;
                 return true;
@@ -150,17 +148,14 @@ final class ToolCallParser {
 
     /** OpenAI's shape of a tool call id: {@code call_} and 24 random base62 characters. */
     static String newId() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        StringBuilder id = new StringBuilder("call_");
-        for (int i = 0; i < 24; i++) id.append(ID_ALPHABET.charAt(random.nextInt(ID_ALPHABET.length())));
-        return id.toString();
+        return ResponseFormatter.randomId("call_");
     }
 
     /**
      * The call's header, {@code {"name": "NAME", "arguments": } (any whitespace): null while the text
-     * could still become one; {@code nameEnd} -1 when it cannot; else where the arguments begin.
+     * could still become one; {@code argumentsStart} -1 when it cannot; else where the arguments begin.
      */
-    record Header(String name, int nameEnd) {
+    record Header(String name, int argumentsStart) {
         private static final Header MISMATCH = new Header("", -1);
 
         static Header scan(CharSequence s) {
