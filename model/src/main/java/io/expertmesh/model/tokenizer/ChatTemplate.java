@@ -3,6 +3,7 @@ package io.expertmesh.model.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -22,7 +23,9 @@ import java.util.Optional;
  * The model's own Jinja chat template ({@code chat_template.jinja}, or {@code chat_template} inside
  * tokenizer_config.json) rendered with Jinjava, the way transformers' {@code apply_chat_template}
  * does: trim_blocks and lstrip_blocks on; {@code messages}, {@code add_generation_prompt} and the
- * special tokens of tokenizer_config.json ({@code bos_token}, {@code cls_token}, ...) as variables.
+ * special tokens of tokenizer_config.json ({@code bos_token}, {@code cls_token}, ...) as variables;
+ * {@code tools} when the request offers some; {@code tojson} as Python's {@code json.dumps}; and
+ * {@code -} inside expression tags trimming whitespace as Jinja2 does.
  */
 public final class ChatTemplate {
     private final String template;
@@ -32,7 +35,9 @@ public final class ChatTemplate {
     ChatTemplate(String template, Map<String, String> specialTokens) {
         this.template = template;
         this.specialTokens = specialTokens;
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        // Jinjava applies {{- and -}} only when told to; Jinja2, which templates are written for, always does.
+        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withLegacyOverrides(LegacyOverrides.newBuilder().withUseTrimmingForNotesAndExpressions(true).build()).build());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFilter(new PythonToJsonFilter());
