@@ -24,6 +24,8 @@ final class ToolCallParser {
     private final StringBuilder pending = new StringBuilder();
     private int calls;
     private JsonValueEnd arguments;
+    /** In {@code WHOLE}, how much of the pending text has been searched for {@code </tool_call>}. */
+    private int searched;
 
     /** How many calls have started. */
     int calls() {
@@ -105,8 +107,12 @@ final class ToolCallParser {
                 return true;
             }
             case WHOLE -> {
-                int at = pending.indexOf(END);
-                if (at < 0) return false;
+                int at = pending.indexOf(END, Math.max(0, searched - END.length()));
+                if (at < 0) {
+                    searched = pending.length(); // the next piece is searched from here, not from the call's start
+                    return false;
+                }
+                searched = 0;
                 String body = pending.substring(0, at);
                 pending.delete(0, at + END.length());
                 state = State.TEXT;
@@ -157,6 +163,7 @@ final class ToolCallParser {
      */
     record Header(String name, int argumentsStart) {
         private static final Header MISMATCH = new Header("", -1);
+        private static final int MAX_NAME_SCAN = 4 * ToolRequest.MAX_NAME_LENGTH;
 
         static Header scan(CharSequence s) {
             Cursor c = new Cursor(s);
@@ -166,6 +173,8 @@ final class ToolCallParser {
             if (s.charAt(c.at) != '"') return MISMATCH;
             int close = c.at + 1;
             while (close < s.length() && s.charAt(close) != '"') close += s.charAt(close) == '\\' ? 2 : 1;
+            // A name runs to 64 characters; one that goes on is not a header, and is not rescanned at every piece.
+            if (close - c.at > MAX_NAME_SCAN) return MISMATCH;
             if (close >= s.length()) return null;
             String name;
             try {

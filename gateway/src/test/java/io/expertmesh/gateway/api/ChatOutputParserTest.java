@@ -74,6 +74,14 @@ class ChatOutputParserTest {
     }
 
     @Test
+    void aNameThatNeverEndsIsNoHeaderAndTheUnclosedCallStaysText() {
+        String text = "<tool_call>\n{\"name\": \"" + "x".repeat(300) + " and on";
+        assertEquals(new Result(text, "", List.of(), false), parse(false, true, List.of(text.substring(0, 100), text.substring(100))));
+        String closed = text + "</tool_call> done";
+        assertEquals(new Result(closed, "", List.of(), false), parse(false, true, List.of(closed.substring(0, 100), closed.substring(100))));
+    }
+
+    @Test
     void withoutToolParsingACallIsText() {
         String text = "<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>";
         assertEverySplit(false, false, text, new Result(text, "", List.of(), false));
