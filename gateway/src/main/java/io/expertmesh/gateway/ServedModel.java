@@ -73,12 +73,7 @@ public record ServedModel(String id, Tokenizer tokenizer, ChatTemplate chatTempl
         return new Prepared(prompt, sampling, echo);
     }
 
-    /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */
-    public String render(List<ChatMessage> messages) {
-        return render(messages, List.of());
-    }
-
-    /** The same, offering {@code tools} to the model through the template's tools branch. */
+    /** The chat template's text for these messages, offering {@code tools}, with the assistant's cue; a template's refusal is a 400. */
     public String render(List<ChatMessage> messages, List<JsonNode> tools) {
         try {
             return chatTemplate.render(messages, tools, true);

@@ -56,7 +56,8 @@ public record ToolRequest(List<JsonNode> tools, ToolChoice choice) {
         return new ToolRequest(tools, choice(f, names));
     }
 
-    private static List<JsonNode> tools(JsonFields f) {
+    /** The checked {@code tools} of a body; empty when it has none. */
+    static List<JsonNode> tools(JsonFields f) {
         JsonNode node = f.get("tools");
         if (node == null) return List.of();
         if (!node.isArray()) throw f.invalid("tools", "an array of tools", node);

@@ -33,6 +33,15 @@ class TokenizeRequestTest {
     }
 
     @Test
+    void messagesMayComeWithToolsCheckedAsForChat() {
+        TokenizeRequest r = TokenizeRequest.parse(json("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]}"));
+        assertEquals("get_weather", r.tools().getFirst().at("/function/name").textValue());
+        assertBad("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a b\"}}]}",
+                "tools", "'tools[0].function.name'", false);
+    }
+
+    @Test
     void emptyPromptIsAllowed() {
         assertEquals("", TokenizeRequest.parse(json("{\"prompt\":\"\"}")).prompt());
     }
