@@ -10,10 +10,13 @@ import io.expertmesh.attention.ExpertLoad;
 import io.expertmesh.attention.Placement;
 import io.expertmesh.attention.PlacementView;
 import io.expertmesh.gateway.api.ApiException;
+import io.expertmesh.gateway.api.ChatOutputParser;
 import io.expertmesh.gateway.api.DetokenizeRequest;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
 import io.expertmesh.gateway.api.LogprobsJson;
+import io.expertmesh.gateway.api.OutputParsing;
+import io.expertmesh.gateway.api.ParsedOutput;
 import io.expertmesh.gateway.api.RequestParser;
 import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.gateway.api.TokenizeRequest;
@@ -214,6 +217,7 @@ public final class HttpApi extends AllDirectives {
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         RequestLog.accepted(format.id(), request, prepared);
         Tokenizer logprobsTokenizer = request.logprobs() ? model.tokenizer() : null;
+        OutputParsing parsing = OutputParsing.of(request, settings.parsesReasoning());
         Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system,
                 request.n() * (prepared.sampling().maxNewTokens() + 1));
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events.first()));
@@ -225,9 +229,9 @@ public final class HttpApi extends AllDirectives {
                 return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
             }
             Source<ByteString, NotUsed> bytes = request.stream()
-                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer),
+                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer, parsing),
                             Source.single(first).concat(rest))
-                    : whole(format, rest, new Outcome(format.endpoint(), request.n(), prepared.echo(), logprobsTokenizer))
+                    : whole(format, rest, new Outcome(format.endpoint(), request.n(), prepared.echo(), logprobsTokenizer, parsing))
                             .merge(heartbeat(), true);
             Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
                 done.whenComplete((d, failure) -> scheduler.tell(new Scheduler.Cancel(format.id())));
@@ -270,11 +274,18 @@ public final class HttpApi extends AllDirectives {
                 .map(o -> ByteString.fromString(Json.write(o.body(format)), StandardCharsets.UTF_8));
     }
 
-    /** What a non-streaming request collects from its events: each choice's text, finish and log probabilities. */
+    /**
+     * What a non-streaming request collects from its events: each choice's text, finish and log
+     * probabilities, and for parsed chat output its reasoning and tool calls.
+     */
     private static final class Outcome {
         private final Endpoint endpoint;
         private final String echo;
         private final Tokenizer logprobsTokenizer;
+        private final OutputParsing parsing;
+        /** Per choice, its output parser and what it parsed; empty when the output is not parsed. */
+        private final List<ChatOutputParser> parsers = new ArrayList<>();
+        private final List<ParsedOutput> parsed = new ArrayList<>();
         private final List<StringBuilder> texts = new ArrayList<>();
         private final List<List<TokenLogprobs>> logprobs = new ArrayList<>();
         private final FinishReason[] reasons;
@@ -282,14 +293,19 @@ public final class HttpApi extends AllDirectives {
         private String failure;
 
         /** @param logprobsTokenizer for the log probabilities' token texts; null when the request did not ask for them */
-        Outcome(Endpoint endpoint, int choices, String echo, Tokenizer logprobsTokenizer) {
+        Outcome(Endpoint endpoint, int choices, String echo, Tokenizer logprobsTokenizer, OutputParsing parsing) {
             this.endpoint = endpoint;
             this.echo = echo;
             this.logprobsTokenizer = logprobsTokenizer;
+            this.parsing = parsing;
             this.reasons = new FinishReason[choices];
             for (int i = 0; i < choices; i++) {
                 texts.add(new StringBuilder(echo));
                 logprobs.add(new ArrayList<>());
+                if (parsing.active()) {
+                    parsers.add(parsing.parser());
+                    parsed.add(new ParsedOutput());
+                }
             }
         }
 
@@ -298,8 +314,16 @@ public final class HttpApi extends AllDirectives {
                 case SequenceEvent.TextDelta d -> {
                     texts.get(d.choice()).append(d.text());
                     logprobs.get(d.choice()).addAll(d.logprobs());
+                    if (parsing.active()) parsed.get(d.choice()).add(parsers.get(d.choice()).feed(d.text()));
                 }
-                case SequenceEvent.ChoiceFinished f -> reasons[f.choice()] = f.reason();
+                case SequenceEvent.ChoiceFinished f -> {
+                    reasons[f.choice()] = f.reason();
+                    if (parsing.active()) {
+                        ChatOutputParser parser = parsers.get(f.choice());
+                        parsed.get(f.choice()).add(parser.finish());
+                        reasons[f.choice()] = StreamChunks.finishReason(parser, f.reason());
+                    }
+                }
                 case SequenceEvent.Finished f -> finished = f;
                 case SequenceEvent.Failed f -> failure = f.message();
                 default -> { }
@@ -312,7 +336,12 @@ public final class HttpApi extends AllDirectives {
             List<ResponseFormatter.Choice> choices = new ArrayList<>(reasons.length);
             for (int i = 0; i < reasons.length; i++) {
                 ObjectNode lp = logprobsTokenizer == null ? null : new LogprobsJson(endpoint, logprobsTokenizer, echo).of(logprobs.get(i));
-                choices.add(new ResponseFormatter.Choice(texts.get(i).toString(), reasons[i], lp));
+                if (parsing.active()) {
+                    ParsedOutput p = parsed.get(i);
+                    choices.add(new ResponseFormatter.Choice(p.content(), reasons[i], lp, parsing.reasoning() ? p.reasoning() : null, p.toolCalls()));
+                } else {
+                    choices.add(new ResponseFormatter.Choice(texts.get(i).toString(), reasons[i], lp));
+                }
             }
             return format.complete(choices, finished.promptTokens(), finished.completionTokens());
         }
@@ -331,7 +360,7 @@ public final class HttpApi extends AllDirectives {
     private CompletionStage<HttpResponse> tokenize(JsonNode body) {
         TokenizeRequest request = TokenizeRequest.parse(body);
         model.checkModel(request.model());
-        String text = request.messages() != null ? model.render(request.messages()) : request.prompt();
+        String text = request.messages() != null ? model.render(request.messages(), request.tools()) : request.prompt();
         int[] ids = model.tokenizer().encode(text);
         ObjectNode out = Json.MAPPER.createObjectNode();
         ArrayNode tokens = out.putArray("tokens");

@@ -7,6 +7,7 @@ import io.expertmesh.attention.SequenceEvent;
 import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.gateway.api.OutputParsing;
 import io.expertmesh.gateway.api.RequestParser;
 import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.model.Json;
@@ -207,7 +208,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         RequestLog.accepted(format.id(), request, prepared);
         byRequest.put(format.id(), new Active(clientId, new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(),
-                request.logprobs() ? model.tokenizer() : null)));
+                request.logprobs() ? model.tokenizer() : null, OutputParsing.of(request, settings.parsesReasoning()))));
         requestByClientId.put(clientId, format.id());
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events));
     }

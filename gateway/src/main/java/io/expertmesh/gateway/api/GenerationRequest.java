@@ -27,6 +27,7 @@ import java.util.Set;
  * @param user         the client's end-user id: only logged
  * @param includeUsage {@code stream_options.include_usage}: send a usage chunk at the end of a stream
  * @param guide        the compiled structured-output guide ({@code response_format} or {@code guided_*}), or null
+ * @param tools        a chat request's {@code tools} and {@code tool_choice}; {@link ToolRequest#NONE} for completions
  */
 public record GenerationRequest(
         Endpoint endpoint,
@@ -54,10 +55,12 @@ public record GenerationRequest(
         boolean stream,
         boolean includeUsage,
         String user,
-        Guide guide) {
+        Guide guide,
+        ToolRequest tools) {
 
     public GenerationRequest {
         Objects.requireNonNull(endpoint, "endpoint");
+        Objects.requireNonNull(tools, "tools");
         boolean shapeOk = switch (endpoint) {
             case CHAT -> messages != null && promptText == null && promptIds == null;
             case COMPLETION -> messages == null && (promptText == null) != (promptIds == null);
@@ -84,6 +87,6 @@ public record GenerationRequest(
         int min = Math.min(minTokens, maxNewTokens);
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
                 seed, maxNewTokens, min, stopIds, stop, logitBias, logprobs ? topLogprobs : SamplingParams.NO_LOGPROBS,
-                guide == null ? null : guide.over(vocabulary));
+                guide == null ? null : guide.over(vocabulary), List.of());
     }
 }

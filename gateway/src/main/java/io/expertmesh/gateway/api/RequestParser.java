@@ -1,13 +1,13 @@
 package io.expertmesh.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.guided.Guide;
 import io.expertmesh.model.guided.GuideException;
 import io.expertmesh.model.guided.GuideSpec;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
-import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -34,7 +34,11 @@ public final class RequestParser {
     public static final int MAX_GUIDED_CHOICES = 256;
     public static final int MAX_GUIDED_CHOICE_LENGTH = 1024;
 
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+    public static final int MAX_TOOL_CALL_ID_LENGTH = 256;
+    /** Longest {@code arguments} text of one tool call sent back in an assistant message. */
+    public static final int MAX_TOOL_ARGUMENTS_CHARS = 64 * 1024;
+
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
     private RequestParser() {}
 
@@ -121,14 +125,15 @@ public final class RequestParser {
             }
             if (f.get("suffix") != null) throw ApiException.badRequest("'suffix' is not supported (only null)", "suffix");
         }
-        rejectTools(f);
+        ToolRequest tools = endpoint == Endpoint.CHAT ? ToolRequest.parse(f) : ToolRequest.NONE;
+        rejectUnsupported(endpoint, f);
         Guide guide = guide(f);
 
         return new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
                 max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
                 temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
                 presencePenalty, frequencyPenalty, repetitionPenalty, seed,
-                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, guide);
+                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, guide, tools);
     }
 
     /**
@@ -281,22 +286,33 @@ public final class RequestParser {
         }
         JsonFields m = JsonFields.nested(node, "messages", path);
         JsonNode roleNode = m.get("role");
-        String expectedRole = "one of system, user, assistant";
+        String expectedRole = "one of system, user, assistant, tool";
         if (roleNode == null || !roleNode.isTextual()) throw m.invalid("role", expectedRole, roleNode);
         String role = roleNode.textValue();
-        if (!ROLES.contains(role)) {
-            String why = role.equals("tool") || role.equals("function") ? " (tool calling is not supported)" : "";
-            throw m.invalid("role", expectedRole + why, roleNode);
+        if (!ROLES.contains(role)) throw m.invalid("role", expectedRole, roleNode);
+        List<ChatMessage.ToolCall> toolCalls = role.equals("assistant") ? toolCalls(m) : List.of();
+        String toolCallId = null;
+        if (role.equals("tool")) {
+            JsonNode id = m.get("tool_call_id");
+            if (id == null || !id.isTextual() || id.textValue().isEmpty() || id.textValue().length() > MAX_TOOL_CALL_ID_LENGTH) {
+                throw m.invalid("tool_call_id", "the id of the tool call this message answers (1 to " + MAX_TOOL_CALL_ID_LENGTH
+                        + " characters)", id);
+            }
+            toolCallId = id.textValue();
         }
+        return new ChatMessage(role, content(m, role), toolCalls, toolCallId);
+    }
 
+    /** A message's text: a string, or its text parts joined. */
+    private static String content(JsonFields m, String role) {
         JsonNode content = m.get("content");
         String expectedContent = "a string or an array of text parts";
         if (content == null) {
-            // An assistant turn may have no content (OpenAI allows it); the template sees "".
-            if (role.equals("assistant")) return new ChatMessage(role, "");
+            // An assistant turn may have no content (OpenAI allows it, e.g. beside tool_calls); the template sees "".
+            if (role.equals("assistant")) return "";
             throw m.invalid("content", expectedContent, null);
         }
-        if (content.isTextual()) return new ChatMessage(role, content.textValue());
+        if (content.isTextual()) return content.textValue();
         if (!content.isArray()) throw m.invalid("content", expectedContent, content);
         StringBuilder text = new StringBuilder();
         for (int j = 0; j < content.size(); j++) {
@@ -315,7 +331,42 @@ public final class RequestParser {
             if (partText == null || !partText.isTextual()) throw p.invalid("text", "a string", partText);
             text.append(partText.textValue());
         }
-        return new ChatMessage(role, text.toString());
+        return text.toString();
+    }
+
+    /** An assistant message's {@code tool_calls}: the calls it made, sent back so the template can show them. */
+    private static List<ChatMessage.ToolCall> toolCalls(JsonFields m) {
+        JsonNode node = m.get("tool_calls");
+        if (node == null) return List.of();
+        if (!node.isArray()) throw m.invalid("tool_calls", "an array of tool calls", node);
+        if (node.size() > ToolRequest.MAX_TOOLS) {
+            throw ApiException.badRequest("'" + m.path("tool_calls") + "' must have at most " + ToolRequest.MAX_TOOLS + " entries, got "
+                    + node.size(), "messages");
+        }
+        List<ChatMessage.ToolCall> calls = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode call = node.get(i);
+            String path = m.path("tool_calls") + "[" + i + "]";
+            String expected = "an object {\"id\":...,\"type\":\"function\",\"function\":{\"name\":...,\"arguments\":...}}";
+            if (!call.isObject()) throw JsonFields.invalid("messages", path, expected, call);
+            JsonFields c = JsonFields.nested(call, "messages", path);
+            JsonNode id = c.get("id");
+            if (id == null || !id.isTextual() || id.textValue().isEmpty() || id.textValue().length() > MAX_TOOL_CALL_ID_LENGTH) {
+                throw c.invalid("id", "a string of 1 to " + MAX_TOOL_CALL_ID_LENGTH + " characters", id);
+            }
+            JsonNode type = c.get("type");
+            if (type != null && !"function".equals(type.textValue())) throw c.invalid("type", "\"function\"", type);
+            JsonNode function = c.get("function");
+            if (function == null || !function.isObject()) throw c.invalid("function", "an object with 'name' and 'arguments'", function);
+            JsonFields fn = JsonFields.nested(function, "messages", c.path("function"));
+            String name = ToolRequest.name(fn);
+            JsonNode arguments = fn.get("arguments");
+            if (arguments == null || !arguments.isTextual() || arguments.textValue().length() > MAX_TOOL_ARGUMENTS_CHARS) {
+                throw fn.invalid("arguments", "a string of JSON of at most " + MAX_TOOL_ARGUMENTS_CHARS + " characters", arguments);
+            }
+            calls.add(new ChatMessage.ToolCall(id.textValue(), name, arguments.textValue()));
+        }
+        return calls;
     }
 
     /** A completion prompt: text or token ids, exactly one non-null. */
@@ -392,14 +443,18 @@ public final class RequestParser {
     }
 
     /**
-     * Tool calling is not implemented; silently ignoring it would hand the client plain text where
-     * it expects a call. Values that ask for nothing are let through.
+     * Tools on the completions API and the deprecated {@code functions} are not implemented; silently
+     * ignoring them would hand the client plain text where it expects a call. Values that ask for
+     * nothing are let through.
      */
-    private static void rejectTools(JsonFields f) {
-        for (String name : List.of("tools", "tool_choice", "functions", "function_call")) {
+    private static void rejectUnsupported(Endpoint endpoint, JsonFields f) {
+        List<String> names = endpoint == Endpoint.CHAT ? List.of("functions", "function_call")
+                : List.of("tools", "tool_choice", "functions", "function_call");
+        for (String name : names) {
             JsonNode v = f.get(name);
             if (v != null && !asksForNothing(name, v)) {
-                throw ApiException.badRequest("'" + name + "' is not supported, got " + JsonFields.quote(v), name);
+                String hint = name.startsWith("function") ? " (use 'tools' and 'tool_choice')" : "";
+                throw ApiException.badRequest("'" + name + "' is not supported" + hint + ", got " + JsonFields.quote(v), name);
             }
         }
     }

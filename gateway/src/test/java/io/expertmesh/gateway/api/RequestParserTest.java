@@ -15,6 +15,7 @@ import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -224,6 +225,46 @@ class RequestParserTest {
     }
 
     @Test
+    void toolsDefaultToAutoAndANamedChoiceKeepsItsName() {
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}},"
+                + "{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}]";
+        GenerationRequest auto = chat(tools);
+        assertEquals(2, auto.tools().tools().size());
+        assertEquals("get_weather", auto.tools().tools().get(0).at("/function/name").textValue());
+        assertEquals(new ToolChoice.Auto(), auto.tools().choice());
+        assertEquals(new ToolChoice.Required(), chat(tools.replace(",{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}", "")
+                + ",\"tool_choice\":\"required\"").tools().choice());
+        assertEquals(new ToolChoice.None(), chat(tools + ",\"tool_choice\":\"none\"").tools().choice());
+        assertEquals(new ToolChoice.Named("get-time"), chat(tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}")
+                .tools().choice());
+        assertEquals(ToolRequest.NONE, chat("\"tool_choice\":\"auto\"").tools());
+    }
+
+    @Test
+    void aNamedOrSingleRequiredToolChoiceForcesTheCallsOpeningAndAutoForcesNothing() {
+        String one = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]";
+        String opening = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ";
+        assertEquals(Optional.of(opening), chat(one + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}")
+                .tools().forcedPrefix());
+        assertEquals(Optional.of(opening), chat(one + ",\"tool_choice\":\"required\"").tools().forcedPrefix());
+        assertEquals(Optional.empty(), chat(one).tools().forcedPrefix());
+        assertEquals(Optional.empty(), chat(one + ",\"tool_choice\":\"none\"").tools().forcedPrefix());
+    }
+
+    @Test
+    void assistantToolCallsAndToolResultsComeBackAsChatMessages() {
+        GenerationRequest r = RequestParser.parse(Endpoint.CHAT, json("""
+                {"messages":[{"role":"user","content":"weather?"},
+                  {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+                    "function":{"name":"get_weather","arguments":"{\\"city\\": \\"Paris\\"}"}}]},
+                  {"role":"tool","tool_call_id":"call_1","content":"18"}]}"""));
+        ChatMessage assistant = r.messages().get(1);
+        assertEquals("", assistant.content());
+        assertEquals(List.of(new ChatMessage.ToolCall("call_1", "get_weather", "{\"city\": \"Paris\"}")), assistant.toolCalls());
+        assertEquals(new ChatMessage("tool", "18", List.of(), "call_1"), r.messages().get(2));
+    }
+
+    @Test
     void completionPromptMayBeTextTokenIdsOrOneOfEither() {
         GenerationRequest text = completion("{\"prompt\":\"Once upon\"}");
         assertEquals(Endpoint.COMPLETION, text.endpoint());
@@ -310,10 +351,10 @@ class RequestParserTest {
     void recordRejectsAChatRequestWithAPrompt() {
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.CHAT, null,
                 List.of(new ChatMessage("user", "x")), "prompt", null, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null, ToolRequest.NONE));
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.COMPLETION, null,
                 null, "prompt", new int[] {1}, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null, ToolRequest.NONE));
     }
 
     @Test
