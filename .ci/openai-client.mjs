@@ -73,13 +73,15 @@ if (biasedTokens.length !== 4 || new Set(biasedTokens).size !== 1 || !biasedToke
   throw new Error("logit_bias was not honoured: " + JSON.stringify(biasedTokens));
 }
 
-// Tool calls: a named tool_choice forces the call's opening, so the stream yields a tool_calls delta
-// with that name, and the same call as the whole response. The tiny model is random: its arguments are
-// the text it wrote after the opening, valid JSON only once constrained decoding holds them to the
-// schema, so they are compared between stream and whole response, not parsed.
+// Tool calls: a named tool_choice guides the output to a call of that tool whose arguments follow its
+// schema, so even the random tiny model's streamed arguments are JSON the schema allows, and the
+// whole response carries the same call. The schema is bounded (an enum and an integer of at most 15
+// digits), so 160 tokens always complete the call.
+const units = ["celsius", "fahrenheit"];
 const tools = [{ type: "function", function: { name: "get_weather", description: "Current weather in a city",
-  parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
-const toolRequest = { ...request, max_tokens: 40, tools, tool_choice: { type: "function", function: { name: "get_weather" } } };
+  parameters: { type: "object", properties: { days: { type: "integer" }, unit: { type: "string", enum: units } },
+    required: ["days", "unit"] } } }];
+const toolRequest = { ...request, max_tokens: 160, tools, tool_choice: { type: "function", function: { name: "get_weather" } } };
 const called = await client.chat.completions.create(toolRequest);
 const call = called.choices[0].message.tool_calls?.[0];
 if (!call || call.type !== "function" || call.function.name !== "get_weather" || !call.id.startsWith("call_")
@@ -103,11 +105,19 @@ if (streamedCalls.length !== 1 || streamedCalls[0].name !== "get_weather" || !st
     || streamedCalls[0].arguments !== call.function.arguments) {
   throw new Error(`streamed tool calls ${JSON.stringify(streamedCalls)} differ from ${JSON.stringify(call)}`);
 }
-if (toolFinish !== called.choices[0].finish_reason || !["tool_calls", "length"].includes(toolFinish)) {
-  throw new Error(`tool call finish_reason ${toolFinish} vs ${called.choices[0].finish_reason}`);
+if (toolFinish !== "tool_calls" || called.choices[0].finish_reason !== "tool_calls") {
+  throw new Error(`tool call finish_reason ${toolFinish} vs ${called.choices[0].finish_reason}, expected tool_calls`);
 }
-let argumentsAreJson = true;
-try { JSON.parse(call.function.arguments); } catch { argumentsAreJson = false; }
+let streamedArguments;
+try {
+  streamedArguments = JSON.parse(streamedCalls[0].arguments);
+} catch (e) {
+  throw new Error(`streamed tool call arguments are not JSON: ${JSON.stringify(streamedCalls[0].arguments)} (${e.message})`);
+}
+if (Object.keys(streamedArguments).sort().join() !== "days,unit" || !Number.isInteger(streamedArguments.days)
+    || !units.includes(streamedArguments.unit)) {
+  throw new Error("streamed tool call arguments do not follow the schema: " + JSON.stringify(streamedArguments));
+}
 
 // The round trip: the call and its result go back as an assistant message and a tool message.
 const answered = await client.chat.completions.create({ ...request, max_tokens: 4, tools, messages: [...request.messages,
@@ -123,5 +133,5 @@ if (!models.data.some((m) => m.id === request.model)) throw new Error("model lis
 
 console.log(`openai-compat: OK (${usage.completion_tokens} tokens, finish_reason ${finish}, text ${JSON.stringify(text)};`
   + ` logprobs of ${content.length} tokens streamed and not; n=2; logit_bias forced ${JSON.stringify(biasedTokens[0])};`
-  + ` tool call get_weather streamed and not, finish_reason ${toolFinish}, arguments ${JSON.stringify(call.function.arguments)}`
-  + ` ${argumentsAreJson ? "parse" : "do not parse (unconstrained tiny model)"} as JSON; tool result round trip)`);
+  + ` tool call get_weather streamed and not, finish_reason ${toolFinish}, arguments ${call.function.arguments}`
+  + ` valid against the schema; tool result round trip)`);

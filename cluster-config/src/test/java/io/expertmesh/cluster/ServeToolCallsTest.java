@@ -11,29 +11,35 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.generate.StopTokens;
+import io.expertmesh.model.guided.Guide;
+import io.expertmesh.model.guided.GuideSpec;
+import io.expertmesh.model.guided.TokenVocabulary;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Tool calls through the real server on the tiny model: a named tool_choice forces the call's
- * opening, the stream turns it into tool_calls deltas, and the call sent back renders through the
- * template. The tiny model is random, so its arguments are not valid JSON: the test checks they are
- * exactly the text the model wrote after the forced opening (constrained decoding will make them JSON).
+ * Tool calls through the real server on the tiny model: a forcing tool_choice guides the output to
+ * a call whose arguments follow the tool's schema, the stream turns it into tool_calls deltas, and
+ * the call sent back renders through the template. The tiny model is random, so valid arguments
+ * come from the guide alone.
  */
 class ServeToolCallsTest {
     private static final String TOOLS = """
             [{"type":"function","function":{"name":"get_weather","description":"Current weather",
-              "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}},
-             {"type":"function","function":{"name":"get_time","parameters":{"type":"object"}}}]""";
+              "parameters":{"type":"object","properties":{"days":{"type":"integer","minimum":1,"maximum":14},
+                "unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["days","unit"]}}},
+             {"type":"function","function":{"name":"get_time",
+              "parameters":{"type":"object","properties":{"zone":{"enum":["UTC","CET"]}},"required":["zone"]}}}]""";
     private static final String PREFIX = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ";
-    private static final int MAX_TOKENS = 40;
+    private static final String CLOSING = "}\n</tool_call>";
+    /** More than the longest call the guide allows (each token is at least one byte), so every call completes. */
+    private static final int MAX_TOKENS = 160;
 
     private static TestServer server;
     private static ReferenceGenerator reference;
@@ -57,29 +63,37 @@ class ServeToolCallsTest {
         return body;
     }
 
-    /** What the generator writes for the same prompt with the call's opening forced, greedy. */
-    private static Generation forcedReference() throws Exception {
+    /** What the generator writes for the same prompt guided to a get_weather call, greedy. */
+    private static Generation guidedReference() throws Exception {
         List<JsonNode> tools = new ArrayList<>();
         Json.MAPPER.readTree(TOOLS).forEach(tools::add);
         String prompt = reference.template.render(List.of(new ChatMessage("user", "What is the weather in Paris?")), tools, true);
+        Guide call = Guide.compile(new GuideSpec.Framed(PREFIX, new GuideSpec.JsonSchema(tools.getFirst().at("/function/parameters")), CLOSING));
         var params = SamplingParams.greedy(MAX_TOKENS, StopTokens.defaults(reference.model.config(), reference.tokenizer))
-                .withForcedPrefix(Arrays.stream(reference.tokenizer.encode(PREFIX)).boxed().toList());
+                .withGuide(call.over(TokenVocabulary.of(reference.tokenizer)));
         return new Generator(reference.model.model(), reference.tokenizer).generate(reference.tokenizer.encode(prompt), params, text -> {});
     }
 
-    @Test
-    void aNamedToolChoiceStreamsAToolCallWithThatNameAndTheModelsArguments() throws Exception {
-        Generation expected = forcedReference();
-        assertTrue(expected.text().startsWith(PREFIX), expected.text());
-        ChatOutputParser parser = new ChatOutputParser(false, true);
-        ParsedOutput parsed = new ParsedOutput().add(parser.feed(expected.text())).add(parser.finish());
-        String expectedArguments = parsed.toolCalls().getFirst().arguments();
-        assertTrue(expected.text().startsWith(PREFIX + expectedArguments), "the arguments are the text after the opening");
+    /** Whether {@code arguments} is a JSON object that the tool's schema in {@link #TOOLS} allows. */
+    private static void assertValidArguments(String tool, String arguments) throws Exception {
+        JsonNode args = Json.MAPPER.readTree(arguments);
+        assertTrue(args.isObject(), arguments);
+        switch (tool) {
+            case "get_weather" -> {
+                assertEquals(2, args.size(), arguments);
+                assertTrue(args.path("days").isInt() && args.get("days").asInt() >= 1 && args.get("days").asInt() <= 14, arguments);
+                assertTrue(List.of("celsius", "fahrenheit").contains(args.path("unit").asText("")), arguments);
+            }
+            case "get_time" -> {
+                assertEquals(1, args.size(), arguments);
+                assertTrue(List.of("UTC", "CET").contains(args.path("zone").asText("")), arguments);
+            }
+            default -> throw new AssertionError("a call to an unknown tool: " + tool);
+        }
+    }
 
-        HttpResponse<String> r = server.post("/v1/chat/completions", namedToolChoiceBody(true).toString());
-        assertEquals(200, r.statusCode(), r.body());
-        List<JsonNode> chunks = TestServer.events(r);
-        chunks = chunks.subList(0, chunks.size() - 1);
+    /** The tool_calls of a stream's chunks (all but the last, [DONE]): its one call's start and its arguments. */
+    private static JsonNode streamedCall(List<JsonNode> chunks) {
         StringBuilder arguments = new StringBuilder();
         List<JsonNode> starts = new ArrayList<>();
         for (JsonNode c : chunks) {
@@ -94,12 +108,43 @@ class ServeToolCallsTest {
         assertEquals(1, starts.size(), "one call starts: " + chunks);
         assertTrue(starts.getFirst().path("id").asText().startsWith("call_"));
         assertEquals("function", starts.getFirst().path("type").asText());
-        assertEquals("get_weather", starts.getFirst().path("function").path("name").asText());
-        assertEquals(expectedArguments, arguments.toString());
-        String finish = chunks.getLast().path("choices").path(0).path("finish_reason").asText();
-        assertEquals(expected.finishReason().apiName().equals("stop") ? "tool_calls" : "length", finish);
+        ObjectNode call = Json.MAPPER.createObjectNode().put("name", starts.getFirst().path("function").path("name").asText());
+        return call.put("arguments", arguments.toString());
     }
 
+    @Test
+    void aNamedToolChoiceStreamsACallWhoseArgumentsFollowTheToolsSchema() throws Exception {
+        Generation expected = guidedReference();
+        ChatOutputParser parser = new ChatOutputParser(false, true);
+        ParsedOutput parsed = new ParsedOutput().add(parser.feed(expected.text())).add(parser.finish());
+        String expectedArguments = parsed.toolCalls().getFirst().arguments();
+        assertEquals(PREFIX + expectedArguments + CLOSING, expected.text(), "the whole output is the call");
+
+        HttpResponse<String> r = server.post("/v1/chat/completions", namedToolChoiceBody(true).toString());
+        assertEquals(200, r.statusCode(), r.body());
+        List<JsonNode> chunks = TestServer.events(r);
+        chunks = chunks.subList(0, chunks.size() - 1);
+        JsonNode call = streamedCall(chunks);
+        assertEquals("get_weather", call.path("name").asText());
+        assertEquals(expectedArguments, call.path("arguments").asText());
+        assertValidArguments("get_weather", call.path("arguments").asText());
+        assertEquals("tool_calls", chunks.getLast().path("choices").path(0).path("finish_reason").asText());
+    }
+
+    @Test
+    void requiredAmongTwoToolsCallsOneOfThemWithArgumentsOfItsSchema() throws Exception {
+        ObjectNode body = namedToolChoiceBody(true).put("tool_choice", "required");
+        for (long seed = 1; seed <= 4; seed++) {
+            body.put("temperature", 1.0).put("seed", seed);
+            HttpResponse<String> r = server.post("/v1/chat/completions", body.toString());
+            assertEquals(200, r.statusCode(), r.body());
+            List<JsonNode> chunks = TestServer.events(r);
+            chunks = chunks.subList(0, chunks.size() - 1);
+            JsonNode call = streamedCall(chunks);
+            assertValidArguments(call.path("name").asText(), call.path("arguments").asText());
+            assertEquals("tool_calls", chunks.getLast().path("choices").path(0).path("finish_reason").asText());
+        }
+    }
     @Test
     void theWebSocketStreamsTheSameToolCallDeltasAsSse() throws Exception {
         HttpResponse<String> sse = server.post("/v1/chat/completions", namedToolChoiceBody(true).toString());
@@ -131,8 +176,7 @@ class ServeToolCallsTest {
         assertTrue(message.path("content").isNull(), message.toString());
         JsonNode call = message.path("tool_calls").path(0);
         assertEquals("get_weather", call.path("function").path("name").asText());
-        Generation expected = forcedReference();
-        assertTrue(expected.text().startsWith(PREFIX + call.path("function").path("arguments").asText()));
+        assertEquals(guidedReference().text(), PREFIX + call.path("function").path("arguments").asText() + CLOSING);
     }
 
     @Test

@@ -8,7 +8,6 @@ import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -68,10 +67,7 @@ public record ServedModel(String id, Tokenizer tokenizer, TokenVocabulary vocabu
             throw ApiException.badRequest("min_tokens (" + request.minTokens() + ") exceeds max_tokens (" + maxTokens + ")", "min_tokens");
         }
         String echo = !request.echo() ? "" : request.promptText() != null ? request.promptText() : tokenizer.decode(prompt, false);
-        SamplingParams sampling = request.sampling(maxTokens, stopTokenIds, vocabulary);
-        var forced = request.tools().forcedPrefix();
-        if (forced.isPresent()) sampling = sampling.withForcedPrefix(Arrays.stream(tokenizer.encode(forced.get())).boxed().toList());
-        return new Prepared(prompt, sampling, echo);
+        return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds, vocabulary), echo);
     }
 
     /** The chat template's text for these messages, offering {@code tools}, with the assistant's cue; a template's refusal is a 400. */

@@ -87,6 +87,6 @@ public record GenerationRequest(
         int min = Math.min(minTokens, maxNewTokens);
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
                 seed, maxNewTokens, min, stopIds, stop, logitBias, logprobs ? topLogprobs : SamplingParams.NO_LOGPROBS,
-                guide == null ? null : guide.over(vocabulary), List.of());
+                guide == null ? null : guide.over(vocabulary));
     }
 }

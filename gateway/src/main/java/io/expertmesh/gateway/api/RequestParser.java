@@ -38,6 +38,7 @@ public final class RequestParser {
     /** Longest {@code arguments} text of one tool call sent back in an assistant message. */
     public static final int MAX_TOOL_ARGUMENTS_CHARS = 64 * 1024;
 
+    private static final List<String> STRUCTURED_OUTPUT_FIELDS = List.of("response_format", "guided_json", "guided_regex", "guided_choice");
     private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
     private RequestParser() {}
@@ -127,13 +128,43 @@ public final class RequestParser {
         }
         ToolRequest tools = endpoint == Endpoint.CHAT ? ToolRequest.parse(f) : ToolRequest.NONE;
         rejectUnsupported(endpoint, f);
-        Guide guide = guide(f);
+        Guide guide = tools.forcedTools().isEmpty() ? guide(f) : toolGuide(f, tools.forcedTools());
 
         return new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
                 max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
                 temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
                 presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, guide, tools);
+    }
+
+    /**
+     * The guide of a forcing {@code tool_choice}: a call to one of {@code forced}, its arguments held
+     * to that tool's schema. A schema the guide cannot hold to is a 400 naming the tool, and so is
+     * structured output asked for beside it (the call is the output).
+     */
+    private static Guide toolGuide(JsonFields f, List<JsonNode> forced) {
+        for (String name : STRUCTURED_OUTPUT_FIELDS) {
+            JsonNode v = f.get(name);
+            if (v != null && !(name.equals("response_format") && isTextFormat(v))) {
+                throw ApiException.badRequest("'tool_choice' forces a tool call, which cannot be combined with '" + name + "'", "tool_choice");
+            }
+        }
+        List<GuideSpec> calls = new ArrayList<>(forced.size());
+        for (JsonNode tool : forced) {
+            GuideSpec call = ToolRequest.callGuide(tool);
+            try {
+                Guide.compile(call); // each tool on its own first, so that an error names it
+            } catch (GuideException e) {
+                throw ApiException.badRequest("the parameters of the tool \"" + ToolRequest.name(tool) + "\" cannot be forced: "
+                        + e.getMessage(), "tools");
+            }
+            calls.add(call);
+        }
+        try {
+            return Guide.compile(calls.size() == 1 ? calls.getFirst() : new GuideSpec.OneOf(calls));
+        } catch (GuideException e) {
+            throw ApiException.badRequest("the tools cannot be forced together: " + e.getMessage(), "tools");
+        }
     }
 
     /**
@@ -144,7 +175,7 @@ public final class RequestParser {
      */
     private static Guide guide(JsonFields f) {
         List<String> given = new ArrayList<>();
-        for (String name : List.of("response_format", "guided_json", "guided_regex", "guided_choice")) {
+        for (String name : STRUCTURED_OUTPUT_FIELDS) {
             JsonNode v = f.get(name);
             if (v != null && !(name.equals("response_format") && isTextFormat(v))) given.add(name);
         }

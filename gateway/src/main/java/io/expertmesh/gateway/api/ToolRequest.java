@@ -1,11 +1,11 @@
 package io.expertmesh.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.model.guided.GuideSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -34,25 +34,38 @@ public record ToolRequest(List<JsonNode> tools, ToolChoice choice) {
     }
 
     /**
-     * The text the output must begin with: for a named {@code tool_choice} (or {@code required} with
-     * one tool) the opening of that call, {@code <tool_call>\n{"name": "NAME", "arguments": }, as the
-     * template shows calls; empty when the model chooses. Only this prefix is forced: the arguments
-     * are the model's own, not yet held to the tool's schema.
+     * The tools {@code tool_choice} forces the output to call one of, each as its {@link #callGuide}:
+     * the named tool, or every tool for {@code required} (the model picks one); empty when the model
+     * chooses ({@code auto}) or may not call ({@code none}).
      */
-    public Optional<String> forcedPrefix() {
-        String name = switch (choice) {
-            case ToolChoice.Named n -> n.name();
-            case ToolChoice.Required r -> tools.getFirst().get("function").get("name").textValue();
-            case ToolChoice.Auto a -> null;
-            case ToolChoice.None n -> null;
+    public List<JsonNode> forcedTools() {
+        return switch (choice) {
+            case ToolChoice.Named n -> tools.stream().filter(t -> name(t).equals(n.name())).toList();
+            case ToolChoice.Required r -> tools;
+            case ToolChoice.Auto a -> List.of();
+            case ToolChoice.None n -> List.of();
         };
-        return Optional.ofNullable(name).map(n -> ToolCallParser.START + "\n{\"name\": \"" + n + "\", \"arguments\": ");
+    }
+
+    /**
+     * One call of {@code tool} as the template writes it, {@code <tool_call>\n{"name": "NAME", "arguments": ARGS}\n</tool_call>},
+     * its arguments held to the tool's {@code parameters} schema (any JSON object when it has none).
+     */
+    static GuideSpec.Framed callGuide(JsonNode tool) {
+        JsonNode parameters = tool.get("function").get("parameters");
+        GuideSpec arguments = parameters == null || parameters.isEmpty() ? new GuideSpec.JsonObject() : new GuideSpec.JsonSchema(parameters);
+        return new GuideSpec.Framed(ToolCallParser.START + "\n{\"name\": \"" + name(tool) + "\", \"arguments\": ", arguments,
+                "}\n" + ToolCallParser.END);
+    }
+
+    static String name(JsonNode tool) {
+        return tool.get("function").get("name").textValue();
     }
 
     static ToolRequest parse(JsonFields f) {
         List<JsonNode> tools = tools(f);
         Set<String> names = new HashSet<>();
-        for (JsonNode t : tools) names.add(t.get("function").get("name").textValue());
+        for (JsonNode t : tools) names.add(name(t));
         return new ToolRequest(tools, choice(f, names));
     }
 
@@ -140,11 +153,6 @@ public record ToolRequest(List<JsonNode> tools, ToolChoice choice) {
             choice = new ToolChoice.Named(name);
         } else {
             throw f.invalid("tool_choice", expected, node);
-        }
-        if (choice instanceof ToolChoice.Required && names.size() > 1) {
-            // Forcing "a call to one of these" needs a grammar over the names: constrained decoding, not the forced prefix.
-            throw ApiException.badRequest("'tool_choice' \"required\" with more than one tool is not supported yet (it needs constrained"
-                    + " decoding); name the tool in 'tool_choice' or offer one tool", "tool_choice");
         }
         if (names.isEmpty()) {
             if (choice instanceof ToolChoice.Required) {

@@ -138,8 +138,13 @@ public final class BadBodies {
                         + "\"function\":{\"name\":\"g\"}}", "tool_choice", "\"g\", which is not in 'tools'"),
                 chat("tool_choice object without function", "\"tools\":[" + tool("f") + "],\"tool_choice\":{\"type\":\"function\"}",
                         "tool_choice", "'tool_choice.function' must be an object"),
-                chat("tool_choice required among two tools", "\"tools\":[" + tool("f") + "," + tool("g") + "],\"tool_choice\":\"required\"",
-                        "tool_choice", "\"required\" with more than one tool is not supported yet"),
+                chat("forced tool with an unsupported schema keyword", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+                        + "\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"date\"}}}}}],"
+                        + "\"tool_choice\":\"required\"", "tools",
+                        "the parameters of the tool \"f\" cannot be forced: unsupported JSON schema keyword(s) at #/properties/a: format"),
+                chat("forced tool with response_format", "\"tools\":[" + tool("f") + "],\"tool_choice\":\"required\","
+                        + "\"response_format\":{\"type\":\"json_object\"}", "tool_choice",
+                        "'tool_choice' forces a tool call, which cannot be combined with 'response_format'"),
                 chat("tool_choice required without tools", "\"tool_choice\":\"required\"", "tool_choice",
                         "needs at least one tool"),
                 chat("functions", "\"functions\":[{\"name\":\"f\"}]", "functions", "'functions' is not supported (use 'tools'"),

@@ -94,8 +94,8 @@ class ChatOutputParserTest {
     }
 
     @Test
-    void argumentsOfTheTinyModelAfterTheForcedPrefixEndWhereTheirJsonValueEnds() {
-        // Unconstrained output after the header: a bare word is a scalar, ended by the first space.
+    void unconstrainedArgumentsThatAreNotJsonEndWhereTheirScalarEnds() {
+        // A call the model writes on its own (tool_choice auto) is not guided: a bare word is a scalar, ended by the first space.
         String text = "<tool_call>\n{\"name\": \"f\", \"arguments\": garbage and more";
         assertEverySplit(false, true, text, new Result("", "", List.of(List.of("f", "garbage")), true));
     }

@@ -11,11 +11,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.gateway.api.BadBodies.BadBody;
 import io.expertmesh.model.Json;
+import io.expertmesh.model.guided.Guide;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -241,14 +241,22 @@ class RequestParserTest {
     }
 
     @Test
-    void aNamedOrSingleRequiredToolChoiceForcesTheCallsOpeningAndAutoForcesNothing() {
-        String one = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]";
-        String opening = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ";
-        assertEquals(Optional.of(opening), chat(one + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}")
-                .tools().forcedPrefix());
-        assertEquals(Optional.of(opening), chat(one + ",\"tool_choice\":\"required\"").tools().forcedPrefix());
-        assertEquals(Optional.empty(), chat(one).tools().forcedPrefix());
-        assertEquals(Optional.empty(), chat(one + ",\"tool_choice\":\"none\"").tools().forcedPrefix());
+    void aForcingToolChoiceGuidesTheOutputToACallWithArgumentsOfTheToolsSchema() {
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{\"days\":{\"type\":\"integer\"}},\"required\":[\"days\"]}}},"
+                + "{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}]";
+        String weather = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"days\":3}}\n</tool_call>";
+        String time = "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\":\"UTC\"}}\n</tool_call>";
+        Guide named = chat(tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}").guide();
+        assertTrue(named.matches(weather));
+        assertFalse(named.matches(weather.replace("3", "\"3\"")), "the arguments follow the schema");
+        assertFalse(named.matches(time));
+        Guide required = chat(tools + ",\"tool_choice\":\"required\"").guide();
+        assertTrue(required.matches(weather));
+        assertTrue(required.matches(time), "a tool without parameters takes any object");
+        assertFalse(required.matches(""));
+        assertNull(chat(tools).guide());
+        assertNull(chat(tools + ",\"tool_choice\":\"none\"").guide());
     }
 
     @Test

@@ -13,7 +13,6 @@ import java.util.SplittableRandom;
  * <p>With a guide, tokens the guided output does not allow are masked (-inf) before anything else,
  * so penalties, bias, log probabilities and the draw all see the masked distribution; stop tokens
  * are allowed exactly where the output is complete. Without one, sampling does no extra work.
- * While the output is within the request's forced prefix, every other token is ruled out.
  */
 public final class Sampler {
     private final SamplingParams params;
@@ -40,13 +39,6 @@ public final class Sampler {
         });
         if (history.generatedCount() < params.minTokens()) {
             for (int id : params.stopTokenIds()) if (id >= 0 && id < logits.length) logits[id] = Float.NEGATIVE_INFINITY;
-        }
-        if (history.generatedCount() < params.forcedPrefix().size()) {
-            int forced = params.forcedPrefix().get(history.generatedCount());
-            if (forced < logits.length) {
-                Arrays.fill(logits, Float.NEGATIVE_INFINITY);
-                logits[forced] = 0;
-            }
         }
         int token = params.isGreedy() ? argmax(logits) : draw(logits);
         if (guided != null && !params.stopTokenIds().contains(token)) guided.advance(token);

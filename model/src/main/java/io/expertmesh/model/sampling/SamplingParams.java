@@ -16,10 +16,6 @@ import java.util.Set;
  *                  chosen token's log probability (0 reports only the chosen token's)
  * @param guide     guided output: only tokens it allows are sampled, stop tokens only where the
  *                  output is complete; null for none
- * @param forcedPrefix token ids the output must begin with, in order: each is the only token the
- *                  sampler may pick at its position (its log probability is then 0), and the model
- *                  continues freely after them. A named {@code tool_choice} forces its call's opening
- *                  {@code <tool_call>\n{"name": "NAME", "arguments": } this way.
  */
 public record SamplingParams(
         float temperature,
@@ -36,8 +32,7 @@ public record SamplingParams(
         List<String> stopStrings,
         Map<Integer, Float> logitBias,
         int logprobs,
-        TokenConstraint guide,
-        List<Integer> forcedPrefix) {
+        TokenConstraint guide) {
 
     public static final int MAX_STOP_STRINGS = 16;
     public static final int NO_LOGPROBS = -1;
@@ -65,16 +60,14 @@ public record SamplingParams(
             check(Math.abs(e.getValue()) <= MAX_LOGIT_BIAS, "logit_bias", "values in [-100, 100]", e.getValue());
         }
         check(logprobs >= NO_LOGPROBS && logprobs <= MAX_LOGPROBS, "logprobs", "-1 (none) or an integer in [0, 20]", logprobs);
-        forcedPrefix = List.copyOf(forcedPrefix);
-        for (int id : forcedPrefix) check(id >= 0, "forced prefix", "token ids >= 0", id);
     }
 
-    /** Parameters without a guide or a forced prefix. */
+    /** Parameters without a guide. */
     public SamplingParams(float temperature, int topK, float topP, float minP, float repetitionPenalty, float presencePenalty,
                           float frequencyPenalty, Long seed, int maxNewTokens, int minTokens, Set<Integer> stopTokenIds,
                           List<String> stopStrings, Map<Integer, Float> logitBias, int logprobs) {
         this(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, maxNewTokens, minTokens,
-                stopTokenIds, stopStrings, logitBias, logprobs, null, List.of());
+                stopTokenIds, stopStrings, logitBias, logprobs, null);
     }
 
     /** Greedy decoding of {@code maxNewTokens} tokens that stops only at the given token ids. */
@@ -92,17 +85,12 @@ public record SamplingParams(
 
     public SamplingParams withSeed(long newSeed) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, guide, forcedPrefix);
+                newSeed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, guide);
     }
 
     public SamplingParams withGuide(TokenConstraint newGuide) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, newGuide, forcedPrefix);
-    }
-
-    public SamplingParams withForcedPrefix(List<Integer> ids) {
-        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
-                seed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, guide, ids);
+                seed, maxNewTokens, minTokens, stopTokenIds, stopStrings, logitBias, logprobs, newGuide);
     }
 
     /**

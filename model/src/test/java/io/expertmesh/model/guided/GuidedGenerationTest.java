@@ -63,7 +63,7 @@ class GuidedGenerationTest {
             assertTrue(longest > 0, "bounded schema " + schema);
             for (long seed : SEEDS) {
                 SamplingParams params = new SamplingParams(1f, 0, 1, 0, 1, 0, 0, seed, longest + 1, 0, Set.of(endOfSequence),
-                        List.of(), Map.of(), SamplingParams.NO_LOGPROBS, guide.over(vocabulary), List.of());
+                        List.of(), Map.of(), SamplingParams.NO_LOGPROBS, guide.over(vocabulary));
                 Generation g = generator.generate(prompt, params, t -> {});
                 assertEquals(FinishReason.STOP, g.finishReason(), "schema " + schema + " seed " + seed + ": " + g.text());
                 JsonNode value;

@@ -29,7 +29,7 @@ class SamplerGuideTest {
     }
 
     private static SamplingParams params(long seed, int logprobs) {
-        return new SamplingParams(1f, 0, 1, 0, 1, 0, 0, seed, 16, 0, Set.of(EOS), List.of(), Map.of(), logprobs, yesOrNo, List.of());
+        return new SamplingParams(1f, 0, 1, 0, 1, 0, 0, seed, 16, 0, Set.of(EOS), List.of(), Map.of(), logprobs, yesOrNo);
     }
 
     @Test

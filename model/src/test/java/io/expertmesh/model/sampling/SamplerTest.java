@@ -38,28 +38,6 @@ class SamplerTest {
     }
 
     @Test
-    void aForcedPrefixIsEmittedTokenByTokenThenTheModelContinuesAsWithoutIt() {
-        for (SamplingParams p : List.of(params(0, 0, 1, 0, 1, 0, 0, 7L), params(1.3f, 40, 0.9f, 0, 1, 0, 0, 7L))) {
-            int[] forced = draw(p.withForcedPrefix(List.of(499, 0, 250)), 6);
-            assertEquals(List.of(499, 0, 250), List.of(forced[0], forced[1], forced[2]));
-        }
-        // Greedy, without penalties, picks each step's argmax: after the prefix, the same tokens as an unforced run.
-        SamplingParams greedy = params(0, 0, 1, 0, 1, 0, 0, null);
-        int[] free = draw(greedy, 6);
-        int[] forced = draw(greedy.withForcedPrefix(List.of(499, 0, 250)), 6);
-        assertEquals(List.of(free[3], free[4], free[5]), List.of(forced[3], forced[4], forced[5]));
-        assertNotEquals(499, free[0]);
-    }
-
-    @Test
-    void aForcedTokensLogprobIsZero() {
-        SamplingParams p = new SamplingParams(0, 0, 1, 0, 1, 0, 0, 1L, 4, 0, Set.of(), List.of(), Map.of(), 2, null, List.of(3));
-        Sampled s = new Sampler(p).sample(randomLogits(5, 10), new TokenHistory(new int[] {1}));
-        assertEquals(3, s.token());
-        assertEquals(0f, s.logprobs().logprob());
-    }
-
-    @Test
     void sameSeedGivesTheSameTokensAndAnotherSeedDoesNot() {
         SamplingParams p = params(1f, 0, 0.95f, 0, 1, 0, 0, 42L);
         assertEquals(List.of(box(draw(p, 50))), List.of(box(draw(p, 50))));
