@@ -37,12 +37,14 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -68,6 +70,7 @@ import org.apache.pekko.util.ByteString;
  * are streamed back as they come; a client that goes away cancels its request.
  */
 public final class HttpApi extends AllDirectives {
+    static final String GUIDE_DISPATCHER = "expertmesh-guide-dispatcher";
     private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
     private static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 
@@ -80,6 +83,8 @@ public final class HttpApi extends AllDirectives {
     private final PrometheusMeterRegistry registry;
     private final long created = Instant.now().getEpochSecond();
     private final AtomicBoolean draining = new AtomicBoolean();
+    /** Compiles guides, so that neither an HTTP nor a WebSocket thread waits for a large schema. */
+    private final Executor guideCompiler;
     private final Playground playground = new Playground();
     /** Origins whose pages may POST or open the WebSocket; set again once the port is bound. */
     private volatile Set<String> allowedOrigins;
@@ -93,6 +98,7 @@ public final class HttpApi extends AllDirectives {
         this.placement = placement;
         this.expertLoad = expertLoad;
         this.registry = registry;
+        this.guideCompiler = system.dispatchers().lookup(DispatcherSelector.fromConfig(GUIDE_DISPATCHER));
         this.allowedOrigins = settings.port() == 0 ? Set.copyOf(settings.allowedOrigins()) : allowedOrigins(settings.port());
     }
 
@@ -126,7 +132,7 @@ public final class HttpApi extends AllDirectives {
                         registry.scrape())))),
                 playground.route(),
                 path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> allowedOrigin(() -> socketAuthorized(() -> handleWebSocketMessages(
-                        StreamSocket.flow(system, scheduler, model, settings, draining)))))),
+                        StreamSocket.flow(system, scheduler, model, settings, draining, guideCompiler)))))),
                 allowedOrigin(() -> authorized(() -> concat(
                         path(PathMatchers.segment("v1").slash("chat").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
@@ -212,7 +218,10 @@ public final class HttpApi extends AllDirectives {
 
     private CompletionStage<HttpResponse> generate(Endpoint endpoint, JsonNode body) {
         if (draining.get()) throw ApiException.unavailable("the server is shutting down");
-        GenerationRequest request = RequestParser.parse(endpoint, body);
+        return RequestParser.parse(endpoint, body, guideCompiler).thenCompose(request -> submit(endpoint, request));
+    }
+
+    private CompletionStage<HttpResponse> submit(Endpoint endpoint, GenerationRequest request) {
         ServedModel.Prepared prepared = model.prepare(request);
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         RequestLog.accepted(format.id(), request, prepared);

@@ -75,6 +75,13 @@ public record GenerationRequest(
         logitBias = Map.copyOf(logitBias);
     }
 
+    /** This request with {@code compiled} as its guide. */
+    public GenerationRequest withGuide(Guide compiled) {
+        return new GenerationRequest(endpoint, model, messages, promptText, promptIds, maxTokens, minTokens, temperature, topP, topK,
+                minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop, stopTokenIds, logitBias, logprobs, topLogprobs,
+                n, echo, stream, includeUsage, user, compiled, tools);
+    }
+
     /**
      * The sampler's parameters for this request. {@code maxNewTokens} is the budget the server settled
      * on ({@link #maxTokens()} or its own default, cut to the context left); {@code defaultStopTokenIds}

@@ -14,6 +14,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * Turns a generation request body into a {@link GenerationRequest}, checking the type and range of
@@ -43,8 +47,31 @@ public final class RequestParser {
 
     private RequestParser() {}
 
-    /** Validates {@code body} as a request to {@code endpoint}. */
+    /** Validates {@code body} as a request to {@code endpoint}, compiling its guide, if any, on this thread. */
     public static GenerationRequest parse(Endpoint endpoint, JsonNode body) {
+        return fields(endpoint, body).compiled();
+    }
+
+    /**
+     * Validates {@code body} as a request to {@code endpoint} on this thread, and compiles its guide,
+     * if any, on {@code compiler}: a large schema takes a second or more to compile, which the
+     * caller's thread (an HTTP or WebSocket one) must not wait for. A guide that cannot be compiled
+     * fails the stage with a 400.
+     */
+    public static CompletionStage<GenerationRequest> parse(Endpoint endpoint, JsonNode body, Executor compiler) {
+        Unguided parsed = fields(endpoint, body);
+        if (parsed.guide() == null) return CompletableFuture.completedFuture(parsed.request());
+        return CompletableFuture.supplyAsync(parsed::compiled, compiler);
+    }
+
+    /** A validated request whose guide (compiling it may throw a 400) is not compiled yet; null when it asks for none. */
+    private record Unguided(GenerationRequest request, Supplier<Guide> guide) {
+        GenerationRequest compiled() {
+            return guide == null ? request : request.withGuide(guide.get());
+        }
+    }
+
+    private static Unguided fields(Endpoint endpoint, JsonNode body) {
         JsonFields f = JsonFields.ofBody(body);
         String model = f.string("model");
 
@@ -128,13 +155,13 @@ public final class RequestParser {
         }
         ToolRequest tools = endpoint == Endpoint.CHAT ? ToolRequest.parse(f) : ToolRequest.NONE;
         rejectUnsupported(endpoint, f);
-        Guide guide = tools.forcedTools().isEmpty() ? guide(f) : toolGuide(f, tools.forcedTools());
+        Supplier<Guide> guide = tools.forcedTools().isEmpty() ? guide(f) : toolGuide(f, tools.forcedTools());
 
-        return new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
+        return new Unguided(new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
                 max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
                 temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
                 presencePenalty, frequencyPenalty, repetitionPenalty, seed,
-                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, guide, tools);
+                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, null, tools), guide);
     }
 
     /**
@@ -142,38 +169,40 @@ public final class RequestParser {
      * to that tool's schema. A schema the guide cannot hold to is a 400 naming the tool, and so is
      * structured output asked for beside it (the call is the output).
      */
-    private static Guide toolGuide(JsonFields f, List<JsonNode> forced) {
+    private static Supplier<Guide> toolGuide(JsonFields f, List<JsonNode> forced) {
         for (String name : STRUCTURED_OUTPUT_FIELDS) {
             JsonNode v = f.get(name);
             if (v != null && !(name.equals("response_format") && isTextFormat(v))) {
                 throw ApiException.badRequest("'tool_choice' forces a tool call, which cannot be combined with '" + name + "'", "tool_choice");
             }
         }
-        List<GuideSpec> calls = new ArrayList<>(forced.size());
-        for (JsonNode tool : forced) {
-            GuideSpec call = ToolRequest.callGuide(tool);
-            try {
-                Guide.compile(call); // each tool on its own first, so that an error names it
-            } catch (GuideException e) {
-                throw ApiException.badRequest("the parameters of the tool \"" + ToolRequest.name(tool) + "\" cannot be forced: "
-                        + e.getMessage(), "tools");
+        return () -> {
+            List<GuideSpec> calls = new ArrayList<>(forced.size());
+            for (JsonNode tool : forced) {
+                GuideSpec call = ToolRequest.callGuide(tool);
+                try {
+                    Guide.compile(call); // each tool on its own first, so that an error names it
+                } catch (GuideException e) {
+                    throw ApiException.badRequest("the parameters of the tool \"" + ToolRequest.name(tool) + "\" cannot be forced: "
+                            + e.getMessage(), "tools");
+                }
+                calls.add(call);
             }
-            calls.add(call);
-        }
-        try {
-            return Guide.compile(calls.size() == 1 ? calls.getFirst() : new GuideSpec.OneOf(calls));
-        } catch (GuideException e) {
-            throw ApiException.badRequest("the tools cannot be forced together: " + e.getMessage(), "tools");
-        }
+            try {
+                return Guide.compile(calls.size() == 1 ? calls.getFirst() : new GuideSpec.OneOf(calls));
+            } catch (GuideException e) {
+                throw ApiException.badRequest("the tools cannot be forced together: " + e.getMessage(), "tools");
+            }
+        };
     }
 
     /**
      * Structured output: OpenAI's {@code response_format} ({@code text}, {@code json_object},
      * {@code json_schema}) or one of vLLM's {@code guided_json}, {@code guided_regex},
-     * {@code guided_choice}; at most one of them. The guide is compiled here, so an unsupported
-     * schema keyword or an oversized guide is a 400 naming the field.
+     * {@code guided_choice}; at most one of them, checked here. Compiling it (an unsupported schema
+     * keyword or an oversized guide is a 400 naming the field) is left to the returned supplier.
      */
-    private static Guide guide(JsonFields f) {
+    private static Supplier<Guide> guide(JsonFields f) {
         List<String> given = new ArrayList<>();
         for (String name : STRUCTURED_OUTPUT_FIELDS) {
             JsonNode v = f.get(name);
@@ -198,11 +227,13 @@ public final class RequestParser {
             }
             default -> new GuideSpec.Choice(choices(f, v));
         };
-        try {
-            return Guide.compile(spec);
-        } catch (GuideException e) {
-            throw ApiException.badRequest("'" + param + "': " + e.getMessage(), param);
-        }
+        return () -> {
+            try {
+                return Guide.compile(spec);
+            } catch (GuideException e) {
+                throw ApiException.badRequest("'" + param + "': " + e.getMessage(), param);
+            }
+        };
     }
 
     private static boolean isTextFormat(JsonNode v) {

@@ -14,9 +14,12 @@ import io.expertmesh.model.Json;
 import io.expertmesh.model.guided.Guide;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -257,6 +260,27 @@ class RequestParserTest {
         assertFalse(required.matches(""));
         assertNull(chat(tools).guide());
         assertNull(chat(tools + ",\"tool_choice\":\"none\"").guide());
+    }
+
+    @Test
+    void aGuideIsCompiledOnTheGivenExecutorAndNotOnTheCallersThread() {
+        List<Runnable> queued = new ArrayList<>();
+        String schema = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"guided_json\":{\"type\":\"boolean\"}}";
+        CompletableFuture<GenerationRequest> guided = RequestParser.parse(Endpoint.CHAT, json(schema), queued::add).toCompletableFuture();
+        assertFalse(guided.isDone(), "the caller's thread does not compile");
+        assertEquals(1, queued.size());
+        queued.removeFirst().run();
+        assertTrue(guided.join().guide().matches("true"));
+
+        CompletableFuture<GenerationRequest> plain = RequestParser.parse(Endpoint.CHAT,
+                json("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"), queued::add).toCompletableFuture();
+        assertTrue(plain.isDone() && queued.isEmpty(), "a request without a guide needs no other thread");
+
+        CompletableFuture<GenerationRequest> bad = RequestParser.parse(Endpoint.CHAT,
+                json(schema.replace("\"boolean\"", "\"string\",\"format\":\"email\"")), queued::add).toCompletableFuture();
+        queued.removeFirst().run();
+        var failure = assertThrows(CompletionException.class, bad::join);
+        assertEquals("guided_json", ((ApiException) failure.getCause()).param());
     }
 
     @Test
