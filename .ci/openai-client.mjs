@@ -1,6 +1,7 @@
 // Compatibility check with the official OpenAI Node client against a running ExpertMesh server (base
 // URL as the first argument): a streaming and a non-streaming chat completion, which at temperature 0
-// must agree; their log probabilities, as the client reads them; n = 2 choices; and logit_bias.
+// must agree; their log probabilities, as the client reads them; n = 2 choices; logit_bias; and a tool
+// call round trip.
 import OpenAI from "openai";
 
 const client = new OpenAI({ baseURL: process.argv[2], apiKey: "unused", maxRetries: 0, timeout: 60_000 });
@@ -72,8 +73,65 @@ if (biasedTokens.length !== 4 || new Set(biasedTokens).size !== 1 || !biasedToke
   throw new Error("logit_bias was not honoured: " + JSON.stringify(biasedTokens));
 }
 
+// Tool calls: a named tool_choice guides the output to a call of that tool whose arguments follow its
+// schema, so even the random tiny model's streamed arguments are JSON the schema allows, and the
+// whole response carries the same call. The schema is bounded (an enum and an integer of at most 15
+// digits), so 160 tokens always complete the call.
+const units = ["celsius", "fahrenheit"];
+const tools = [{ type: "function", function: { name: "get_weather", description: "Current weather in a city",
+  parameters: { type: "object", properties: { days: { type: "integer" }, unit: { type: "string", enum: units } },
+    required: ["days", "unit"] } } }];
+const toolRequest = { ...request, max_tokens: 160, tools, tool_choice: { type: "function", function: { name: "get_weather" } } };
+const called = await client.chat.completions.create(toolRequest);
+const call = called.choices[0].message.tool_calls?.[0];
+if (!call || call.type !== "function" || call.function.name !== "get_weather" || !call.id.startsWith("call_")
+    || typeof call.function.arguments !== "string") {
+  throw new Error("no get_weather tool call: " + JSON.stringify(called.choices[0]));
+}
+const streamedCalls = [];
+let toolFinish = null;
+for await (const chunk of await client.chat.completions.create({ ...toolRequest, stream: true })) {
+  for (const choice of chunk.choices) {
+    for (const delta of choice.delta?.tool_calls ?? []) {
+      const c = (streamedCalls[delta.index] ??= { id: "", name: "", arguments: "" });
+      c.id += delta.id ?? "";
+      c.name += delta.function?.name ?? "";
+      c.arguments += delta.function?.arguments ?? "";
+    }
+    if (choice.finish_reason) toolFinish = choice.finish_reason;
+  }
+}
+if (streamedCalls.length !== 1 || streamedCalls[0].name !== "get_weather" || !streamedCalls[0].id.startsWith("call_")
+    || streamedCalls[0].arguments !== call.function.arguments) {
+  throw new Error(`streamed tool calls ${JSON.stringify(streamedCalls)} differ from ${JSON.stringify(call)}`);
+}
+if (toolFinish !== "tool_calls" || called.choices[0].finish_reason !== "tool_calls") {
+  throw new Error(`tool call finish_reason ${toolFinish} vs ${called.choices[0].finish_reason}, expected tool_calls`);
+}
+let streamedArguments;
+try {
+  streamedArguments = JSON.parse(streamedCalls[0].arguments);
+} catch (e) {
+  throw new Error(`streamed tool call arguments are not JSON: ${JSON.stringify(streamedCalls[0].arguments)} (${e.message})`);
+}
+if (Object.keys(streamedArguments).sort().join() !== "days,unit" || !Number.isInteger(streamedArguments.days)
+    || !units.includes(streamedArguments.unit)) {
+  throw new Error("streamed tool call arguments do not follow the schema: " + JSON.stringify(streamedArguments));
+}
+
+// The round trip: the call and its result go back as an assistant message and a tool message.
+const answered = await client.chat.completions.create({ ...request, max_tokens: 4, tools, messages: [...request.messages,
+  { role: "assistant", content: null, tool_calls: [{ id: call.id, type: "function",
+    function: { name: "get_weather", arguments: JSON.stringify({ city: "Paris" }) } }] },
+  { role: "tool", tool_call_id: call.id, content: "18 degrees" }] });
+if (answered.choices[0].message.role !== "assistant" || answered.usage.prompt_tokens <= called.usage.prompt_tokens) {
+  throw new Error("the tool result round trip failed: " + JSON.stringify(answered));
+}
+
 const models = await client.models.list();
 if (!models.data.some((m) => m.id === request.model)) throw new Error("model list lacks " + request.model);
 
 console.log(`openai-compat: OK (${usage.completion_tokens} tokens, finish_reason ${finish}, text ${JSON.stringify(text)};`
-  + ` logprobs of ${content.length} tokens streamed and not; n=2; logit_bias forced ${JSON.stringify(biasedTokens[0])})`);
+  + ` logprobs of ${content.length} tokens streamed and not; n=2; logit_bias forced ${JSON.stringify(biasedTokens[0])};`
+  + ` tool call get_weather streamed and not, finish_reason ${toolFinish}, arguments ${call.function.arguments}`
+  + ` valid against the schema; tool result round trip)`);

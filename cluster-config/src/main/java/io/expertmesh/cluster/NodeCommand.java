@@ -36,6 +36,7 @@ final class NodeCommand {
                     + "Artery and the dispatch links run mutual TLS and refuse peers without keys from the same CA"),
             Option.flag("insecure", "run without --cluster-keys: any process that reaches the cluster port can join the cluster"),
             ServeCommand.API_KEY,
+            ServeCommand.REASONING_PARSER,
             ServeCommand.THREADS,
             ServeCommand.DEVICE);
 
@@ -83,6 +84,7 @@ final class NodeCommand {
         GatewaySettings http = GatewaySettings.from(config).withHost(host);
         http = http.withPort(a.integer("http-port", http.port(), 0, 65535));
         if (a.has("api-key")) http = http.withApiKey(a.required("api-key"));
+        http = ServeCommand.withReasoningParser(http, a);
         MeshNode.start(dir, config, http).awaitTermination();
     }
 }

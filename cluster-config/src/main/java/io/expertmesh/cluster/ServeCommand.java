@@ -28,6 +28,10 @@ final class ServeCommand {
     static final Option API_KEY = Option.computed("api-key", "KEY",
             configured("expertmesh.http.api-key", c -> GatewaySettings.from(c).apiKey() == null ? "none" : "the configured one"),
             "require \"Authorization: Bearer KEY\" (but not on /health, /metrics)");
+    static final Option REASONING_PARSER = Option.computed("reasoning-parser", "NAME",
+            configured("expertmesh.http.reasoning-parser", c -> GatewaySettings.from(c).parsesReasoning()
+                    ? GatewaySettings.from(c).reasoningParser() : "none"),
+            "split chat output into reasoning_content and content: " + String.join(", ", GatewaySettings.REASONING_PARSERS));
     static final Option THREADS = Option.computed("threads", "N",
             configured(THREADS_KEY, c -> c.getInt(THREADS_KEY) + (c.getInt(THREADS_KEY) == 0 ? " = one per available processor" : "")),
             "compute threads of the engine");
@@ -41,6 +45,7 @@ final class ServeCommand {
             Option.computed("host", "H", configured("expertmesh.http.host", c -> GatewaySettings.from(c).host()),
                     "the address the HTTP API listens on"),
             API_KEY,
+            REASONING_PARSER,
             THREADS,
             DEVICE);
 
@@ -63,8 +68,19 @@ final class ServeCommand {
         http = http.withPort(a.integer("port", http.port(), 0, 65535));
         if (a.has("host")) http = http.withHost(a.required("host"));
         if (a.has("api-key")) http = http.withApiKey(a.required("api-key"));
+        http = withReasoningParser(http, a);
         MeshNode node = MeshNode.start(dir, config, http);
         node.awaitTermination();
+    }
+
+    /** {@code --reasoning-parser NAME}, checked against the parsers there are. */
+    static GatewaySettings withReasoningParser(GatewaySettings http, CliArgs a) {
+        if (!a.has("reasoning-parser")) return http;
+        String name = a.required("reasoning-parser");
+        if (!GatewaySettings.REASONING_PARSERS.contains(name)) {
+            throw new UsageException("--reasoning-parser must be one of " + String.join(", ", GatewaySettings.REASONING_PARSERS) + ", got " + name);
+        }
+        return http.withReasoningParser(name);
     }
 
     /** A one-node server for bench-serve, on a free port, with the scheduler limits the benchmark asks for. */

@@ -216,6 +216,12 @@ class BadRequestCatalogueTest {
                 assertTrue(reply.has("error"), f + " → " + reply);
                 assertTrue(reply.path("error").path("message").asText().length() > 0);
             }
+            // A guide that fails to compile (off the socket's thread) is an error frame for its request.
+            ws.send("{\"id\":\"g\",\"type\":\"chat.completions\",\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                    + "\"guided_json\":{\"type\":\"string\",\"format\":\"email\"}}}");
+            JsonNode guideError = ws.next();
+            assertEquals("g", guideError.path("id").asText(), guideError.toString());
+            assertEquals("guided_json", guideError.path("error").path("param").asText(), guideError.toString());
             ws.socket().sendBinary(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
             assertTrue(ws.next().path("error").path("message").asText().contains("binary"));
             // 200 KiB in fragments, over the 64 KiB limit: an error frame, not a closed socket.

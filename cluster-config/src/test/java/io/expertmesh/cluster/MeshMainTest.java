@@ -135,6 +135,8 @@ class MeshMainTest {
         assertOneLineError(mesh("generate", "--model", MODEL.toString(), "--prompt", "hi", "--bogus", "1"), 2, "mesh generate --help");
         assertOneLineError(mesh("tokenize", "--model", tmp.resolve("absent").toString(), "--text", "x"), 2, "absent");
         assertOneLineError(mesh("frobnicate"), 2, "frobnicate");
+        assertOneLineError(mesh("serve", "--model", MODEL.toString(), "--port", "0", "--reasoning-parser", "qwen3"), 2,
+                "--reasoning-parser must be one of ernie45, got qwen3");
     }
 
     @Test

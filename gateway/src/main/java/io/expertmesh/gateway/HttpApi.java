@@ -10,10 +10,13 @@ import io.expertmesh.attention.ExpertLoad;
 import io.expertmesh.attention.Placement;
 import io.expertmesh.attention.PlacementView;
 import io.expertmesh.gateway.api.ApiException;
+import io.expertmesh.gateway.api.ChatOutputParser;
 import io.expertmesh.gateway.api.DetokenizeRequest;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
 import io.expertmesh.gateway.api.LogprobsJson;
+import io.expertmesh.gateway.api.OutputParsing;
+import io.expertmesh.gateway.api.ParsedOutput;
 import io.expertmesh.gateway.api.RequestParser;
 import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.gateway.api.TokenizeRequest;
@@ -34,12 +37,14 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -65,6 +70,7 @@ import org.apache.pekko.util.ByteString;
  * are streamed back as they come; a client that goes away cancels its request.
  */
 public final class HttpApi extends AllDirectives {
+    static final String GUIDE_DISPATCHER = "expertmesh-guide-dispatcher";
     private static final ContentType EVENT_STREAM = ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM);
     private static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 
@@ -77,6 +83,8 @@ public final class HttpApi extends AllDirectives {
     private final PrometheusMeterRegistry registry;
     private final long created = Instant.now().getEpochSecond();
     private final AtomicBoolean draining = new AtomicBoolean();
+    /** Compiles guides, so that neither an HTTP nor a WebSocket thread waits for a large schema. */
+    private final Executor guideCompiler;
     private final Playground playground = new Playground();
     /** Origins whose pages may POST or open the WebSocket; set again once the port is bound. */
     private volatile Set<String> allowedOrigins;
@@ -90,6 +98,7 @@ public final class HttpApi extends AllDirectives {
         this.placement = placement;
         this.expertLoad = expertLoad;
         this.registry = registry;
+        this.guideCompiler = system.dispatchers().lookup(DispatcherSelector.fromConfig(GUIDE_DISPATCHER));
         this.allowedOrigins = settings.port() == 0 ? Set.copyOf(settings.allowedOrigins()) : allowedOrigins(settings.port());
     }
 
@@ -123,7 +132,7 @@ public final class HttpApi extends AllDirectives {
                         registry.scrape())))),
                 playground.route(),
                 path(PathMatchers.segment("v1").slash("stream"), () -> get(() -> allowedOrigin(() -> socketAuthorized(() -> handleWebSocketMessages(
-                        StreamSocket.flow(system, scheduler, model, settings, draining)))))),
+                        StreamSocket.flow(system, scheduler, model, settings, draining, guideCompiler)))))),
                 allowedOrigin(() -> authorized(() -> concat(
                         path(PathMatchers.segment("v1").slash("chat").slash("completions"),
                                 () -> post(() -> withBody(body -> generate(Endpoint.CHAT, body)))),
@@ -209,11 +218,15 @@ public final class HttpApi extends AllDirectives {
 
     private CompletionStage<HttpResponse> generate(Endpoint endpoint, JsonNode body) {
         if (draining.get()) throw ApiException.unavailable("the server is shutting down");
-        GenerationRequest request = RequestParser.parse(endpoint, body);
+        return RequestParser.parse(endpoint, body, guideCompiler).thenCompose(request -> submit(endpoint, request));
+    }
+
+    private CompletionStage<HttpResponse> submit(Endpoint endpoint, GenerationRequest request) {
         ServedModel.Prepared prepared = model.prepare(request);
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         RequestLog.accepted(format.id(), request, prepared);
         Tokenizer logprobsTokenizer = request.logprobs() ? model.tokenizer() : null;
+        OutputParsing parsing = OutputParsing.of(request, settings.parsesReasoning());
         Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system,
                 request.n() * (prepared.sampling().maxNewTokens() + 1));
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events.first()));
@@ -225,9 +238,9 @@ public final class HttpApi extends AllDirectives {
                 return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
             }
             Source<ByteString, NotUsed> bytes = request.stream()
-                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer),
+                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer, parsing),
                             Source.single(first).concat(rest))
-                    : whole(format, rest, new Outcome(format.endpoint(), request.n(), prepared.echo(), logprobsTokenizer))
+                    : whole(format, rest, new Outcome(format.endpoint(), request.n(), prepared.echo(), logprobsTokenizer, parsing))
                             .merge(heartbeat(), true);
             Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
                 done.whenComplete((d, failure) -> scheduler.tell(new Scheduler.Cancel(format.id())));
@@ -270,11 +283,18 @@ public final class HttpApi extends AllDirectives {
                 .map(o -> ByteString.fromString(Json.write(o.body(format)), StandardCharsets.UTF_8));
     }
 
-    /** What a non-streaming request collects from its events: each choice's text, finish and log probabilities. */
+    /**
+     * What a non-streaming request collects from its events: each choice's text, finish and log
+     * probabilities, and for parsed chat output its reasoning and tool calls.
+     */
     private static final class Outcome {
         private final Endpoint endpoint;
         private final String echo;
         private final Tokenizer logprobsTokenizer;
+        private final OutputParsing parsing;
+        /** Per choice, its output parser and what it parsed; empty when the output is not parsed. */
+        private final List<ChatOutputParser> parsers = new ArrayList<>();
+        private final List<ParsedOutput> parsed = new ArrayList<>();
         private final List<StringBuilder> texts = new ArrayList<>();
         private final List<List<TokenLogprobs>> logprobs = new ArrayList<>();
         private final FinishReason[] reasons;
@@ -282,14 +302,19 @@ public final class HttpApi extends AllDirectives {
         private String failure;
 
         /** @param logprobsTokenizer for the log probabilities' token texts; null when the request did not ask for them */
-        Outcome(Endpoint endpoint, int choices, String echo, Tokenizer logprobsTokenizer) {
+        Outcome(Endpoint endpoint, int choices, String echo, Tokenizer logprobsTokenizer, OutputParsing parsing) {
             this.endpoint = endpoint;
             this.echo = echo;
             this.logprobsTokenizer = logprobsTokenizer;
+            this.parsing = parsing;
             this.reasons = new FinishReason[choices];
             for (int i = 0; i < choices; i++) {
                 texts.add(new StringBuilder(echo));
                 logprobs.add(new ArrayList<>());
+                if (parsing.active()) {
+                    parsers.add(parsing.parser());
+                    parsed.add(new ParsedOutput());
+                }
             }
         }
 
@@ -298,8 +323,16 @@ public final class HttpApi extends AllDirectives {
                 case SequenceEvent.TextDelta d -> {
                     texts.get(d.choice()).append(d.text());
                     logprobs.get(d.choice()).addAll(d.logprobs());
+                    if (parsing.active()) parsed.get(d.choice()).add(parsers.get(d.choice()).feed(d.text()));
                 }
-                case SequenceEvent.ChoiceFinished f -> reasons[f.choice()] = f.reason();
+                case SequenceEvent.ChoiceFinished f -> {
+                    reasons[f.choice()] = f.reason();
+                    if (parsing.active()) {
+                        ChatOutputParser parser = parsers.get(f.choice());
+                        parsed.get(f.choice()).add(parser.finish());
+                        reasons[f.choice()] = StreamChunks.finishReason(parser, f.reason());
+                    }
+                }
                 case SequenceEvent.Finished f -> finished = f;
                 case SequenceEvent.Failed f -> failure = f.message();
                 default -> { }
@@ -312,7 +345,12 @@ public final class HttpApi extends AllDirectives {
             List<ResponseFormatter.Choice> choices = new ArrayList<>(reasons.length);
             for (int i = 0; i < reasons.length; i++) {
                 ObjectNode lp = logprobsTokenizer == null ? null : new LogprobsJson(endpoint, logprobsTokenizer, echo).of(logprobs.get(i));
-                choices.add(new ResponseFormatter.Choice(texts.get(i).toString(), reasons[i], lp));
+                if (parsing.active()) {
+                    ParsedOutput p = parsed.get(i);
+                    choices.add(new ResponseFormatter.Choice(p.content(), reasons[i], lp, parsing.reasoning() ? p.reasoning() : null, p.toolCalls()));
+                } else {
+                    choices.add(new ResponseFormatter.Choice(texts.get(i).toString(), reasons[i], lp));
+                }
             }
             return format.complete(choices, finished.promptTokens(), finished.completionTokens());
         }
@@ -331,7 +369,7 @@ public final class HttpApi extends AllDirectives {
     private CompletionStage<HttpResponse> tokenize(JsonNode body) {
         TokenizeRequest request = TokenizeRequest.parse(body);
         model.checkModel(request.model());
-        String text = request.messages() != null ? model.render(request.messages()) : request.prompt();
+        String text = request.messages() != null ? model.render(request.messages(), request.tools()) : request.prompt();
         int[] ids = model.tokenizer().encode(text);
         ObjectNode out = Json.MAPPER.createObjectNode();
         ArrayNode tokens = out.putArray("tokens");

@@ -1,11 +1,14 @@
 package io.expertmesh.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.GenerationRequest;
 import io.expertmesh.model.guided.TokenVocabulary;
 import io.expertmesh.model.sampling.SamplingParams;
+import io.expertmesh.model.tokenizer.ChatMessage;
 import io.expertmesh.model.tokenizer.ChatTemplate;
 import io.expertmesh.model.tokenizer.Tokenizer;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -27,7 +30,7 @@ public record ServedModel(String id, Tokenizer tokenizer, TokenVocabulary vocabu
         checkModel(request.model());
         int[] prompt;
         if (request.messages() != null) {
-            prompt = tokenizer.encode(render(request.messages()));
+            prompt = tokenizer.encode(render(request.messages(), request.tools().tools()));
         } else if (request.promptIds() != null) {
             prompt = request.promptIds();
             for (int id : prompt) {
@@ -67,10 +70,10 @@ public record ServedModel(String id, Tokenizer tokenizer, TokenVocabulary vocabu
         return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds, vocabulary), echo);
     }
 
-    /** The chat template's text for these messages, with the assistant's cue; a template's refusal is a 400. */
-    public String render(java.util.List<io.expertmesh.model.tokenizer.ChatMessage> messages) {
+    /** The chat template's text for these messages, offering {@code tools}, with the assistant's cue; a template's refusal is a 400. */
+    public String render(List<ChatMessage> messages, List<JsonNode> tools) {
         try {
-            return chatTemplate.render(messages, true);
+            return chatTemplate.render(messages, tools, true);
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("the chat template refused the messages: " + e.getMessage(), "messages");
         }

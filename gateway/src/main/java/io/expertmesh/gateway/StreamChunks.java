@@ -2,9 +2,13 @@ package io.expertmesh.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.attention.SequenceEvent;
+import io.expertmesh.gateway.api.ChatOutputParser;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.LogprobsJson;
+import io.expertmesh.gateway.api.OutputParsing;
+import io.expertmesh.gateway.api.OutputPiece;
 import io.expertmesh.gateway.api.ResponseFormatter;
+import io.expertmesh.model.generate.FinishReason;
 import io.expertmesh.model.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +18,10 @@ import java.util.List;
  * WebSocket: when the request is queued, each choice's role chunk (chat) or echoed prompt
  * (completions with {@code echo}); a chunk per text delta, carrying its choice index and, if asked,
  * its tokens' log probabilities; each choice's finish chunk; and at the end, if the client asked,
- * the usage chunk. How a chunk is framed, and how a failure or a rejection is reported, is left to
+ * the usage chunk. A chat request whose output is parsed ({@link OutputParsing}) gets a chunk per
+ * parsed piece instead: content, reasoning_content or a tool_calls delta; text that could begin a
+ * tag waits for the next delta, and a choice that called tools finishes with {@code tool_calls}.
+ * How a chunk is framed, and how a failure or a rejection is reported, is left to
  * each transport.
  */
 final class StreamChunks {
@@ -24,14 +31,22 @@ final class StreamChunks {
     /** Per choice, its log probabilities' builder; null when the request did not ask for them. */
     private final List<LogprobsJson> logprobs;
     private final int choices;
+    /** Per choice, its output parser; null when the output is passed on as it comes. */
+    private final List<ChatOutputParser> parsers;
 
     /**
      * @param choices   how many choices the request has
      * @param echo      the text each choice starts with ("" for none)
      * @param tokenizer for the log probabilities' token texts; null when the request did not ask for them
      */
-    StreamChunks(ResponseFormatter format, boolean includeUsage, int choices, String echo, Tokenizer tokenizer) {
+    StreamChunks(ResponseFormatter format, boolean includeUsage, int choices, String echo, Tokenizer tokenizer, OutputParsing parsing) {
         this.format = format;
+        if (parsing.active()) {
+            this.parsers = new ArrayList<>(choices);
+            for (int i = 0; i < choices; i++) parsers.add(parsing.parser());
+        } else {
+            this.parsers = null;
+        }
         this.includeUsage = includeUsage;
         this.choices = choices;
         this.echo = echo;
@@ -52,11 +67,33 @@ final class StreamChunks {
                 for (int i = 0; i < choices && (chat || !echo.isEmpty()); i++) opening.add(format.chunk(i, chat ? "" : echo, chat, null, null));
                 yield opening;
             }
-            case SequenceEvent.TextDelta d -> List.of(format.chunk(d.choice(), d.text(), false, null,
-                    logprobs == null ? null : logprobs.get(d.choice()).of(d.logprobs())));
-            case SequenceEvent.ChoiceFinished f -> List.of(format.chunk(f.choice(), "", false, f.reason(), null));
+            case SequenceEvent.TextDelta d -> {
+                ObjectNode lp = logprobs == null ? null : logprobs.get(d.choice()).of(d.logprobs());
+                if (parsers == null) yield List.of(format.chunk(d.choice(), d.text(), false, null, lp));
+                yield pieces(d.choice(), parsers.get(d.choice()).feed(d.text()), lp);
+            }
+            case SequenceEvent.ChoiceFinished f -> {
+                if (parsers == null) yield List.of(format.chunk(f.choice(), "", false, f.reason(), null));
+                ChatOutputParser parser = parsers.get(f.choice());
+                List<ObjectNode> chunks = new ArrayList<>(pieces(f.choice(), parser.finish(), null));
+                chunks.add(format.chunk(f.choice(), "", false, finishReason(parser, f.reason()), null));
+                yield chunks;
+            }
             case SequenceEvent.Finished f -> includeUsage ? List.of(format.usageChunk(f.promptTokens(), f.completionTokens())) : List.of();
             case SequenceEvent.Failed _, SequenceEvent.Rejected _ -> List.of();
         };
+    }
+
+    /** A chunk per piece; the delta's log probabilities ride on the first, or on an empty delta when all its text is held back. */
+    private List<ObjectNode> pieces(int choice, List<OutputPiece> pieces, ObjectNode logprobs) {
+        if (pieces.isEmpty()) return logprobs == null ? List.of() : List.of(format.chunk(choice, "", false, null, logprobs));
+        List<ObjectNode> chunks = new ArrayList<>(pieces.size());
+        for (int i = 0; i < pieces.size(); i++) chunks.add(format.pieceChunk(choice, pieces.get(i), i == 0 ? logprobs : null));
+        return chunks;
+    }
+
+    /** A choice that stopped after calling tools finished with {@code tool_calls}; one cut off by the token limit with {@code length}. */
+    static FinishReason finishReason(ChatOutputParser parser, FinishReason reason) {
+        return parser.calledTools() && reason == FinishReason.STOP ? FinishReason.TOOL_CALLS : reason;
     }
 }

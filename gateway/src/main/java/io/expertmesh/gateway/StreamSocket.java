@@ -7,14 +7,18 @@ import io.expertmesh.attention.SequenceEvent;
 import io.expertmesh.gateway.api.ApiException;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.GenerationRequest;
+import io.expertmesh.gateway.api.OutputParsing;
 import io.expertmesh.gateway.api.RequestParser;
 import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.model.Json;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
@@ -59,6 +63,9 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
 
     private record Event(SequenceEvent event) implements Command {}
 
+    /** A request whose guide was being compiled: parsed whole, or failed. */
+    private record Parsed(String clientId, Endpoint endpoint, GenerationRequest request, Throwable failure) implements Command {}
+
     /** A request in flight on this socket. */
     private record Active(String clientId, StreamChunks chunks) {}
 
@@ -70,14 +77,17 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
     private final ActorRef<SequenceEvent> events;
     private final Map<String, Active> byRequest = new HashMap<>();
     private final Map<String, String> requestByClientId = new HashMap<>();
+    /** Client ids of requests being parsed (their guide compiled), not yet submitted. */
+    private final Set<String> parsing = new HashSet<>();
+    private final Executor guideCompiler;
 
     /** The socket's message flow: incoming frames to a session actor, its frames back out. */
     static Flow<Message, Message, NotUsed> flow(ActorSystem<?> system, ActorRef<Scheduler.Command> scheduler, ServedModel model,
-                                                GatewaySettings settings, AtomicBoolean draining) {
+                                                GatewaySettings settings, AtomicBoolean draining, Executor guideCompiler) {
         Pair<ActorRef<String>, Source<String, NotUsed>> outgoing = ActorSource.<String>actorRef(
                 s -> false, s -> Optional.empty(), 1 << 16, OverflowStrategy.fail()).preMaterialize(system);
         ActorRef<Command> session = system.systemActorOf(
-                Behaviors.setup(ctx -> new StreamSocket(ctx, scheduler, model, settings, draining, outgoing.first())),
+                Behaviors.setup(ctx -> new StreamSocket(ctx, scheduler, model, settings, draining, outgoing.first(), guideCompiler)),
                 "stream-socket-" + SOCKETS.incrementAndGet(), Props.empty());
         Sink<Message, NotUsed> in = Flow.<Message>create()
                 .mapAsync(1, m -> read(m, settings, system))
@@ -133,8 +143,9 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
     }
 
     private StreamSocket(ActorContext<Command> ctx, ActorRef<Scheduler.Command> scheduler, ServedModel model, GatewaySettings settings,
-                         AtomicBoolean draining, ActorRef<String> out) {
+                         AtomicBoolean draining, ActorRef<String> out, Executor guideCompiler) {
         super(ctx);
+        this.guideCompiler = guideCompiler;
         this.scheduler = scheduler;
         this.model = model;
         this.settings = settings;
@@ -152,6 +163,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
                     return this;
                 })
                 .onMessage(Event.class, this::onEvent)
+                .onMessage(Parsed.class, this::onParsed)
                 .onMessage(Closed.class, c -> Behaviors.stopped())
                 .onSignal(PostStop.class, stop -> {
                     for (String request : byRequest.keySet()) scheduler.tell(new Scheduler.Cancel(request));
@@ -194,26 +206,51 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
     }
 
     private void start(String clientId, Endpoint endpoint, JsonNode body) {
-        if (requestByClientId.containsKey(clientId)) throw ApiException.badRequest("a request with id '" + clientId + "' is already running", "id");
-        if (byRequest.size() >= settings.maxSocketRequests()) {
+        if (requestByClientId.containsKey(clientId) || parsing.contains(clientId)) {
+            throw ApiException.badRequest("a request with id '" + clientId + "' is already running", "id");
+        }
+        if (byRequest.size() + parsing.size() >= settings.maxSocketRequests()) {
             throw ApiException.overloaded("at most " + settings.maxSocketRequests() + " requests may run on one socket");
         }
         if (draining.get()) throw ApiException.unavailable("the server is shutting down");
         if (body == null || !body.isObject()) throw ApiException.badRequest("'body' must be a JSON object", "body");
         ObjectNode streaming = ((ObjectNode) body).deepCopy();
         streaming.put("stream", true);
-        GenerationRequest request = RequestParser.parse(endpoint, streaming);
+        var parsed = RequestParser.parse(endpoint, streaming, guideCompiler);
+        parsing.add(clientId);
+        getContext().pipeToSelf(parsed, (request, failure) -> new Parsed(clientId, endpoint, request, failure));
+    }
+
+    private Behavior<Command> onParsed(Parsed p) {
+        if (!parsing.remove(p.clientId())) return this; // cancelled while its guide compiled
+        if (p.failure() != null) {
+            sendError(p.clientId(), GatewayErrors.toApi(p.failure()));
+            return this;
+        }
+        try {
+            submit(p.clientId(), p.endpoint(), p.request());
+        } catch (RuntimeException e) {
+            sendError(p.clientId(), GatewayErrors.toApi(e));
+        }
+        return this;
+    }
+
+    private void submit(String clientId, Endpoint endpoint, GenerationRequest request) {
         ServedModel.Prepared prepared = model.prepare(request);
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         RequestLog.accepted(format.id(), request, prepared);
         byRequest.put(format.id(), new Active(clientId, new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(),
-                request.logprobs() ? model.tokenizer() : null)));
+                request.logprobs() ? model.tokenizer() : null, OutputParsing.of(request, settings.parsesReasoning()))));
         requestByClientId.put(clientId, format.id());
         scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events));
     }
 
     private void cancel(String clientId) {
         String request = requestByClientId.remove(clientId);
+        if (request == null && parsing.remove(clientId)) {
+            out.tell(Json.write(Json.MAPPER.createObjectNode().put("id", clientId).put("done", true).put("cancelled", true)));
+            return;
+        }
         if (request == null) throw ApiException.badRequest("no request with id '" + clientId + "' is running on this socket", "id");
         byRequest.remove(request);
         scheduler.tell(new Scheduler.Cancel(request));

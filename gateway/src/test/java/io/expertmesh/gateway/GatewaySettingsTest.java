@@ -23,7 +23,7 @@ class GatewaySettingsTest {
     void defaultsComeFromTheModulesReferenceConf() {
         GatewaySettings s = read("");
         assertEquals(new GatewaySettings("127.0.0.1", 8080, 1 << 20, null, 1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(1),
-                Duration.ofSeconds(10), 512, List.of()), s);
+                Duration.ofSeconds(10), 512, List.of(), ""), s);
         assertNull(s.apiKey());
     }
 
@@ -37,6 +37,8 @@ class GatewaySettingsTest {
         assertFails("expertmesh.http.heartbeat-interval = -1s", "expertmesh.http.heartbeat-interval must be positive, got -1000 ms");
         assertFails("expertmesh.http.header-timeout = 0s", "expertmesh.http.header-timeout must be positive, got 0 ms");
         assertFails("expertmesh.http.max-connections = 0", "expertmesh.http.max-connections must be at least 1, got 0");
+        assertFails("expertmesh.http.reasoning-parser = deepseek_r1",
+                "expertmesh.http.reasoning-parser must be \"\" (none) or one of [ernie45], got \"deepseek_r1\"");
     }
 
     @Test

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.attention.SequenceEvent;
 import io.expertmesh.gateway.api.Endpoint;
 import io.expertmesh.gateway.api.LogprobsJson;
+import io.expertmesh.gateway.api.OutputParsing;
+import io.expertmesh.model.Json;
 import io.expertmesh.gateway.api.ResponseFormatter;
 import io.expertmesh.model.generate.FinishReason;
 import io.expertmesh.model.sampling.TokenLogprobs;
@@ -22,7 +24,7 @@ class StreamChunksTest {
     private static final SequenceEvent.Finished FINISHED = new SequenceEvent.Finished("r", 12, 30);
 
     private static StreamChunks chunks(ResponseFormatter format, boolean usage, int choices) {
-        return new StreamChunks(format, usage, choices, "", null);
+        return new StreamChunks(format, usage, choices, "", null, OutputParsing.NONE);
     }
 
     @Test
@@ -35,7 +37,38 @@ class StreamChunksTest {
     @Test
     void anEchoingCompletionSendsThePromptFirstInEachChoice() {
         assertEquals(List.of(COMPLETION.chunk(0, "Once", false, null, null), COMPLETION.chunk(1, "Once", false, null, null)),
-                new StreamChunks(COMPLETION, false, 2, "Once", null).of(new SequenceEvent.Queued("r")));
+                new StreamChunks(COMPLETION, false, 2, "Once", null, OutputParsing.NONE).of(new SequenceEvent.Queued("r")));
+    }
+
+    private static List<String> deltas(StreamChunks chunks, List<SequenceEvent> events) {
+        return events.stream().flatMap(e -> chunks.of(e).stream())
+                .map(c -> Json.write(c.get("choices").get(0).get("delta")) + " " + c.get("choices").get(0).get("finish_reason"))
+                .toList();
+    }
+
+    @Test
+    void aToolCallStreamsAsToolCallDeltasAndFinishesWithToolCalls() {
+        StreamChunks chunks = new StreamChunks(CHAT, false, 1, "", null, new OutputParsing(false, true));
+        List<String> got = deltas(chunks, List.of(
+                new SequenceEvent.TextDelta("r", 0, "<tool_call>\n{\"name\": \"get_weather\", \"argu", List.of()),
+                new SequenceEvent.TextDelta("r", 0, "ments\": {\"city\":", List.of()),
+                new SequenceEvent.TextDelta("r", 0, " \"Paris\"}}\n</tool_call>", List.of()),
+                new SequenceEvent.ChoiceFinished("r", 0, FinishReason.STOP, 9)));
+        assertEquals(4, got.size(), got.toString());
+        assertEquals(true, got.get(0).matches("\\{\"tool_calls\":\\[\\{\"index\":0,\"id\":\"call_[0-9A-Za-z]{24}\",\"type\":\"function\","
+                + "\"function\":\\{\"name\":\"get_weather\",\"arguments\":\"\"}}]} null"), got.get(0));
+        assertEquals("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]} null", got.get(1));
+        assertEquals("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\" \\\"Paris\\\"}\"}}]} null", got.get(2));
+        assertEquals("{} \"tool_calls\"", got.get(3));
+    }
+
+    @Test
+    void withAReasoningParserReasoningAndAnswerStreamApart() {
+        StreamChunks chunks = new StreamChunks(CHAT, false, 1, "", null, new OutputParsing(true, false));
+        assertEquals(List.of("{\"reasoning_content\":\"2+2\"} null", "{\"content\":\"4\"} null", "{} \"stop\""), deltas(chunks, List.of(
+                new SequenceEvent.TextDelta("r", 0, "2+2</th", List.of()),
+                new SequenceEvent.TextDelta("r", 0, "ink>\n4", List.of()),
+                new SequenceEvent.ChoiceFinished("r", 0, FinishReason.STOP, 5))));
     }
 
     @Test
@@ -52,7 +85,7 @@ class StreamChunksTest {
         var lp = new TokenLogprobs(10, -0.5f, new int[] {10}, new float[] {-0.5f});
         var delta = new SequenceEvent.TextDelta("r", 1, "\n", List.of(lp));
         assertEquals(List.of(CHAT.chunk(1, "\n", false, null, new LogprobsJson(Endpoint.CHAT, tokenizer, "").of(List.of(lp)))),
-                new StreamChunks(CHAT, false, 2, "", tokenizer).of(delta));
+                new StreamChunks(CHAT, false, 2, "", tokenizer, OutputParsing.NONE).of(delta));
     }
 
     @Test

@@ -27,6 +27,7 @@ import java.util.Set;
  * @param user         the client's end-user id: only logged
  * @param includeUsage {@code stream_options.include_usage}: send a usage chunk at the end of a stream
  * @param guide        the compiled structured-output guide ({@code response_format} or {@code guided_*}), or null
+ * @param tools        a chat request's {@code tools} and {@code tool_choice}; {@link ToolRequest#NONE} for completions
  */
 public record GenerationRequest(
         Endpoint endpoint,
@@ -54,10 +55,12 @@ public record GenerationRequest(
         boolean stream,
         boolean includeUsage,
         String user,
-        Guide guide) {
+        Guide guide,
+        ToolRequest tools) {
 
     public GenerationRequest {
         Objects.requireNonNull(endpoint, "endpoint");
+        Objects.requireNonNull(tools, "tools");
         boolean shapeOk = switch (endpoint) {
             case CHAT -> messages != null && promptText == null && promptIds == null;
             case COMPLETION -> messages == null && (promptText == null) != (promptIds == null);
@@ -70,6 +73,13 @@ public record GenerationRequest(
         stop = List.copyOf(stop);
         stopTokenIds = Set.copyOf(stopTokenIds);
         logitBias = Map.copyOf(logitBias);
+    }
+
+    /** This request with {@code compiled} as its guide. */
+    public GenerationRequest withGuide(Guide compiled) {
+        return new GenerationRequest(endpoint, model, messages, promptText, promptIds, maxTokens, minTokens, temperature, topP, topK,
+                minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop, stopTokenIds, logitBias, logprobs, topLogprobs,
+                n, echo, stream, includeUsage, user, compiled, tools);
     }
 
     /**

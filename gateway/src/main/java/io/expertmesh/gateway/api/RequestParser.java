@@ -1,19 +1,23 @@
 package io.expertmesh.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.guided.Guide;
 import io.expertmesh.model.guided.GuideException;
 import io.expertmesh.model.guided.GuideSpec;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
-import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * Turns a generation request body into a {@link GenerationRequest}, checking the type and range of
@@ -34,12 +38,40 @@ public final class RequestParser {
     public static final int MAX_GUIDED_CHOICES = 256;
     public static final int MAX_GUIDED_CHOICE_LENGTH = 1024;
 
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+    public static final int MAX_TOOL_CALL_ID_LENGTH = 256;
+    /** Longest {@code arguments} text of one tool call sent back in an assistant message. */
+    public static final int MAX_TOOL_ARGUMENTS_CHARS = 64 * 1024;
+
+    private static final List<String> STRUCTURED_OUTPUT_FIELDS = List.of("response_format", "guided_json", "guided_regex", "guided_choice");
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
     private RequestParser() {}
 
-    /** Validates {@code body} as a request to {@code endpoint}. */
+    /** Validates {@code body} as a request to {@code endpoint}, compiling its guide, if any, on this thread. */
     public static GenerationRequest parse(Endpoint endpoint, JsonNode body) {
+        return fields(endpoint, body).compiled();
+    }
+
+    /**
+     * Validates {@code body} as a request to {@code endpoint} on this thread, and compiles its guide,
+     * if any, on {@code compiler}: a large schema takes a second or more to compile, which the
+     * caller's thread (an HTTP or WebSocket one) must not wait for. A guide that cannot be compiled
+     * fails the stage with a 400.
+     */
+    public static CompletionStage<GenerationRequest> parse(Endpoint endpoint, JsonNode body, Executor compiler) {
+        Unguided parsed = fields(endpoint, body);
+        if (parsed.guide() == null) return CompletableFuture.completedFuture(parsed.request());
+        return CompletableFuture.supplyAsync(parsed::compiled, compiler);
+    }
+
+    /** A validated request whose guide (compiling it may throw a 400) is not compiled yet; null when it asks for none. */
+    private record Unguided(GenerationRequest request, Supplier<Guide> guide) {
+        GenerationRequest compiled() {
+            return guide == null ? request : request.withGuide(guide.get());
+        }
+    }
+
+    private static Unguided fields(Endpoint endpoint, JsonNode body) {
         JsonFields f = JsonFields.ofBody(body);
         String model = f.string("model");
 
@@ -121,25 +153,58 @@ public final class RequestParser {
             }
             if (f.get("suffix") != null) throw ApiException.badRequest("'suffix' is not supported (only null)", "suffix");
         }
-        rejectTools(f);
-        Guide guide = guide(f);
+        ToolRequest tools = endpoint == Endpoint.CHAT ? ToolRequest.parse(f) : ToolRequest.NONE;
+        rejectUnsupported(endpoint, f);
+        Supplier<Guide> guide = tools.forcedTools().isEmpty() ? guide(f) : toolGuide(f, tools.forcedTools());
 
-        return new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
+        return new Unguided(new GenerationRequest(endpoint, model, messages, prompt.text(), prompt.ids(),
                 max == null ? null : max.intValue(), minTokens == null ? 0 : minTokens.intValue(),
                 temperature, topP, topK == null || topK == -1 ? 0 : topK.intValue(), minP,
                 presencePenalty, frequencyPenalty, repetitionPenalty, seed,
-                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, guide);
+                stop, stopTokenIds, logitBias, logprobs, topLogprobs, choices, echo, stream, includeUsage, user, null, tools), guide);
+    }
+
+    /**
+     * The guide of a forcing {@code tool_choice}: a call to one of {@code forced}, its arguments held
+     * to that tool's schema. A schema the guide cannot hold to is a 400 naming the tool, and so is
+     * structured output asked for beside it (the call is the output).
+     */
+    private static Supplier<Guide> toolGuide(JsonFields f, List<JsonNode> forced) {
+        for (String name : STRUCTURED_OUTPUT_FIELDS) {
+            JsonNode v = f.get(name);
+            if (v != null && !(name.equals("response_format") && isTextFormat(v))) {
+                throw ApiException.badRequest("'tool_choice' forces a tool call, which cannot be combined with '" + name + "'", "tool_choice");
+            }
+        }
+        return () -> {
+            List<GuideSpec> calls = new ArrayList<>(forced.size());
+            for (JsonNode tool : forced) {
+                GuideSpec call = ToolRequest.callGuide(tool);
+                try {
+                    Guide.compile(call); // each tool on its own first, so that an error names it
+                } catch (GuideException e) {
+                    throw ApiException.badRequest("the parameters of the tool \"" + ToolRequest.name(tool) + "\" cannot be forced: "
+                            + e.getMessage(), "tools");
+                }
+                calls.add(call);
+            }
+            try {
+                return Guide.compile(calls.size() == 1 ? calls.getFirst() : new GuideSpec.OneOf(calls));
+            } catch (GuideException e) {
+                throw ApiException.badRequest("the tools cannot be forced together: " + e.getMessage(), "tools");
+            }
+        };
     }
 
     /**
      * Structured output: OpenAI's {@code response_format} ({@code text}, {@code json_object},
      * {@code json_schema}) or one of vLLM's {@code guided_json}, {@code guided_regex},
-     * {@code guided_choice}; at most one of them. The guide is compiled here, so an unsupported
-     * schema keyword or an oversized guide is a 400 naming the field.
+     * {@code guided_choice}; at most one of them, checked here. Compiling it (an unsupported schema
+     * keyword or an oversized guide is a 400 naming the field) is left to the returned supplier.
      */
-    private static Guide guide(JsonFields f) {
+    private static Supplier<Guide> guide(JsonFields f) {
         List<String> given = new ArrayList<>();
-        for (String name : List.of("response_format", "guided_json", "guided_regex", "guided_choice")) {
+        for (String name : STRUCTURED_OUTPUT_FIELDS) {
             JsonNode v = f.get(name);
             if (v != null && !(name.equals("response_format") && isTextFormat(v))) given.add(name);
         }
@@ -162,11 +227,13 @@ public final class RequestParser {
             }
             default -> new GuideSpec.Choice(choices(f, v));
         };
-        try {
-            return Guide.compile(spec);
-        } catch (GuideException e) {
-            throw ApiException.badRequest("'" + param + "': " + e.getMessage(), param);
-        }
+        return () -> {
+            try {
+                return Guide.compile(spec);
+            } catch (GuideException e) {
+                throw ApiException.badRequest("'" + param + "': " + e.getMessage(), param);
+            }
+        };
     }
 
     private static boolean isTextFormat(JsonNode v) {
@@ -281,22 +348,33 @@ public final class RequestParser {
         }
         JsonFields m = JsonFields.nested(node, "messages", path);
         JsonNode roleNode = m.get("role");
-        String expectedRole = "one of system, user, assistant";
+        String expectedRole = "one of system, user, assistant, tool";
         if (roleNode == null || !roleNode.isTextual()) throw m.invalid("role", expectedRole, roleNode);
         String role = roleNode.textValue();
-        if (!ROLES.contains(role)) {
-            String why = role.equals("tool") || role.equals("function") ? " (tool calling is not supported)" : "";
-            throw m.invalid("role", expectedRole + why, roleNode);
+        if (!ROLES.contains(role)) throw m.invalid("role", expectedRole, roleNode);
+        List<ChatMessage.ToolCall> toolCalls = role.equals("assistant") ? toolCalls(m) : List.of();
+        String toolCallId = null;
+        if (role.equals("tool")) {
+            JsonNode id = m.get("tool_call_id");
+            if (id == null || !id.isTextual() || id.textValue().isEmpty() || id.textValue().length() > MAX_TOOL_CALL_ID_LENGTH) {
+                throw m.invalid("tool_call_id", "the id of the tool call this message answers (1 to " + MAX_TOOL_CALL_ID_LENGTH
+                        + " characters)", id);
+            }
+            toolCallId = id.textValue();
         }
+        return new ChatMessage(role, content(m, role), toolCalls, toolCallId);
+    }
 
+    /** A message's text: a string, or its text parts joined. */
+    private static String content(JsonFields m, String role) {
         JsonNode content = m.get("content");
         String expectedContent = "a string or an array of text parts";
         if (content == null) {
-            // An assistant turn may have no content (OpenAI allows it); the template sees "".
-            if (role.equals("assistant")) return new ChatMessage(role, "");
+            // An assistant turn may have no content (OpenAI allows it, e.g. beside tool_calls); the template sees "".
+            if (role.equals("assistant")) return "";
             throw m.invalid("content", expectedContent, null);
         }
-        if (content.isTextual()) return new ChatMessage(role, content.textValue());
+        if (content.isTextual()) return content.textValue();
         if (!content.isArray()) throw m.invalid("content", expectedContent, content);
         StringBuilder text = new StringBuilder();
         for (int j = 0; j < content.size(); j++) {
@@ -315,7 +393,42 @@ public final class RequestParser {
             if (partText == null || !partText.isTextual()) throw p.invalid("text", "a string", partText);
             text.append(partText.textValue());
         }
-        return new ChatMessage(role, text.toString());
+        return text.toString();
+    }
+
+    /** An assistant message's {@code tool_calls}: the calls it made, sent back so the template can show them. */
+    private static List<ChatMessage.ToolCall> toolCalls(JsonFields m) {
+        JsonNode node = m.get("tool_calls");
+        if (node == null) return List.of();
+        if (!node.isArray()) throw m.invalid("tool_calls", "an array of tool calls", node);
+        if (node.size() > ToolRequest.MAX_TOOLS) {
+            throw ApiException.badRequest("'" + m.path("tool_calls") + "' must have at most " + ToolRequest.MAX_TOOLS + " entries, got "
+                    + node.size(), "messages");
+        }
+        List<ChatMessage.ToolCall> calls = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode call = node.get(i);
+            String path = m.path("tool_calls") + "[" + i + "]";
+            String expected = "an object {\"id\":...,\"type\":\"function\",\"function\":{\"name\":...,\"arguments\":...}}";
+            if (!call.isObject()) throw JsonFields.invalid("messages", path, expected, call);
+            JsonFields c = JsonFields.nested(call, "messages", path);
+            JsonNode id = c.get("id");
+            if (id == null || !id.isTextual() || id.textValue().isEmpty() || id.textValue().length() > MAX_TOOL_CALL_ID_LENGTH) {
+                throw c.invalid("id", "a string of 1 to " + MAX_TOOL_CALL_ID_LENGTH + " characters", id);
+            }
+            JsonNode type = c.get("type");
+            if (type != null && !"function".equals(type.textValue())) throw c.invalid("type", "\"function\"", type);
+            JsonNode function = c.get("function");
+            if (function == null || !function.isObject()) throw c.invalid("function", "an object with 'name' and 'arguments'", function);
+            JsonFields fn = JsonFields.nested(function, "messages", c.path("function"));
+            String name = ToolRequest.name(fn);
+            JsonNode arguments = fn.get("arguments");
+            if (arguments == null || !arguments.isTextual() || arguments.textValue().length() > MAX_TOOL_ARGUMENTS_CHARS) {
+                throw fn.invalid("arguments", "a string of JSON of at most " + MAX_TOOL_ARGUMENTS_CHARS + " characters", arguments);
+            }
+            calls.add(new ChatMessage.ToolCall(id.textValue(), name, arguments.textValue()));
+        }
+        return calls;
     }
 
     /** A completion prompt: text or token ids, exactly one non-null. */
@@ -392,14 +505,18 @@ public final class RequestParser {
     }
 
     /**
-     * Tool calling is not implemented; silently ignoring it would hand the client plain text where
-     * it expects a call. Values that ask for nothing are let through.
+     * Tools on the completions API and the deprecated {@code functions} are not implemented; silently
+     * ignoring them would hand the client plain text where it expects a call. Values that ask for
+     * nothing are let through.
      */
-    private static void rejectTools(JsonFields f) {
-        for (String name : List.of("tools", "tool_choice", "functions", "function_call")) {
+    private static void rejectUnsupported(Endpoint endpoint, JsonFields f) {
+        List<String> names = endpoint == Endpoint.CHAT ? List.of("functions", "function_call")
+                : List.of("tools", "tool_choice", "functions", "function_call");
+        for (String name : names) {
             JsonNode v = f.get(name);
             if (v != null && !asksForNothing(name, v)) {
-                throw ApiException.badRequest("'" + name + "' is not supported, got " + JsonFields.quote(v), name);
+                String hint = name.startsWith("function") ? " (use 'tools' and 'tool_choice')" : "";
+                throw ApiException.badRequest("'" + name + "' is not supported" + hint + ", got " + JsonFields.quote(v), name);
             }
         }
     }

@@ -34,19 +34,32 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         return new ResponseFormatter(endpoint, model, newId(endpoint), Instant.now().getEpochSecond());
     }
 
-    /** The endpoint's prefix and 24 random base62 characters (about 143 bits: unique, not secret). */
+    /** The endpoint's prefix and 24 random base62 characters. */
     static String newId(Endpoint endpoint) {
+        return randomId(endpoint.idPrefix());
+    }
+
+    /** {@code prefix} and 24 random base62 characters (about 143 bits: unique, not secret). */
+    static String randomId(String prefix) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        StringBuilder id = new StringBuilder(endpoint.idPrefix());
+        StringBuilder id = new StringBuilder(prefix);
         for (int i = 0; i < ID_LENGTH; i++) id.append(ID_ALPHABET.charAt(random.nextInt(ID_ALPHABET.length())));
         return id.toString();
     }
 
-    /** One choice of a whole response: its text, why it ended, and its log probabilities or null. */
-    public record Choice(String text, FinishReason finish, ObjectNode logprobs) {
+    /**
+     * One choice of a whole response: its text, why it ended, and its log probabilities or null; a
+     * chat choice may also carry its reasoning (null when no reasoning parser runs) and tool calls.
+     */
+    public record Choice(String text, FinishReason finish, ObjectNode logprobs, String reasoning, List<ParsedOutput.ToolCall> toolCalls) {
         public Choice {
             Objects.requireNonNull(text, "text");
             Objects.requireNonNull(finish, "finish");
+            toolCalls = List.copyOf(toolCalls);
+        }
+
+        public Choice(String text, FinishReason finish, ObjectNode logprobs) {
+            this(text, finish, logprobs, null, List.of());
         }
     }
 
@@ -73,6 +86,39 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
         return body;
     }
 
+    /**
+     * A chat stream chunk of choice {@code index} carrying one parsed piece of its output:
+     * {@code content}, {@code reasoning_content}, or a {@code tool_calls} delta (the first of a call
+     * has its id, type, name and empty arguments; later ones only argument fragments).
+     */
+    public ObjectNode pieceChunk(int index, OutputPiece piece, ObjectNode logprobs) {
+        ObjectNode body = envelope(endpoint.chunkObject());
+        ObjectNode choice = body.putArray("choices").addObject();
+        choice.put("index", index);
+        ObjectNode delta = choice.putObject("delta");
+        switch (piece) {
+            case OutputPiece.Content c -> delta.put("content", c.text());
+            case OutputPiece.Reasoning r -> delta.put("reasoning_content", r.text());
+            case OutputPiece.ToolCallStart s -> {
+                ObjectNode call = delta.putArray("tool_calls").addObject();
+                call.put("index", s.index());
+                call.put("id", s.id());
+                call.put("type", "function");
+                ObjectNode function = call.putObject("function");
+                function.put("name", s.name());
+                function.put("arguments", "");
+            }
+            case OutputPiece.ToolCallArguments a -> {
+                ObjectNode call = delta.putArray("tool_calls").addObject();
+                call.put("index", a.index());
+                call.putObject("function").put("arguments", a.fragment());
+            }
+        }
+        putLogprobs(choice, logprobs);
+        putFinish(choice, null);
+        return body;
+    }
+
     /** The chunk sent before {@code [DONE]} when the client asked for usage: no choices, only usage. */
     public ObjectNode usageChunk(int promptTokens, int completionTokens) {
         ObjectNode body = envelope(endpoint.chunkObject());
@@ -92,7 +138,21 @@ public record ResponseFormatter(Endpoint endpoint, String model, String id, long
             if (endpoint == Endpoint.CHAT) {
                 ObjectNode message = choice.putObject("message");
                 message.put("role", "assistant");
-                message.put("content", c.text());
+                // OpenAI's content is null for a turn that is only tool calls.
+                if (c.text().isEmpty() && !c.toolCalls().isEmpty()) message.putNull("content");
+                else message.put("content", c.text());
+                if (c.reasoning() != null) message.put("reasoning_content", c.reasoning());
+                if (!c.toolCalls().isEmpty()) {
+                    ArrayNode calls = message.putArray("tool_calls");
+                    for (ParsedOutput.ToolCall t : c.toolCalls()) {
+                        ObjectNode call = calls.addObject();
+                        call.put("id", t.id());
+                        call.put("type", "function");
+                        ObjectNode function = call.putObject("function");
+                        function.put("name", t.name());
+                        function.put("arguments", t.arguments());
+                    }
+                }
             } else {
                 choice.put("text", c.text());
             }

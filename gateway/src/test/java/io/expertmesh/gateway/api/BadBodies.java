@@ -45,6 +45,10 @@ public final class BadBodies {
         return new BadBody(name, Endpoint.CHAT, "{" + CHAT_BASE + (fields.isEmpty() ? "" : "," + fields) + "}", param, fragment);
     }
 
+    private static String tool(String name) {
+        return "{\"type\":\"function\",\"function\":{\"name\":\"" + name + "\"}}";
+    }
+
     private static BadBody chatRaw(String name, String json, String param, String fragment) {
         return new BadBody(name, Endpoint.CHAT, json, param, fragment);
     }
@@ -77,8 +81,20 @@ public final class BadBodies {
                 chatRaw("messages is a string", "{\"messages\":\"hi\"}", "messages", "got \"hi\""),
                 chatRaw("message is a string", "{\"messages\":[\"hi\"]}", "messages", "'messages[0]' must be an object"),
                 chatRaw("role missing", "{\"messages\":[{\"content\":\"hi\"}]}", "messages", "'messages[0].role' must be one of"),
-                chatRaw("role tool", "{\"messages\":[" + user + ",{\"role\":\"tool\",\"content\":\"x\"}]}", "messages",
-                        "'messages[1].role' must be one of system, user, assistant (tool calling is not supported), got \"tool\""),
+                chatRaw("tool message without tool_call_id", "{\"messages\":[" + user + ",{\"role\":\"tool\",\"content\":\"x\"}]}",
+                        "messages", "'messages[1].tool_call_id' must be the id of the tool call this message answers"),
+                chatRaw("tool_call_id too long", "{\"messages\":[" + user + ",{\"role\":\"tool\",\"content\":\"x\",\"tool_call_id\":\""
+                        + "i".repeat(RequestParser.MAX_TOOL_CALL_ID_LENGTH + 1) + "\"}]}", "messages", "'messages[1].tool_call_id'"),
+                chatRaw("assistant tool_calls not an array", "{\"messages\":[" + user + ",{\"role\":\"assistant\",\"tool_calls\":{}}]}",
+                        "messages", "'messages[1].tool_calls' must be an array of tool calls"),
+                chatRaw("assistant tool call arguments not a string", "{\"messages\":[" + user + ",{\"role\":\"assistant\",\"tool_calls\":"
+                        + "[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}", "messages",
+                        "'messages[1].tool_calls[0].function.arguments' must be a string of JSON"),
+                chatRaw("assistant tool call name invalid", "{\"messages\":[" + user + ",{\"role\":\"assistant\",\"tool_calls\":"
+                        + "[{\"id\":\"c\",\"function\":{\"name\":\"a b\",\"arguments\":\"{}\"}}]}]}", "messages",
+                        "'messages[1].tool_calls[0].function.name' must be 1 to 64 letters"),
+                chatRaw("assistant tool call without id", "{\"messages\":[" + user + ",{\"role\":\"assistant\",\"tool_calls\":"
+                        + "[{\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]}", "messages", "'messages[1].tool_calls[0].id'"),
                 chatRaw("role function", "{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages", "\"function\""),
                 chatRaw("role unknown", "{\"messages\":[{\"role\":\"narrator\",\"content\":\"x\"}]}", "messages", "got \"narrator\""),
                 chatRaw("role is a number", "{\"messages\":[{\"role\":1,\"content\":\"x\"}]}", "messages", "got 1"),
@@ -100,9 +116,38 @@ public final class BadBodies {
                 chat("logprobs is a string", "\"logprobs\":\"yes\"", "logprobs", "'logprobs' must be a boolean"),
                 chat("top_logprobs above 20", "\"logprobs\":true,\"top_logprobs\":21", "top_logprobs", "in [0, 20], got 21"),
                 chat("top_logprobs without logprobs", "\"top_logprobs\":2", "top_logprobs", "requires 'logprobs' to be true"),
-                chat("tools", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools", "'tools' is not supported"),
-                chat("tool_choice auto", "\"tool_choice\":\"auto\"", "tool_choice", "'tool_choice' is not supported"),
-                chat("functions", "\"functions\":[{\"name\":\"f\"}]", "functions", "'functions' is not supported"),
+                chat("tools not an array", "\"tools\":{}", "tools", "'tools' must be an array of tools"),
+                chat("too many tools", "\"tools\":[" + repeat(tool("f"), ToolRequest.MAX_TOOLS + 1) + "]", "tools",
+                        "'tools' must have at most 128 entries, got 129"),
+                chat("tool type not function", "\"tools\":[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]", "tools",
+                        "'tools[0].type' must be \"function\""),
+                chat("tool without function", "\"tools\":[{\"type\":\"function\"}]", "tools", "'tools[0].function' must be an object"),
+                chat("tool name too long", "\"tools\":[" + tool("f".repeat(ToolRequest.MAX_NAME_LENGTH + 1)) + "]", "tools",
+                        "'tools[0].function.name' must be 1 to 64 letters"),
+                chat("tool name with a space", "\"tools\":[" + tool("get weather") + "]", "tools", "'tools[0].function.name'"),
+                chat("two tools with one name", "\"tools\":[" + tool("f") + "," + tool("f") + "]", "tools", "two tools are named \"f\""),
+                chat("tool parameters not an object", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]",
+                        "tools", "'tools[0].function.parameters' must be a JSON Schema object"),
+                chat("tool schema too large", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":\""
+                        + "d".repeat(ToolRequest.MAX_TOOL_CHARS) + "\"}}]", "tools", "'tools[0]' must be at most 32768 characters"),
+                chat("tool schema too deep", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":"
+                        + "{\"a\":".repeat(40) + "1" + "}".repeat(40) + "}}]", "tools", "nested more than 32 levels"),
+                chat("tool_choice unknown word", "\"tools\":[" + tool("f") + "],\"tool_choice\":\"always\"", "tool_choice",
+                        "'tool_choice' must be \"none\", \"auto\", \"required\""),
+                chat("tool_choice names a missing tool", "\"tools\":[" + tool("f") + "],\"tool_choice\":{\"type\":\"function\","
+                        + "\"function\":{\"name\":\"g\"}}", "tool_choice", "\"g\", which is not in 'tools'"),
+                chat("tool_choice object without function", "\"tools\":[" + tool("f") + "],\"tool_choice\":{\"type\":\"function\"}",
+                        "tool_choice", "'tool_choice.function' must be an object"),
+                chat("forced tool with an unsupported schema keyword", "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+                        + "\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"format\":\"date\"}}}}}],"
+                        + "\"tool_choice\":\"required\"", "tools",
+                        "the parameters of the tool \"f\" cannot be forced: unsupported JSON schema keyword(s) at #/properties/a: format"),
+                chat("forced tool with response_format", "\"tools\":[" + tool("f") + "],\"tool_choice\":\"required\","
+                        + "\"response_format\":{\"type\":\"json_object\"}", "tool_choice",
+                        "'tool_choice' forces a tool call, which cannot be combined with 'response_format'"),
+                chat("tool_choice required without tools", "\"tool_choice\":\"required\"", "tool_choice",
+                        "needs at least one tool"),
+                chat("functions", "\"functions\":[{\"name\":\"f\"}]", "functions", "'functions' is not supported (use 'tools'"),
                 chat("response_format unknown type", "\"response_format\":{\"type\":\"yaml\"}", "response_format",
                         "'response_format.type' must be one of text, json_object, json_schema, got \"yaml\""),
                 chat("response_format json_schema without schema", "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}",
@@ -221,6 +266,7 @@ public final class BadBodies {
                         "'echo' together with 'logprobs' is not supported"),
                 completion("echo as a string", "\"echo\":\"no\"", "echo", "'echo' must be a boolean"),
                 completion("suffix", "\"suffix\":\"end\"", "suffix", "'suffix' is not supported"),
+                completion("tools", "\"tools\":[" + tool("f") + "]", "tools", "'tools' is not supported"),
                 completion("max_tokens as a string", "\"max_tokens\":\"16\"", "max_tokens", "got \"16\""),
                 completion("stream_options without stream", "\"stream_options\":{\"include_usage\":true}", "stream_options",
                         "only allowed when stream is true"));

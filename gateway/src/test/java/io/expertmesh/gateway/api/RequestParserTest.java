@@ -11,11 +11,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.gateway.api.BadBodies.BadBody;
 import io.expertmesh.model.Json;
+import io.expertmesh.model.guided.Guide;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.ChatMessage;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -224,6 +228,75 @@ class RequestParserTest {
     }
 
     @Test
+    void toolsDefaultToAutoAndANamedChoiceKeepsItsName() {
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}},"
+                + "{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}]";
+        GenerationRequest auto = chat(tools);
+        assertEquals(2, auto.tools().tools().size());
+        assertEquals("get_weather", auto.tools().tools().get(0).at("/function/name").textValue());
+        assertEquals(new ToolChoice.Auto(), auto.tools().choice());
+        assertEquals(new ToolChoice.Required(), chat(tools.replace(",{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}", "")
+                + ",\"tool_choice\":\"required\"").tools().choice());
+        assertEquals(new ToolChoice.None(), chat(tools + ",\"tool_choice\":\"none\"").tools().choice());
+        assertEquals(new ToolChoice.Named("get-time"), chat(tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get-time\"}}")
+                .tools().choice());
+        assertEquals(ToolRequest.NONE, chat("\"tool_choice\":\"auto\"").tools());
+    }
+
+    @Test
+    void aForcingToolChoiceGuidesTheOutputToACallWithArgumentsOfTheToolsSchema() {
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{\"days\":{\"type\":\"integer\"}},\"required\":[\"days\"]}}},"
+                + "{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}]";
+        String weather = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"days\":3}}\n</tool_call>";
+        String time = "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\":\"UTC\"}}\n</tool_call>";
+        Guide named = chat(tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}").guide();
+        assertTrue(named.matches(weather));
+        assertFalse(named.matches(weather.replace("3", "\"3\"")), "the arguments follow the schema");
+        assertFalse(named.matches(time));
+        Guide required = chat(tools + ",\"tool_choice\":\"required\"").guide();
+        assertTrue(required.matches(weather));
+        assertTrue(required.matches(time), "a tool without parameters takes any object");
+        assertFalse(required.matches(""));
+        assertNull(chat(tools).guide());
+        assertNull(chat(tools + ",\"tool_choice\":\"none\"").guide());
+    }
+
+    @Test
+    void aGuideIsCompiledOnTheGivenExecutorAndNotOnTheCallersThread() {
+        List<Runnable> queued = new ArrayList<>();
+        String schema = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"guided_json\":{\"type\":\"boolean\"}}";
+        CompletableFuture<GenerationRequest> guided = RequestParser.parse(Endpoint.CHAT, json(schema), queued::add).toCompletableFuture();
+        assertFalse(guided.isDone(), "the caller's thread does not compile");
+        assertEquals(1, queued.size());
+        queued.removeFirst().run();
+        assertTrue(guided.join().guide().matches("true"));
+
+        CompletableFuture<GenerationRequest> plain = RequestParser.parse(Endpoint.CHAT,
+                json("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"), queued::add).toCompletableFuture();
+        assertTrue(plain.isDone() && queued.isEmpty(), "a request without a guide needs no other thread");
+
+        CompletableFuture<GenerationRequest> bad = RequestParser.parse(Endpoint.CHAT,
+                json(schema.replace("\"boolean\"", "\"string\",\"format\":\"email\"")), queued::add).toCompletableFuture();
+        queued.removeFirst().run();
+        var failure = assertThrows(CompletionException.class, bad::join);
+        assertEquals("guided_json", ((ApiException) failure.getCause()).param());
+    }
+
+    @Test
+    void assistantToolCallsAndToolResultsComeBackAsChatMessages() {
+        GenerationRequest r = RequestParser.parse(Endpoint.CHAT, json("""
+                {"messages":[{"role":"user","content":"weather?"},
+                  {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+                    "function":{"name":"get_weather","arguments":"{\\"city\\": \\"Paris\\"}"}}]},
+                  {"role":"tool","tool_call_id":"call_1","content":"18"}]}"""));
+        ChatMessage assistant = r.messages().get(1);
+        assertEquals("", assistant.content());
+        assertEquals(List.of(new ChatMessage.ToolCall("call_1", "get_weather", "{\"city\": \"Paris\"}")), assistant.toolCalls());
+        assertEquals(new ChatMessage("tool", "18", List.of(), "call_1"), r.messages().get(2));
+    }
+
+    @Test
     void completionPromptMayBeTextTokenIdsOrOneOfEither() {
         GenerationRequest text = completion("{\"prompt\":\"Once upon\"}");
         assertEquals(Endpoint.COMPLETION, text.endpoint());
@@ -310,10 +383,10 @@ class RequestParserTest {
     void recordRejectsAChatRequestWithAPrompt() {
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.CHAT, null,
                 List.of(new ChatMessage("user", "x")), "prompt", null, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null, ToolRequest.NONE));
         assertThrows(IllegalArgumentException.class, () -> new GenerationRequest(Endpoint.COMPLETION, null,
                 null, "prompt", new int[] {1}, null, 0, 1, 1, 0, 0, 0, 0, 1, null,
-                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null));
+                List.of(), Set.of(), Map.of(), false, 0, 1, false, false, false, null, null, ToolRequest.NONE));
     }
 
     @Test

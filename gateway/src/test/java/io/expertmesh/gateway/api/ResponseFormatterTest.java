@@ -74,6 +74,16 @@ class ResponseFormatterTest {
     }
 
     @Test
+    void aChatChoiceThatCalledAToolHasNullContentItsCallsAndItsReasoning() {
+        var call = new ParsedOutput.ToolCall("call_1", "get_weather", "{\"city\": \"Paris\"}");
+        String body = CHAT.complete(List.of(new ResponseFormatter.Choice("", FinishReason.TOOL_CALLS, null, "Need weather.", List.of(call))),
+                5, 3).toString();
+        assertTrue(body.contains("\"message\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"Need weather.\","
+                + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                + "\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}}]},\"logprobs\":null,\"finish_reason\":\"tool_calls\""), body);
+    }
+
+    @Test
     void completeCompletionBodyHasTheTextAndUsage() {
         assertEquals(COMPLETION_HEAD + "\"choices\":[{\"index\":0,\"text\":\" upon a time\",\"logprobs\":null,"
                         + "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":4,\"total_tokens\":6}}",

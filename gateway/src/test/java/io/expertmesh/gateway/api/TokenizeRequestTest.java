@@ -33,6 +33,15 @@ class TokenizeRequestTest {
     }
 
     @Test
+    void messagesMayComeWithToolsCheckedAsForChat() {
+        TokenizeRequest r = TokenizeRequest.parse(json("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]}"));
+        assertEquals("get_weather", r.tools().getFirst().at("/function/name").textValue());
+        assertBad("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a b\"}}]}",
+                "tools", "'tools[0].function.name'", false);
+    }
+
+    @Test
     void emptyPromptIsAllowed() {
         assertEquals("", TokenizeRequest.parse(json("{\"prompt\":\"\"}")).prompt());
     }
@@ -55,7 +64,7 @@ class TokenizeRequestTest {
         assertBad("{\"prompt\":\"a\",\"messages\":[]}", "messages", "exactly one of 'prompt'", false);
         assertBad("{\"prompt\":5}", "prompt", "'prompt' must be a string, got 5", false);
         assertBad("{\"messages\":[]}", "messages", "non-empty array", false);
-        assertBad("{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages", "got \"tool\"", false);
+        assertBad("{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages", "got \"function\"", false);
         assertBad("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"add_generation_prompt\":\"yes\"}",
                 "add_generation_prompt", "must be a boolean", false);
         assertBad("{\"prompt\":\"a\",\"model\":[]}", "model", "'model' must be a string", false);

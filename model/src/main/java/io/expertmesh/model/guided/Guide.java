@@ -49,7 +49,11 @@ public final class Guide {
                 if (c.choices().isEmpty()) throw new GuideException("the list of choices is empty");
                 yield new BytePattern.Alt(c.choices().stream().map(BytePattern::literal).toList());
             }
-            case GuideSpec.Prefixed p -> BytePattern.concat(BytePattern.literal(p.prefix()), pattern(p.then()));
+            case GuideSpec.Framed f -> BytePattern.concat(BytePattern.literal(f.prefix()), pattern(f.inner()), BytePattern.literal(f.suffix()));
+            case GuideSpec.OneOf o -> {
+                if (o.options().isEmpty()) throw new GuideException("the list of options is empty");
+                yield new BytePattern.Alt(o.options().stream().map(Guide::pattern).toList());
+            }
         };
     }
 

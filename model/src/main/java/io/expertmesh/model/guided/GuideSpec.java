@@ -24,6 +24,16 @@ public sealed interface GuideSpec {
         }
     }
 
-    /** The literal {@code prefix}, then what {@code then} allows: a forced tool-call opening followed by its arguments' schema. */
-    record Prefixed(String prefix, GuideSpec then) implements GuideSpec {}
+    /**
+     * The literal {@code prefix}, then what {@code inner} allows, then the literal {@code suffix}: a
+     * forced tool call is its opening, its arguments' schema and its closing.
+     */
+    record Framed(String prefix, GuideSpec inner, String suffix) implements GuideSpec {}
+
+    /** What any one of {@code options} allows: a call to one of several tools. */
+    record OneOf(List<GuideSpec> options) implements GuideSpec {
+        public OneOf {
+            options = List.copyOf(options);
+        }
+    }
 }

@@ -12,6 +12,7 @@
  * tokens before sampling and {@code advance}s past the sampled one. The
  * {@link io.expertmesh.model.sampling.Sampler} does this when its
  * {@link io.expertmesh.model.sampling.SamplingParams#guide()} is set. A forced tool call is
- * {@link io.expertmesh.model.guided.GuideSpec.Prefixed}: a literal opening, then the arguments' schema.
+ * {@link io.expertmesh.model.guided.GuideSpec.Framed}: a literal opening, the arguments' schema and
+ * a literal closing; a choice among several tools is a {@link io.expertmesh.model.guided.GuideSpec.OneOf}.
  */
 package io.expertmesh.model.guided;

@@ -3,6 +3,7 @@ package io.expertmesh.model.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -22,7 +23,9 @@ import java.util.Optional;
  * The model's own Jinja chat template ({@code chat_template.jinja}, or {@code chat_template} inside
  * tokenizer_config.json) rendered with Jinjava, the way transformers' {@code apply_chat_template}
  * does: trim_blocks and lstrip_blocks on; {@code messages}, {@code add_generation_prompt} and the
- * special tokens of tokenizer_config.json ({@code bos_token}, {@code cls_token}, ...) as variables.
+ * special tokens of tokenizer_config.json ({@code bos_token}, {@code cls_token}, ...) as variables;
+ * {@code tools} when the request offers some; {@code tojson} as Python's {@code json.dumps}; and
+ * {@code -} inside expression tags trimming whitespace as Jinja2 does.
  */
 public final class ChatTemplate {
     private final String template;
@@ -32,9 +35,12 @@ public final class ChatTemplate {
     ChatTemplate(String template, Map<String, String> specialTokens) {
         this.template = template;
         this.specialTokens = specialTokens;
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        // Jinjava applies {{- and -}} only when told to; Jinja2, which templates are written for, always does.
+        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withLegacyOverrides(LegacyOverrides.newBuilder().withUseTrimmingForNotesAndExpressions(true).build()).build());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        jinjava.getGlobalContext().registerFilter(new PythonToJsonFilter());
     }
 
     public static ChatTemplate load(Path modelDir) {
@@ -83,15 +89,27 @@ public final class ChatTemplate {
 
     /** The prompt text for {@code messages}; ends with the assistant's cue when {@code addGenerationPrompt}. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, List.of(), addGenerationPrompt);
+    }
+
+    /**
+     * The prompt text for {@code messages} offering {@code tools} (OpenAI tool objects,
+     * {@code {"type":"function","function":{...}}}); the template sees no {@code tools} variable
+     * when there are none, as transformers passes {@code tools=None}.
+     */
+    public String render(List<ChatMessage> messages, List<JsonNode> tools, boolean addGenerationPrompt) {
         List<Map<String, Object>> msgs = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
             Map<String, Object> map = new HashMap<>();
             map.put("role", m.role());
             map.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) map.put("tool_calls", toolCalls(m.toolCalls()));
+            if (m.toolCallId() != null) map.put("tool_call_id", m.toolCallId());
             msgs.add(map);
         }
         Map<String, Object> bindings = new HashMap<>(specialTokens);
         bindings.put("messages", msgs);
+        if (!tools.isEmpty()) bindings.put("tools", tools.stream().map(t -> Json.MAPPER.convertValue(t, Object.class)).toList());
         bindings.put("add_generation_prompt", addGenerationPrompt);
         RenderResult result = jinjava.renderForResult(template, bindings);
         for (TemplateError error : result.getErrors()) {
@@ -100,6 +118,22 @@ public final class ChatTemplate {
             }
         }
         return result.getOutput();
+    }
+
+    /** The OpenAI shape templates expect: {@code {"id", "type": "function", "function": {"name", "arguments"}}}. */
+    private static List<Map<String, Object>> toolCalls(List<ChatMessage.ToolCall> calls) {
+        List<Map<String, Object>> list = new ArrayList<>(calls.size());
+        for (ChatMessage.ToolCall c : calls) {
+            Map<String, Object> function = new LinkedHashMap<>();
+            function.put("name", c.name());
+            function.put("arguments", c.arguments());
+            Map<String, Object> call = new LinkedHashMap<>();
+            call.put("id", c.id());
+            call.put("type", "function");
+            call.put("function", function);
+            list.add(call);
+        }
+        return list;
     }
 
     /** Called by templates to reject a conversation they cannot format. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.model.Json;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class JsonSchemaPatternsTest {
@@ -114,10 +115,21 @@ class JsonSchemaPatternsTest {
     }
 
     @Test
-    void prefixedGuideForcesTheLiteralFirst() {
-        Guide g = Guide.compile(new GuideSpec.Prefixed("<tool_call>{\"name\":\"f\",\"arguments\":",
-                new GuideSpec.JsonSchema(Json.MAPPER.createObjectNode().put("type", "boolean"))));
-        assertTrue(g.matches("<tool_call>{\"name\":\"f\",\"arguments\":true"));
+    void framedGuideForcesTheLiteralsAroundItsInnerGuide() {
+        Guide g = Guide.compile(new GuideSpec.Framed("<tool_call>{\"name\":\"f\",\"arguments\":",
+                new GuideSpec.JsonSchema(Json.MAPPER.createObjectNode().put("type", "boolean")), "}</tool_call>"));
+        assertTrue(g.matches("<tool_call>{\"name\":\"f\",\"arguments\":true}</tool_call>"));
+        assertFalse(g.matches("<tool_call>{\"name\":\"f\",\"arguments\":true"));
         assertFalse(g.matches("true"));
+    }
+
+    @Test
+    void oneOfGuideAllowsEachOptionAndNothingElse() {
+        Guide g = Guide.compile(new GuideSpec.OneOf(List.of(new GuideSpec.Framed("f:", new GuideSpec.JsonObject(), ";"),
+                new GuideSpec.Framed("g:", new GuideSpec.Regex("[0-9]"), ";"))));
+        assertTrue(g.matches("f:{};"));
+        assertTrue(g.matches("g:7;"));
+        assertFalse(g.matches("f:7;"));
+        assertFalse(g.matches("g:{};"));
     }
 }
