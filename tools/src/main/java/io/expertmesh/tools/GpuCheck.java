@@ -21,6 +21,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -83,9 +84,9 @@ public final class GpuCheck {
             Option.valued("seed", "S", Bench.SEED, "seed of the random weights and prompts"),
             ModelCommands.THREADS.withHelp("compute threads of the CPU path it compares with"));
 
-    /** The device the stages use: CUDA GPU 0, or in tests the CPU emulator of the kernels. */
-    record Device(Supplier<Gpu> open, Supplier<Map<String, Object>> driver) {
-        static final Device CUDA = new Device(() -> CudaDevice.open(0), GpuCheck::cudaDriver);
+    /** The device the stages use: CUDA GPU 0, or in tests the CPU emulator of the kernels; {@code unavailable} says why none can be used. */
+    record Device(Supplier<Gpu> open, Supplier<Map<String, Object>> driver, Supplier<Optional<String>> unavailable) {
+        static final Device CUDA = new Device(() -> CudaDevice.open(0), GpuCheck::cudaDriver, CudaDevice::unavailableReason);
     }
 
     private GpuCheck() {}
@@ -102,6 +103,16 @@ public final class GpuCheck {
                 : defaultModel.resolveSibling(REAL_MODEL).resolve("config.json");
         Map<String, Integer> budgets = new LinkedHashMap<>(DEFAULT_BUDGETS);
         if (a.has("stage-seconds")) budgets.putAll(budgets(a.required("stage-seconds")));
+        Optional<String> unavailable = device.unavailable().get();
+        if (unavailable.isPresent()) {
+            // No stage could run; env.json still records the driver and PTX versions, which may say why.
+            Map<String, Object> env = new LinkedHashMap<>(device.driver().get());
+            env.put("stage", "env");
+            env.put("status", "error");
+            env.put("error", unavailable.get());
+            GpuStages.write(outDir, "env.json", env);
+            throw new IllegalStateException("gpu-check needs a GPU: " + unavailable.get());
+        }
         List<GpuStages.Stage> stages = new ArrayList<>();
         for (String name : a.string("stages", String.join(",", STAGES)).split(",")) {
             GpuStages.Body body = switch (name.trim()) {

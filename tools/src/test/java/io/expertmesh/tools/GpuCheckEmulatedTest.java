@@ -14,6 +14,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * file, with its result and wall time.
  */
 class GpuCheckEmulatedTest {
-    private static final GpuCheck.Device EMULATED = new GpuCheck.Device(EmulatedGpu::open, () -> Map.of("driver", "emulated"));
+    private static final GpuCheck.Device EMULATED = new GpuCheck.Device(EmulatedGpu::open, () -> Map.of("driver", "emulated"), Optional::empty);
     /** The emulator runs the kernels thousands of times slower than a GPU, and builds itself with g++ on first use. */
     private static final String EMULATOR_BUDGETS = "env=300,tiny=600,real=600,bench=600";
     private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
@@ -55,12 +56,28 @@ class GpuCheckEmulatedTest {
     void aStageThatCannotOpenTheDeviceFailsTheRunAfterWritingTheStagesBeforeIt(@TempDir Path out) {
         var broken = new GpuCheck.Device(() -> {
             throw new IllegalStateException("--device cuda: CUDA initialisation failed");
-        }, () -> Map.of("driver", "none"));
+        }, () -> Map.of("driver", "none"), Optional::empty);
         var failure = assertThrows(IllegalStateException.class, () -> GpuCheck.run(new String[] {"--out", out.toString(), "--stages", "env,tiny",
                 "--model", TinyModel.dir().toString(), "--config", TinyModel.dir().resolve("config.json").toString()}, TinyModel.dir(), broken,
                 QUIET, QUIET));
 
         assertTrue(failure.getMessage().contains("env error") && failure.getMessage().contains("tiny error"), failure.getMessage());
         assertTrue(Json.readTree(out.resolve("tiny.json")).get("error").asText().contains("CUDA initialisation failed"));
+    }
+
+    @Test
+    void withoutAGpuNoStageRunsButEnvJsonRecordsWhyAndTheDriverFound(@TempDir Path out) {
+        var none = new GpuCheck.Device(() -> {
+            throw new AssertionError("no stage may open the device");
+        }, () -> Map.of("driver_cuda_version", 12080), () -> Optional.of("the NVIDIA driver supports CUDA 12.8"));
+        var stdout = new ByteArrayOutputStream();
+        var failure = assertThrows(IllegalStateException.class, () -> GpuCheck.run(new String[] {"--out", out.toString(),
+                "--config", TinyModel.dir().resolve("config.json").toString()}, TinyModel.dir(), none, new PrintStream(stdout), QUIET));
+
+        assertTrue(failure.getMessage().startsWith("gpu-check needs a GPU: the NVIDIA driver supports CUDA 12.8"), failure.getMessage());
+        assertEquals("", stdout.toString(StandardCharsets.UTF_8));
+        JsonNode env = Json.readTree(out.resolve("env.json"));
+        assertEquals(12080, env.get("driver_cuda_version").asInt());
+        assertEquals("error", env.get("status").asText());
     }
 }
