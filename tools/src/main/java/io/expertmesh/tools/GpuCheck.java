@@ -43,12 +43,12 @@ public final class GpuCheck {
     private static final String REAL_MODEL = "ernie-4.5-21b-a3b";
     /** The tiny model's KV cache on the device, in tokens: its longest reference case fits many times. */
     private static final int TINY_KV_TOKENS = 4096;
+    static final List<String> STAGES = List.of("env", "tiny", "real", "bench");
     /**
      * Budgets in seconds, so that env, tiny and real take under 5 minutes together and the whole run
-     * under 9, leaving room in a 15-minute device window for the machine's start and one rerun of a stage.
+     * under 8, leaving room in a 15-minute device window for the machine's start and one rerun of a stage.
      */
-    static final List<String> STAGES = List.of("env", "tiny", "real", "bench");
-    static final Map<String, Integer> DEFAULT_BUDGETS = budgets("env=20,tiny=90,real=180,bench=240");
+    static final Map<String, Integer> DEFAULT_BUDGETS = budgets("env=20,tiny=90,real=180,bench=180");
     static final int REAL_LAYERS = 4;
     static final int REAL_PROMPT = 16;
     static final int REAL_STEPS = 8;
@@ -98,11 +98,6 @@ public final class GpuCheck {
     static void run(String[] argv, Path defaultModel, Device device, PrintStream out, PrintStream err) {
         CliArgs a = CliArgs.parse(SPEC, argv);
         Path outDir = Path.of(a.required("out"));
-        if (!a.has("config") && defaultModel == null) throw new UsageException("--config is required (the real model's config.json)");
-        Path config = a.has("config") ? Path.of(a.required("config"))
-                : defaultModel.resolveSibling(REAL_MODEL).resolve("config.json");
-        Map<String, Integer> budgets = new LinkedHashMap<>(DEFAULT_BUDGETS);
-        if (a.has("stage-seconds")) budgets.putAll(budgets(a.required("stage-seconds")));
         Optional<String> unavailable = device.unavailable().get();
         if (unavailable.isPresent()) {
             // No stage could run; env.json still records the driver and PTX versions, which may say why.
@@ -113,11 +108,19 @@ public final class GpuCheck {
             GpuStages.write(outDir, "env.json", env);
             throw new IllegalStateException("gpu-check needs a GPU: " + unavailable.get());
         }
+        if (!a.has("config") && defaultModel == null) throw new UsageException("--config is required (the real model's config.json)");
+        Path config = a.has("config") ? Path.of(a.required("config"))
+                : defaultModel.resolveSibling(REAL_MODEL).resolve("config.json");
+        Map<String, Integer> budgets = new LinkedHashMap<>(DEFAULT_BUDGETS);
+        if (a.has("stage-seconds")) budgets.putAll(budgets(a.required("stage-seconds")));
         List<GpuStages.Stage> stages = new ArrayList<>();
         for (String name : a.string("stages", String.join(",", STAGES)).split(",")) {
             GpuStages.Body body = switch (name.trim()) {
                 case "env" -> deadline -> env(device);
-                case "tiny" -> deadline -> tiny(a.directory("model", defaultModel), device, a, out, err);
+                case "tiny" -> {
+                    Path modelDir = a.directory("model", defaultModel);
+                    yield deadline -> tiny(modelDir, device, a, out, err);
+                }
                 case "real" -> deadline -> real(config, device, a, err);
                 case "bench" -> deadline -> bench(config, device, a, deadline, err);
                 default -> throw new UsageException("--stages: no stage '" + name + "' (env, tiny, real, bench)");

@@ -43,6 +43,10 @@ class GpuCheckEmulatedTest {
             System.out.printf("emulated gpu-check stage %s: %s in %.1f s%n", stage, record.get("status").asText(), record.get("wall_s").asDouble());
             assertEquals("pass", record.get("status").asText(), stage + ": " + record);
         }
+        for (JsonNode c : Json.readTree(out.resolve("tiny.json")).get("cases")) {
+            System.out.printf("emulated tiny case %s: max|gpu-ref| %.2e, max|gpu-cpu| %.2e%n", c.get("case").asText(),
+                    c.get("max_abs_diff_vs_reference").asDouble(), c.get("max_abs_diff_vs_cpu").asDouble());
+        }
         JsonNode real = Json.readTree(out.resolve("real.json"));
         System.out.printf("emulated real-stage slice: max|gpu-cpu| %.2e, max|cpu logit| %.2f%n", real.get("max_abs_diff_vs_cpu").asDouble(),
                 real.get("max_abs_cpu_logit").asDouble());
