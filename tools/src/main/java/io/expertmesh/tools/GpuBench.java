@@ -9,41 +9,59 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /**
  * Throughput of a {@link GpuModel}: prefill of one prompt, then greedy decoding of {@code batch}
  * sequences together, for each batch size (argmax on the GPU, decode steps replayed as CUDA graphs),
  * and at batch 1 twice more: with the logits copied to the host sampler, and launching kernel by
- * kernel, to compare. Medians over rounds after a warm-up.
+ * kernel, to compare. Medians over rounds after a warm-up; no measurement starts after the
+ * deadline, so a time-boxed run reports the rounds it finished (each metric's {@code rounds}).
  */
 final class GpuBench {
+    /** No deadline: every round runs. */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+
     private GpuBench() {}
 
     static Map<String, Object> run(GpuModel gpu, int promptLen, int gen, int[] batches, int rounds, long seed, PrintStream err) {
+        return run(gpu, promptLen, gen, batches, rounds, seed, NO_DEADLINE, err);
+    }
+
+    static Map<String, Object> run(GpuModel gpu, int promptLen, int gen, int[] batches, int rounds, long seed, long deadlineNanos,
+                                   PrintStream err) {
         int vocabLimit = Math.min(gpu.config().vocabSize(), 50_000);
         int[] prompt = new SplittableRandom(seed).ints(promptLen, 0, vocabLimit).toArray();
-        var progress = new Progress(err, "gpu bench", (rounds + 1) * (3 + batches.length), "runs");
-        List<Double> prefill = new ArrayList<>();
-        Map<Integer, List<Double>> decode = new LinkedHashMap<>();
-        List<Double> hostSampling = new ArrayList<>();
-        List<Double> withoutGraphs = new ArrayList<>();
-        for (int round = 0; round <= rounds; round++) {
-            double p = prefill(gpu, prompt);
-            progress.advance(1);
-            if (round > 0) prefill.add(p);
-            for (int b : batches) {
-                double d = decode(gpu, prompt, b, gen, false);
-                progress.advance(1);
-                if (round > 0) decode.computeIfAbsent(b, x -> new ArrayList<>()).add(d);
-            }
-            double h = decode(gpu, prompt, 1, gen, true);
-            progress.advance(1);
-            if (round > 0) hostSampling.add(h);
+        Map<String, Supplier<Double>> measurements = new LinkedHashMap<>();
+        measurements.put("prefill", () -> prefill(gpu, prompt));
+        for (int b : batches) measurements.put("decode " + b, () -> decode(gpu, prompt, b, gen, false));
+        measurements.put("host sampling", () -> decode(gpu, prompt, 1, gen, true));
+        measurements.put("without graphs", () -> {
             gpu.useGraphs(false);
-            double g = decode(gpu, prompt, 1, gen, false);
-            gpu.useGraphs(true);
-            progress.advance(1);
-            if (round > 0) withoutGraphs.add(g);
+            try {
+                return decode(gpu, prompt, 1, gen, false);
+            } finally {
+                gpu.useGraphs(true);
+            }
+        });
+        var progress = new Progress(err, "gpu bench", (rounds + 1) * measurements.size(), "runs");
+        Map<String, List<Double>> measured = new LinkedHashMap<>();
+        measurements.keySet().forEach(name -> measured.put(name, new ArrayList<>()));
+        // Kept apart from the medians, but reported: the only figures when the deadline ends the run in its warm-up.
+        Map<String, Object> warmup = new LinkedHashMap<>();
+        boolean stoppedAtDeadline = false;
+        rounds:
+        for (int round = 0; round <= rounds; round++) {
+            for (var m : measurements.entrySet()) {
+                if (System.nanoTime() - deadlineNanos > 0) {
+                    stoppedAtDeadline = true;
+                    break rounds;
+                }
+                double value = m.getValue().get();
+                progress.advance(1);
+                if (round > 0) measured.get(m.getKey()).add(value);
+                else warmup.put(m.getKey(), value);
+            }
         }
         progress.finish();
         long[] memory = gpu.device().memoryUsedAndTotal();
@@ -54,12 +72,17 @@ final class GpuBench {
         out.put("prompt_len", promptLen);
         out.put("gen", gen);
         out.put("rounds", rounds);
-        out.put("prefill_tok_s", median(prefill));
+        out.put("stopped_at_deadline", stoppedAtDeadline);
+        out.put("prefill_tok_s", median(measured.get("prefill")));
         Map<String, Object> byBatch = new LinkedHashMap<>();
-        decode.forEach((b, v) -> byBatch.put(String.valueOf(b), median(v)));
+        for (int b : batches) byBatch.put(String.valueOf(b), median(measured.get("decode " + b)));
         out.put("decode_tok_s", byBatch);
-        out.put("decode_tok_s_batch1_host_sampling", median(hostSampling));
-        out.put("decode_tok_s_batch1_without_cuda_graphs", median(withoutGraphs));
+        out.put("decode_tok_s_batch1_host_sampling", median(measured.get("host sampling")));
+        out.put("decode_tok_s_batch1_without_cuda_graphs", median(measured.get("without graphs")));
+        Map<String, Object> counts = new LinkedHashMap<>();
+        measured.forEach((name, values) -> counts.put(name, values.size()));
+        out.put("rounds_measured", counts);
+        out.put("warmup_tok_s", warmup);
         out.put("gpu_memory_used_gb", memory[0] / 1e9);
         out.put("gpu_memory_total_gb", memory[1] / 1e9);
         return out;
@@ -103,7 +126,8 @@ final class GpuBench {
         }
     }
 
-    private static double median(List<Double> values) {
-        return Bench.median(values, Double::doubleValue);
+    /** The median, or null when the deadline left no measured round. */
+    private static Double median(List<Double> values) {
+        return values.isEmpty() ? null : Bench.median(values, Double::doubleValue);
     }
 }

@@ -2,10 +2,12 @@ package io.expertmesh.tools;
 
 import io.expertmesh.model.cuda.CheckpointWeights;
 import io.expertmesh.model.cuda.CudaDevice;
+import io.expertmesh.model.cuda.Gpu;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /** A checkpoint mapped on the host and uploaded to GPU 0; the mapping stays open while the model lives. */
 public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoCloseable {
@@ -15,17 +17,22 @@ public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoClo
 
     /** Opens {@code model} (a directory or a GGUF file) and uploads it, showing progress per layer, with room for {@code kvTokens} cached tokens. */
     public static GpuCheckpoint open(Path model, int kvTokens, PrintStream err) {
+        return open(model, kvTokens, () -> CudaDevice.open(0), err);
+    }
+
+    /** As {@link #open(Path, int, PrintStream)}, on the device {@code device} opens (closed with the model). */
+    static GpuCheckpoint open(Path model, int kvTokens, Supplier<Gpu> device, PrintStream err) {
         LoadedModel mapped = LoadedModel.open(model, 1);
-        CudaDevice device = null;
+        Gpu gpu = null;
         try {
-            device = CudaDevice.open(0);
-            var progress = new Progress(err, "upload to " + device.name(), mapped.config().numLayers(), "layers");
-            GpuModel gpu = GpuModel.load(device, mapped.config(),
-                    new CheckpointWeights(device, mapped.weights(), mapped.experts(), layer -> progress.advance(1)), kvTokens);
+            gpu = device.get();
+            var progress = new Progress(err, "upload to " + gpu.name(), mapped.config().numLayers(), "layers");
+            GpuModel onDevice = GpuModel.load(gpu, mapped.config(),
+                    new CheckpointWeights(gpu, mapped.weights(), mapped.experts(), layer -> progress.advance(1)), kvTokens);
             progress.finish();
-            return new GpuCheckpoint(mapped, gpu);
+            return new GpuCheckpoint(mapped, onDevice);
         } catch (RuntimeException e) {
-            if (device != null) device.close();
+            if (gpu != null) gpu.close();
             mapped.close();
             throw e;
         }

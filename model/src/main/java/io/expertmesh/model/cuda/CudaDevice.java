@@ -36,6 +36,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 import jcuda.CudaException;
 import jcuda.Pointer;
@@ -121,6 +122,23 @@ public final class CudaDevice implements Gpu {
             return Optional.of("the NVIDIA driver library libcuda.so.1 could not be loaded (no NVIDIA driver on this machine)");
         } catch (CudaException e) {
             return Optional.of("CUDA initialisation failed: " + e.getMessage());
+        }
+    }
+
+    /** The shipped kernels' PTX header: its ISA decides the oldest driver that loads it. */
+    public static PtxModule kernels() {
+        return MODULE;
+    }
+
+    /** The driver's CUDA version as cuDriverGetVersion reports it (1000·major + 10·minor), or empty when no driver loads. */
+    public static OptionalInt driverVersion() {
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            int[] driver = new int[1];
+            cuDriverGetVersion(driver);
+            return OptionalInt.of(driver[0]);
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError | CudaException e) {
+            return OptionalInt.empty();
         }
     }
 

@@ -40,7 +40,42 @@ public final class GpuCorrectness {
         }
     }
 
+    /**
+     * The GPU against the CPU path on one prompt, then {@code steps} greedy steps each path takes
+     * with its own choice: the greedy ids of both, the largest |GPU − CPU| logit over all steps, and
+     * the largest |CPU| logit, for scale.
+     */
+    public record CpuComparison(int[] gpuIds, int[] cpuIds, double maxDiff, double maxCpuLogit) {
+        public boolean idsMatch() {
+            return Arrays.equals(gpuIds, cpuIds);
+        }
+    }
+
     private GpuCorrectness() {}
+
+    public static CpuComparison compareWithCpu(LoadedModel cpu, GpuModel gpu, int[] prompt, int steps) {
+        int[] gpuIds = new int[steps];
+        int[] cpuIds = new int[steps];
+        double maxDiff = 0;
+        double maxCpu = 0;
+        try (GpuModel.DeviceSequence g = gpu.newSequence(); SequenceEngine.Sequence k = cpu.model().newSequence()) {
+            float[] gl = g.append(prompt);
+            float[] cl = k.append(prompt);
+            for (int step = 0; step < steps; step++) {
+                for (int t = 0; t < cl.length; t++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(gl[t] - cl[t]));
+                    maxCpu = Math.max(maxCpu, Math.abs(cl[t]));
+                }
+                gpuIds[step] = Sampler.argmax(gl);
+                cpuIds[step] = Sampler.argmax(cl);
+                if (step + 1 < steps) {
+                    gl = g.append(new int[] {gpuIds[step]});
+                    cl = k.append(new int[] {cpuIds[step]});
+                }
+            }
+        }
+        return new CpuComparison(gpuIds, cpuIds, maxDiff, maxCpu);
+    }
 
     public static List<CaseResult> run(LoadedModel cpu, GpuModel gpu, Path modelDir) {
         JsonNode reference = Json.readTree(modelDir.resolve("reference.json"));
