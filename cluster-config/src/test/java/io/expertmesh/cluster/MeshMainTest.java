@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.gateway.GatewaySettings;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.safetensors.SafetensorsFile;
@@ -137,6 +138,13 @@ class MeshMainTest {
         assertOneLineError(mesh("frobnicate"), 2, "frobnicate");
         assertOneLineError(mesh("serve", "--model", MODEL.toString(), "--port", "0", "--reasoning-parser", "qwen3"), 2,
                 "--reasoning-parser must be one of ernie45, got qwen3");
+    }
+
+    @Test
+    void serveHelpNamesEveryReasoningParserTheGatewayAccepts() {
+        Result help = mesh("serve", "--help");
+        assertTrue(help.out().contains("split chat output into reasoning_content and content: "
+                + String.join(", ", GatewaySettings.REASONING_PARSERS) + " (default"), help.out());
     }
 
     @Test
