@@ -52,10 +52,18 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
     /**
      * A request: prompt ids, sampling and limits, and how many choices to generate from the prompt;
-     * events go to {@code replyTo}, each naming {@code requestId}.
+     * events go to {@code replyTo}, each naming {@code requestId}. With {@code promptLogprobs}, the
+     * prompt's log probabilities (with {@code params.logprobs()} alternatives each, which must not be
+     * {@link SamplingParams#NO_LOGPROBS}) come first in a {@link SequenceEvent.PromptLogprobs}. They
+     * cost an LM-head row per prompt token (at most a step's token budget of rows per step), and the
+     * prompt is computed in full: cached prefix blocks are not reused for it.
      */
-    public record Submit(String requestId, int[] prompt, SamplingParams params, int choices, ActorRef<SequenceEvent> replyTo)
-            implements Command {}
+    public record Submit(String requestId, int[] prompt, SamplingParams params, int choices, ActorRef<SequenceEvent> replyTo,
+                         boolean promptLogprobs) implements Command {
+        public Submit(String requestId, int[] prompt, SamplingParams params, int choices, ActorRef<SequenceEvent> replyTo) {
+            this(requestId, prompt, params, choices, replyTo, false);
+        }
+    }
 
     /** Stops a request (client gone), all its choices; its blocks are freed within one step. Unknown ids are ignored. */
     public record Cancel(String requestId) implements Command {}
@@ -116,6 +124,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         String invalid = submit.prompt().length == 0 ? "the prompt is empty"
                 : submit.choices() < 1 ? "choices must be at least 1"
                 : submit.params().maxNewTokens() < 1 ? "max_tokens must be at least 1"
+                : submit.promptLogprobs() && !submit.params().wantsLogprobs() ? "prompt log probabilities need a logprobs count"
                 : byId.containsKey(id) ? "request id " + id + " is already in use"
                 : total > settings.maxContext() ? "prompt (" + submit.prompt().length + " tokens) + max_tokens ("
                         + submit.params().maxNewTokens() + ") exceeds the context of " + settings.maxContext() + " tokens"
@@ -137,6 +146,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
                         new OutputText(tokenizer, params.stopStrings()), now);
                 group.choices.add(s);
                 if (i > 0) group.held.addLast(s);
+                else if (submit.promptLogprobs()) s.promptLogprobs = new TokenLogprobs[submit.prompt().length - 1];
             }
             group.unfinished = submit.choices();
             byId.put(id, group);
@@ -214,7 +224,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         }
         while (budget > 0 && !waiting.isEmpty() && running.size() < settings.maxRunning()) {
             Sequence s = waiting.peekFirst();
-            int cached = s.table.attachCachedPrefix(Arrays.copyOf(s.tokens(), s.length()));
+            // Cached rows are not computed, so they would have no logits: prompt log probabilities read the whole prompt.
+            int cached = s.promptLogprobs != null ? 0 : s.table.attachCachedPrefix(Arrays.copyOf(s.tokens(), s.length()));
             int n = Math.min(s.length() - cached, budget);
             if (!s.table.reserve(cached + n)) {
                 s.table.release();
@@ -238,7 +249,13 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
 
     private static StepChunk chunk(Sequence s, int n) {
-        return new StepChunk(s, s.computed, s.tokens(s.computed, n), s.computed + n == s.length());
+        int[] promptNext = new int[0];
+        if (s.promptLogprobs != null) {
+            // Each prompt position but the last predicts the prompt token after it.
+            int end = Math.min(s.computed + n, s.promptLength - 1);
+            promptNext = Arrays.copyOfRange(s.tokens(), s.computed + 1, Math.max(s.computed + 1, end + 1));
+        }
+        return new StepChunk(s, s.computed, s.tokens(s.computed, n), s.computed + n == s.length(), promptNext);
     }
 
     /**
@@ -300,6 +317,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
                 }
                 try {
                     s.table.publishFullBlocks(s.tokens(), s.computed);
+                    if (s.promptLogprobs != null) collectPromptLogprobs(s, c, done.result().promptLogprobs().get(i));
                     if (c.sample() && s.choice == 0) releaseHeldChoices(s.group);
                     if (c.sample()) onToken(s, done.result().tokens()[i], done.result().logprobs()[i]);
                 } catch (RuntimeException e) {
@@ -310,6 +328,14 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         updateGauges();
         startStepIfIdle();
         return this;
+    }
+
+    /** Keeps a chunk's prompt log probabilities; once the prompt is read, sends them all. */
+    private void collectPromptLogprobs(Sequence s, StepChunk c, List<TokenLogprobs> chunkLogprobs) {
+        for (int k = 0; k < chunkLogprobs.size(); k++) s.promptLogprobs[c.start() + k] = chunkLogprobs.get(k);
+        if (!c.sample()) return;
+        s.replyTo.tell(new SequenceEvent.PromptLogprobs(s.id, s.tokens()[0], Arrays.asList(s.promptLogprobs)));
+        s.promptLogprobs = null;
     }
 
     /**

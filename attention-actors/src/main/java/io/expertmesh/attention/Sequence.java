@@ -31,6 +31,11 @@ final class Sequence {
     final long arrivalNanos;
     /** Log probabilities of tokens whose text has not gone out yet. */
     final List<TokenLogprobs> unsentLogprobs = new ArrayList<>();
+    /**
+     * Choice 0 of a request for prompt log probabilities, until they are sent: entry {@code p} is
+     * prompt token {@code p + 1}'s. Null otherwise.
+     */
+    TokenLogprobs[] promptLogprobs;
     private int[] tokens;
     private int length;
     /** Positions [0, computed) have keys and values in {@link #table}. */

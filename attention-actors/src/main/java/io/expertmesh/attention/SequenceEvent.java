@@ -7,8 +7,8 @@ import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 
 /**
  * What the scheduler tells a request's owner (the gateway on the same node), in order: Queued or
- * Rejected, then each choice's text deltas and its ChoiceFinished (the choices of a request for
- * several interleaved), then Finished once every choice has, or Failed.
+ * Rejected, then PromptLogprobs if asked for, then each choice's text deltas and its ChoiceFinished
+ * (the choices of a request for several interleaved), then Finished once every choice has, or Failed.
  */
 public sealed interface SequenceEvent extends NoSerializationVerificationNeeded {
     String requestId();
@@ -31,6 +31,17 @@ public sealed interface SequenceEvent extends NoSerializationVerificationNeeded 
         DRAINING,
         /** The request can never fit the KV cache or context. */
         TOO_LARGE
+    }
+
+    /**
+     * The prompt's log probabilities, for a request that asked for them: its first token (which has
+     * none) and, for each later prompt token, its log probability given the tokens before it, from
+     * the model's raw logits. Sent once, before the first {@link TextDelta}; they belong to every choice.
+     */
+    record PromptLogprobs(String requestId, int firstToken, List<TokenLogprobs> logprobs) implements SequenceEvent {
+        public PromptLogprobs {
+            logprobs = List.copyOf(logprobs);
+        }
     }
 
     /**

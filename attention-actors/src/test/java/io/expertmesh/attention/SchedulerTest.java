@@ -94,6 +94,44 @@ class SchedulerTest {
     }
 
     @Test
+    void promptLogprobsReadInChunksAreTheRawLogSoftmaxOfEachPrefixAndComeFirst() {
+        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()),
+                new PlacementView(model.config().numExperts()), "test");
+        // 4 tokens a step: the 6-token prompt is read in two chunks.
+        ActorRef<Scheduler.Command> chunked = kit.spawn(Scheduler.create(new SchedulerSettings(4, 2, 2, 100, Duration.ofSeconds(30),
+                Duration.ofSeconds(5)), new EngineStep(model.model(), new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer,
+                metrics));
+        // A penalty and a bias that the prompt's log probabilities must not see.
+        SamplingParams params = new SamplingParams(0, 0, 1, 0, 2f, 0, 0, null, 3, 0, Set.of(), List.of(), Map.of(PROMPT[3], -50f), 3);
+        TestProbe<SequenceEvent> events = kit.createTestProbe();
+        chunked.tell(new Scheduler.Submit("p", PROMPT, params, 2, events.getRef(), true));
+        events.expectMessageClass(SequenceEvent.Queued.class);
+        var prompt = assertInstanceOf(SequenceEvent.PromptLogprobs.class, events.receiveMessage(Duration.ofSeconds(30)));
+        assertEquals(PROMPT[0], prompt.firstToken());
+        assertEquals(PROMPT.length - 1, prompt.logprobs().size());
+        try (var reference = model.model().newSequence()) {
+            for (int p = 1; p < PROMPT.length; p++) {
+                float[] logits = reference.append(new int[] {PROMPT[p - 1]});
+                double max = Double.NEGATIVE_INFINITY;
+                int best = 0;
+                for (int id = 0; id < logits.length; id++) if (logits[id] > max) max = logits[best = id];
+                double sum = 0;
+                for (float l : logits) sum += Math.exp(l - max);
+                var entry = prompt.logprobs().get(p - 1);
+                assertEquals(PROMPT[p], entry.token());
+                assertEquals(logits[PROMPT[p]] - max - Math.log(sum), entry.logprob(), 1e-4, "prompt token " + p);
+                assertEquals(3, entry.topTokens().length);
+                assertEquals(best, entry.topTokens()[0]);
+            }
+        }
+        SequenceEvent e;
+        while (!((e = events.receiveMessage(Duration.ofSeconds(30))) instanceof SequenceEvent.Finished)) {
+            assertTrue(e instanceof SequenceEvent.TextDelta || e instanceof SequenceEvent.ChoiceFinished, "only one PromptLogprobs: " + e);
+        }
+        kit.stop(chunked);
+    }
+
+    @Test
     void requestsThatCanNeverFitAreRefusedAtOnce() {
         TestProbe<SequenceEvent> events = kit.createTestProbe();
         scheduler.tell(new Scheduler.Submit("long", PROMPT, greedy(95), 1, events.getRef()));

@@ -2,9 +2,11 @@ package io.expertmesh.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.engine.SequenceEngine;
@@ -191,5 +193,60 @@ class ServeLogprobsAndChoicesTest {
         String plain = post("/v1/completions", body.without("logprobs")).at("/choices/0/text").asText();
         assertEquals("Once upon a time" + plain, post("/v1/completions", echo).at("/choices/0/text").asText());
         assertEquals("Once upon a time" + plain, TestServer.text(stream("/v1/completions", echo.put("stream", true))));
+    }
+
+    @Test
+    void echoWithLogprobsPutsThePromptTokensFirstWithTheirLogSoftmaxGivenThePrefix() {
+        int[] prompt = reference.chatPrompt(USER);
+        ObjectNode body = Json.MAPPER.createObjectNode().put("max_tokens", 4).put("temperature", 0).put("logprobs", 2).put("echo", true);
+        ArrayNode ids = body.putArray("prompt");
+        for (int id : prompt) ids.add(id);
+        JsonNode generated = post("/v1/completions", body.deepCopy().put("echo", false)).at("/choices/0/logprobs");
+        // Twice: the second finds the prompt's blocks in the prefix cache and must still compute every row.
+        post("/v1/completions", body);
+        JsonNode response = post("/v1/completions", body);
+        JsonNode lp = response.at("/choices/0/logprobs");
+        int total = prompt.length + generated.path("tokens").size();
+        for (String list : List.of("tokens", "token_logprobs", "top_logprobs", "text_offset")) assertEquals(total, lp.path(list).size(), list);
+        assertTrue(lp.at("/token_logprobs/0").isNull(), "the first prompt token has no log probability: " + lp);
+        assertTrue(lp.at("/top_logprobs/0").isNull());
+        assertEquals(0, lp.at("/text_offset/0").asInt());
+        try (SequenceEngine.Sequence engine = reference.model.model().newSequence()) {
+            for (int p = 1; p < prompt.length; p++) {
+                double[] expected = logSoftmax(engine.append(new int[] {prompt[p - 1]}));
+                assertEquals(reference.tokenizer.tokenBytes(prompt[p]).text(), lp.at("/tokens/" + p).asText());
+                assertEquals(expected[prompt[p]], lp.at("/token_logprobs/" + p).asDouble(), 1e-4, "prompt token " + p);
+                double best = java.util.Arrays.stream(expected).max().orElseThrow();
+                JsonNode top = lp.at("/top_logprobs/" + p);
+                assertTrue(top.size() >= 1 && top.size() <= 2, top.toString());
+                double topBest = Double.NEGATIVE_INFINITY;
+                for (JsonNode v : top) topBest = Math.max(topBest, v.asDouble());
+                assertEquals(best, topBest, 1e-4, "prompt position " + p + "'s most likely next token");
+            }
+        }
+        String echo = response.at("/choices/0/text").asText();
+        String echoed = echo.substring(0, echo.length() - post("/v1/completions", body.deepCopy().put("echo", false))
+                .at("/choices/0/text").asText().length());
+        assertEquals(echoed.codePointCount(0, echoed.length()), lp.at("/text_offset/" + prompt.length).asInt(),
+                "the generated tokens' offsets follow the echoed prompt");
+        for (int g = 0; g < generated.path("tokens").size(); g++) {
+            assertEquals(generated.at("/tokens/" + g).asText(), lp.at("/tokens/" + (prompt.length + g)).asText());
+            assertEquals(generated.at("/token_logprobs/" + g).asDouble(), lp.at("/token_logprobs/" + (prompt.length + g)).asDouble(), 1e-6);
+        }
+
+        ObjectNode merged = Json.MAPPER.createObjectNode();
+        JsonNode firstWithText = null;
+        for (JsonNode chunk : stream("/v1/completions", body.deepCopy().put("stream", true))) {
+            JsonNode choice = chunk.at("/choices/0");
+            if (firstWithText == null && !choice.path("text").asText("").isEmpty()) firstWithText = choice;
+            choice.path("logprobs").properties().forEach(e -> {
+                if (!merged.has(e.getKey())) merged.putArray(e.getKey());
+                ((ArrayNode) merged.get(e.getKey())).addAll((ArrayNode) e.getValue());
+            });
+        }
+        assertEquals(lp.toString(), merged.toString(), "the streamed log probabilities add up to the whole response's");
+        assertNotNull(firstWithText);
+        assertEquals(echoed, firstWithText.path("text").asText(), "the first chunk with text is the echoed prompt");
+        assertEquals(prompt.length, firstWithText.at("/logprobs/tokens").size(), "it carries the prompt's log probabilities");
     }
 }

@@ -229,7 +229,8 @@ public final class HttpApi extends AllDirectives {
         OutputParsing parsing = OutputParsing.of(request, settings.parsesReasoning());
         Pair<ActorRef<SequenceEvent>, Source<SequenceEvent, NotUsed>> events = RequestEvents.open(system,
                 request.n() * (prepared.sampling().maxNewTokens() + 1));
-        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events.first()));
+        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events.first(),
+                request.promptLogprobs()));
         return events.second().prefixAndTail(1).runWith(Sink.head(), system).thenApply(split -> {
             SequenceEvent first = split.first().getFirst();
             Source<SequenceEvent, NotUsed> rest = split.second();
@@ -238,8 +239,8 @@ public final class HttpApi extends AllDirectives {
                 return GatewayErrors.toResponse(GatewayErrors.rejection(rejected));
             }
             Source<ByteString, NotUsed> bytes = request.stream()
-                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer, parsing),
-                            Source.single(first).concat(rest))
+                    ? sse(new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(), logprobsTokenizer, parsing,
+                            request.promptLogprobs()), Source.single(first).concat(rest))
                     : whole(format, rest, new Outcome(format.endpoint(), request.n(), prepared.echo(), logprobsTokenizer, parsing))
                             .merge(heartbeat(), true);
             Source<ByteString, NotUsed> watched = bytes.watchTermination((mat, done) -> {
@@ -297,6 +298,8 @@ public final class HttpApi extends AllDirectives {
         private final List<ParsedOutput> parsed = new ArrayList<>();
         private final List<StringBuilder> texts = new ArrayList<>();
         private final List<List<TokenLogprobs>> logprobs = new ArrayList<>();
+        /** The echoed prompt's log probabilities, when the request asked for them. */
+        private SequenceEvent.PromptLogprobs prompt;
         private final FinishReason[] reasons;
         private SequenceEvent.Finished finished;
         private String failure;
@@ -320,6 +323,7 @@ public final class HttpApi extends AllDirectives {
 
         Outcome add(SequenceEvent e) {
             switch (e) {
+                case SequenceEvent.PromptLogprobs p -> prompt = p;
                 case SequenceEvent.TextDelta d -> {
                     texts.get(d.choice()).append(d.text());
                     logprobs.get(d.choice()).addAll(d.logprobs());
@@ -344,7 +348,9 @@ public final class HttpApi extends AllDirectives {
             if (finished == null) return ApiException.internal(failure != null ? failure : "the request ended without a result").toJson();
             List<ResponseFormatter.Choice> choices = new ArrayList<>(reasons.length);
             for (int i = 0; i < reasons.length; i++) {
-                ObjectNode lp = logprobsTokenizer == null ? null : new LogprobsJson(endpoint, logprobsTokenizer, echo).of(logprobs.get(i));
+                LogprobsJson json = logprobsTokenizer == null ? null : new LogprobsJson(endpoint, logprobsTokenizer, echo);
+                ObjectNode lp = json == null ? null
+                        : prompt == null ? json.of(logprobs.get(i)) : json.withPrompt(prompt.firstToken(), prompt.logprobs(), logprobs.get(i));
                 if (parsing.active()) {
                     ParsedOutput p = parsed.get(i);
                     choices.add(new ResponseFormatter.Choice(p.content(), reasons[i], lp, parsing.reasoning() ? p.reasoning() : null, p.toolCalls()));

@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * The OpenAI stream chunks one request's {@link SequenceEvent}s become, the same for SSE and the
  * WebSocket: when the request is queued, each choice's role chunk (chat) or echoed prompt
- * (completions with {@code echo}); a chunk per text delta, carrying its choice index and, if asked,
+ * (completions with {@code echo}; with {@code logprobs} too, the echo waits for the prompt's log
+ * probabilities and carries them); a chunk per text delta, carrying its choice index and, if asked,
  * its tokens' log probabilities; each choice's finish chunk; and at the end, if the client asked,
  * the usage chunk. A chat request whose output is parsed ({@link OutputParsing}) gets a chunk per
  * parsed piece instead: content, reasoning_content or a tool_calls delta; text that could begin a
@@ -31,6 +32,8 @@ final class StreamChunks {
     /** Per choice, its log probabilities' builder; null when the request did not ask for them. */
     private final List<LogprobsJson> logprobs;
     private final int choices;
+    /** The echo waits for the prompt's log probabilities. */
+    private final boolean promptLogprobs;
     /** Per choice, its output parser; null when the output is passed on as it comes. */
     private final List<ChatOutputParser> parsers;
 
@@ -38,9 +41,12 @@ final class StreamChunks {
      * @param choices   how many choices the request has
      * @param echo      the text each choice starts with ("" for none)
      * @param tokenizer for the log probabilities' token texts; null when the request did not ask for them
+     * @param promptLogprobs whether the request asked for the echoed prompt's log probabilities (needs a tokenizer)
      */
-    StreamChunks(ResponseFormatter format, boolean includeUsage, int choices, String echo, Tokenizer tokenizer, OutputParsing parsing) {
+    StreamChunks(ResponseFormatter format, boolean includeUsage, int choices, String echo, Tokenizer tokenizer, OutputParsing parsing,
+                 boolean promptLogprobs) {
         this.format = format;
+        this.promptLogprobs = promptLogprobs;
         if (parsing.active()) {
             this.parsers = new ArrayList<>(choices);
             for (int i = 0; i < choices; i++) parsers.add(parsing.parser());
@@ -64,8 +70,17 @@ final class StreamChunks {
             case SequenceEvent.Queued _ -> {
                 List<ObjectNode> opening = new ArrayList<>(choices);
                 boolean chat = format.endpoint() == Endpoint.CHAT;
-                for (int i = 0; i < choices && (chat || !echo.isEmpty()); i++) opening.add(format.chunk(i, chat ? "" : echo, chat, null, null));
+                for (int i = 0; i < choices && (chat || !echo.isEmpty() && !promptLogprobs); i++) {
+                    opening.add(format.chunk(i, chat ? "" : echo, chat, null, null));
+                }
                 yield opening;
+            }
+            case SequenceEvent.PromptLogprobs p -> {
+                List<ObjectNode> echoes = new ArrayList<>(choices);
+                for (int i = 0; i < choices; i++) {
+                    echoes.add(format.chunk(i, echo, false, null, logprobs.get(i).withPrompt(p.firstToken(), p.logprobs(), List.of())));
+                }
+                yield echoes;
             }
             case SequenceEvent.TextDelta d -> {
                 ObjectNode lp = logprobs == null ? null : logprobs.get(d.choice()).of(d.logprobs());

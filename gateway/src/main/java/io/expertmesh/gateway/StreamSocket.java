@@ -240,9 +240,10 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         ResponseFormatter format = ResponseFormatter.forRequest(endpoint, model.id());
         RequestLog.accepted(format.id(), request, prepared);
         byRequest.put(format.id(), new Active(clientId, new StreamChunks(format, request.includeUsage(), request.n(), prepared.echo(),
-                request.logprobs() ? model.tokenizer() : null, OutputParsing.of(request, settings.parsesReasoning()))));
+                request.logprobs() ? model.tokenizer() : null, OutputParsing.of(request, settings.parsesReasoning()), request.promptLogprobs())));
         requestByClientId.put(clientId, format.id());
-        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events));
+        scheduler.tell(new Scheduler.Submit(format.id(), prepared.promptIds(), prepared.sampling(), request.n(), events,
+                request.promptLogprobs()));
     }
 
     private void cancel(String clientId) {
@@ -264,7 +265,7 @@ final class StreamSocket extends AbstractBehavior<StreamSocket.Command> {
         if (a == null) return this;
         for (ObjectNode chunk : a.chunks().of(e)) sendChunk(a, chunk);
         switch (e) {
-            case SequenceEvent.Queued _, SequenceEvent.TextDelta _, SequenceEvent.ChoiceFinished _ -> { }
+            case SequenceEvent.Queued _, SequenceEvent.PromptLogprobs _, SequenceEvent.TextDelta _, SequenceEvent.ChoiceFinished _ -> { }
             case SequenceEvent.Finished _ -> {
                 out.tell(Json.write(Json.MAPPER.createObjectNode().put("id", a.clientId()).put("done", true)));
                 forget(e.requestId());

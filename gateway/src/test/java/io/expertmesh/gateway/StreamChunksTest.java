@@ -24,7 +24,7 @@ class StreamChunksTest {
     private static final SequenceEvent.Finished FINISHED = new SequenceEvent.Finished("r", 12, 30);
 
     private static StreamChunks chunks(ResponseFormatter format, boolean usage, int choices) {
-        return new StreamChunks(format, usage, choices, "", null, OutputParsing.NONE);
+        return new StreamChunks(format, usage, choices, "", null, OutputParsing.NONE, false);
     }
 
     @Test
@@ -37,7 +37,7 @@ class StreamChunksTest {
     @Test
     void anEchoingCompletionSendsThePromptFirstInEachChoice() {
         assertEquals(List.of(COMPLETION.chunk(0, "Once", false, null, null), COMPLETION.chunk(1, "Once", false, null, null)),
-                new StreamChunks(COMPLETION, false, 2, "Once", null, OutputParsing.NONE).of(new SequenceEvent.Queued("r")));
+                new StreamChunks(COMPLETION, false, 2, "Once", null, OutputParsing.NONE, false).of(new SequenceEvent.Queued("r")));
     }
 
     private static List<String> deltas(StreamChunks chunks, List<SequenceEvent> events) {
@@ -48,7 +48,7 @@ class StreamChunksTest {
 
     @Test
     void aToolCallStreamsAsToolCallDeltasAndFinishesWithToolCalls() {
-        StreamChunks chunks = new StreamChunks(CHAT, false, 1, "", null, new OutputParsing(false, true));
+        StreamChunks chunks = new StreamChunks(CHAT, false, 1, "", null, new OutputParsing(false, true), false);
         List<String> got = deltas(chunks, List.of(
                 new SequenceEvent.TextDelta("r", 0, "<tool_call>\n{\"name\": \"get_weather\", \"argu", List.of()),
                 new SequenceEvent.TextDelta("r", 0, "ments\": {\"city\":", List.of()),
@@ -64,7 +64,7 @@ class StreamChunksTest {
 
     @Test
     void withAReasoningParserReasoningAndAnswerStreamApart() {
-        StreamChunks chunks = new StreamChunks(CHAT, false, 1, "", null, new OutputParsing(true, false));
+        StreamChunks chunks = new StreamChunks(CHAT, false, 1, "", null, new OutputParsing(true, false), false);
         assertEquals(List.of("{\"reasoning_content\":\"2+2\"} null", "{\"content\":\"4\"} null", "{} \"stop\""), deltas(chunks, List.of(
                 new SequenceEvent.TextDelta("r", 0, "2+2</th", List.of()),
                 new SequenceEvent.TextDelta("r", 0, "ink>\n4", List.of()),
@@ -85,7 +85,7 @@ class StreamChunksTest {
         var lp = new TokenLogprobs(10, -0.5f, new int[] {10}, new float[] {-0.5f});
         var delta = new SequenceEvent.TextDelta("r", 1, "\n", List.of(lp));
         assertEquals(List.of(CHAT.chunk(1, "\n", false, null, new LogprobsJson(Endpoint.CHAT, tokenizer, "").of(List.of(lp)))),
-                new StreamChunks(CHAT, false, 2, "", tokenizer, OutputParsing.NONE).of(delta));
+                new StreamChunks(CHAT, false, 2, "", tokenizer, OutputParsing.NONE, false).of(delta));
     }
 
     @Test

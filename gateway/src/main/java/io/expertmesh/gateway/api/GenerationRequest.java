@@ -82,6 +82,11 @@ public record GenerationRequest(
                 n, echo, stream, includeUsage, user, compiled, tools);
     }
 
+    /** A completion with {@code echo} and {@code logprobs}: the echoed prompt's tokens get log probabilities too. */
+    public boolean promptLogprobs() {
+        return echo && logprobs;
+    }
+
     /**
      * The sampler's parameters for this request. {@code maxNewTokens} is the budget the server settled
      * on ({@link #maxTokens()} or its own default, cut to the context left); {@code defaultStopTokenIds}

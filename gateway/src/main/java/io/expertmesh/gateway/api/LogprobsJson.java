@@ -32,6 +32,35 @@ public final class LogprobsJson {
         return endpoint == Endpoint.CHAT ? chat(tokens) : completion(tokens);
     }
 
+    /**
+     * A completion's object for the echoed prompt's tokens, then {@code tokens}: the prompt's first
+     * token ({@code promptFirst}) has null log probabilities, each later one its {@code promptLogprobs}
+     * entry; the prompt's text offsets count from 0. Called before any {@link #of}.
+     */
+    public ObjectNode withPrompt(int promptFirst, List<TokenLogprobs> promptLogprobs, List<TokenLogprobs> tokens) {
+        ObjectNode out = completion(tokens);
+        ArrayNode texts = Json.MAPPER.createArrayNode();
+        ArrayNode logprobs = Json.MAPPER.createArrayNode();
+        ArrayNode tops = Json.MAPPER.createArrayNode();
+        ArrayNode offsets = Json.MAPPER.createArrayNode();
+        String first = tokenizer.tokenBytes(promptFirst).text();
+        texts.add(first);
+        logprobs.addNull();
+        tops.addNull();
+        offsets.add(0);
+        int offset = first.codePointCount(0, first.length());
+        for (TokenLogprobs t : promptLogprobs) offset = addCompletionToken(texts, logprobs, tops, offsets, t, offset);
+        texts.addAll((ArrayNode) out.get("tokens"));
+        logprobs.addAll((ArrayNode) out.get("token_logprobs"));
+        tops.addAll((ArrayNode) out.get("top_logprobs"));
+        offsets.addAll((ArrayNode) out.get("text_offset"));
+        out.set("tokens", texts);
+        out.set("token_logprobs", logprobs);
+        out.set("top_logprobs", tops);
+        out.set("text_offset", offsets);
+        return out;
+    }
+
     private ObjectNode chat(List<TokenLogprobs> tokens) {
         ObjectNode out = Json.MAPPER.createObjectNode();
         ArrayNode content = out.putArray("content");
@@ -58,19 +87,22 @@ public final class LogprobsJson {
         ArrayNode logprobs = out.putArray("token_logprobs");
         ArrayNode tops = out.putArray("top_logprobs");
         ArrayNode offsets = out.putArray("text_offset");
-        for (TokenLogprobs t : tokens) {
-            String text = tokenizer.tokenBytes(t.token()).text();
-            texts.add(text);
-            logprobs.add(t.logprob());
-            ObjectNode top = tops.addObject();
-            // Two ids may read the same; the more likely one keeps the key.
-            for (int k = 0; k < t.topTokens().length; k++) {
-                String alternative = tokenizer.tokenBytes(t.topTokens()[k]).text();
-                if (!top.has(alternative)) top.put(alternative, t.topLogprobs()[k]);
-            }
-            offsets.add(textOffset);
-            textOffset += text.codePointCount(0, text.length());
-        }
+        for (TokenLogprobs t : tokens) textOffset = addCompletionToken(texts, logprobs, tops, offsets, t, textOffset);
         return out;
+    }
+
+    /** Appends one token's entries at text offset {@code offset}; returns the offset after it. */
+    private int addCompletionToken(ArrayNode texts, ArrayNode logprobs, ArrayNode tops, ArrayNode offsets, TokenLogprobs t, int offset) {
+        String text = tokenizer.tokenBytes(t.token()).text();
+        texts.add(text);
+        logprobs.add(t.logprob());
+        ObjectNode top = tops.addObject();
+        // Two ids may read the same; the more likely one keeps the key.
+        for (int k = 0; k < t.topTokens().length; k++) {
+            String alternative = tokenizer.tokenBytes(t.topTokens()[k]).text();
+            if (!top.has(alternative)) top.put(alternative, t.topLogprobs()[k]);
+        }
+        offsets.add(offset);
+        return offset + text.codePointCount(0, text.length());
     }
 }

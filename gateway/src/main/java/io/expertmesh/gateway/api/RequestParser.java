@@ -147,10 +147,6 @@ public final class RequestParser {
         boolean echo = false;
         if (endpoint == Endpoint.COMPLETION) {
             echo = f.bool("echo", false);
-            if (echo && logprobs) {
-                throw ApiException.badRequest("'echo' together with 'logprobs' is not supported (the prompt's log probabilities"
-                        + " are not computed)", "echo");
-            }
             if (f.get("suffix") != null) throw ApiException.badRequest("'suffix' is not supported (only null)", "suffix");
         }
         ToolRequest tools = endpoint == Endpoint.CHAT ? ToolRequest.parse(f) : ToolRequest.NONE;

@@ -262,8 +262,6 @@ public final class BadBodies {
                 completionRaw("token id beyond int", "{\"prompt\":[4294967296]}", "prompt", "got 4294967296"),
                 completion("logprobs above 5", "\"logprobs\":6", "logprobs", "'logprobs' must be an integer in [0, 5] or null, got 6"),
                 completion("logprobs boolean", "\"logprobs\":true", "logprobs", "got true"),
-                completion("echo with logprobs", "\"echo\":true,\"logprobs\":2", "echo",
-                        "'echo' together with 'logprobs' is not supported"),
                 completion("echo as a string", "\"echo\":\"no\"", "echo", "'echo' must be a boolean"),
                 completion("suffix", "\"suffix\":\"end\"", "suffix", "'suffix' is not supported"),
                 completion("tools", "\"tools\":[" + tool("f") + "]", "tools", "'tools' is not supported"),

@@ -336,6 +336,15 @@ class RequestParserTest {
     }
 
     @Test
+    void echoWithLogprobsAsksForThePromptsLogprobsAndEitherAloneDoesNot() {
+        GenerationRequest both = completion("{\"prompt\":\"a\",\"echo\":true,\"logprobs\":2}");
+        assertTrue(both.promptLogprobs());
+        assertEquals(2, both.sampling(5, Set.of(), null).logprobs());
+        assertFalse(completion("{\"prompt\":\"a\",\"echo\":true}").promptLogprobs());
+        assertFalse(completion("{\"prompt\":\"a\",\"logprobs\":2}").promptLogprobs());
+    }
+
+    @Test
     void completionAcceptsTheNeutralEchoAndSuffixAndIgnoresChatFields() {
         GenerationRequest r = completion("{\"prompt\":\"a\",\"echo\":false,\"suffix\":null,\"top_logprobs\":\"junk\","
                 + "\"messages\":5,\"max_tokens\":7,\"stream\":true,\"stream_options\":{\"include_usage\":true}}");

@@ -63,9 +63,9 @@ public final class Sampler {
 
     /**
      * The log-softmax of {@code logits} at {@code token}, and the {@code top} most likely tokens
-     * (ties by lower id) with theirs.
+     * (ties by lower id) with theirs. Also used on raw logits for a prompt's log probabilities.
      */
-    static TokenLogprobs logprobs(float[] logits, int token, int top) {
+    public static TokenLogprobs logprobs(float[] logits, int token, int top) {
         float max = Float.NEGATIVE_INFINITY;
         for (float l : logits) max = Math.max(max, l);
         double sum = 0;
