@@ -12,7 +12,6 @@ import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.sampling.TokenLogprobs;
 import io.expertmesh.model.tokenizer.Tokenizer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,10 +65,7 @@ class SchedulerChoicesTest {
     @BeforeEach
     void spawn() {
         pool = new KvBlockPool(model.config(), 16, 40 * KvBlockPool.bytesPerBlock(model.config(), 16));
-        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()),
-                new PlacementView(model.config().numExperts()), "test");
-        scheduler = kit.spawn(Scheduler.create(new SchedulerSettings(256, 8, 8, 200, Duration.ofSeconds(30), Duration.ofSeconds(5)),
-                new EngineStep(model.model(), new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer, metrics));
+        scheduler = TinySchedulers.spawn(kit, model, tokenizer, compute, pool, 256, 8, 8, 200);
     }
 
     @AfterEach

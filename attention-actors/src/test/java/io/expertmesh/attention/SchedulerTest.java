@@ -9,7 +9,6 @@ import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.sampling.SamplingParams;
 import io.expertmesh.model.tokenizer.Tokenizer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,10 +59,7 @@ class SchedulerTest {
     void spawn() {
         // 8 blocks of 16 tokens; a context of 100 tokens; one running sequence and one waiting.
         pool = new KvBlockPool(model.config(), 16, 8 * KvBlockPool.bytesPerBlock(model.config(), 16));
-        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()),
-                new PlacementView(model.config().numExperts()), "test");
-        scheduler = kit.spawn(Scheduler.create(new SchedulerSettings(64, 1, 1, 100, Duration.ofSeconds(30), Duration.ofSeconds(5)), new EngineStep(model.model(),
-                new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer, metrics));
+        scheduler = TinySchedulers.spawn(kit, model, tokenizer, compute, pool, 64, 1, 1, 100);
     }
 
     @AfterEach
@@ -95,12 +91,8 @@ class SchedulerTest {
 
     @Test
     void promptLogprobsReadInChunksAreTheRawLogSoftmaxOfEachPrefixAndComeFirst() {
-        var metrics = new ServingMetrics(new SimpleMeterRegistry(), pool, new ExpertLoad(model.config().numExperts()),
-                new PlacementView(model.config().numExperts()), "test");
         // 4 tokens a step: the 6-token prompt is read in two chunks.
-        ActorRef<Scheduler.Command> chunked = kit.spawn(Scheduler.create(new SchedulerSettings(4, 2, 2, 100, Duration.ofSeconds(30),
-                Duration.ofSeconds(5)), new EngineStep(model.model(), new ExpertLoad(model.config().numExperts())), compute, pool, tokenizer,
-                metrics));
+        ActorRef<Scheduler.Command> chunked = TinySchedulers.spawn(kit, model, tokenizer, compute, pool, 4, 2, 2, 100);
         // A penalty and a bias that the prompt's log probabilities must not see.
         SamplingParams params = new SamplingParams(0, 0, 1, 0, 2f, 0, 0, null, 3, 0, Set.of(), List.of(), Map.of(PROMPT[3], -50f), 3);
         TestProbe<SequenceEvent> events = kit.createTestProbe();
@@ -215,11 +207,7 @@ class SchedulerTest {
     @Test
     void aRequestWhoseSamplingFailsEndsAloneAndItsNeighboursGetTheirSoloTokens() {
         var wide = new KvBlockPool(model.config(), 16, 40 * KvBlockPool.bytesPerBlock(model.config(), 16));
-        var metrics = new ServingMetrics(new SimpleMeterRegistry(), wide, new ExpertLoad(model.config().numExperts()),
-                new PlacementView(model.config().numExperts()), "test");
-        ActorRef<Scheduler.Command> batching = kit.spawn(Scheduler.create(
-                new SchedulerSettings(64, 8, 8, 100, Duration.ofSeconds(30), Duration.ofSeconds(5)),
-                new EngineStep(model.model(), new ExpertLoad(model.config().numExperts())), compute, wide, tokenizer, metrics));
+        ActorRef<Scheduler.Command> batching = TinySchedulers.spawn(kit, model, tokenizer, compute, wide, 64, 8, 8, 100);
         int[][] prompts = {PROMPT, {3, 17, 900}, {4053, 1449, 2000, 3000, 12}, {5, 6, 7, 8, 9, 10, 11}};
         SamplingParams[] params = {greedy(12),
                 new SamplingParams(0.8f, 0, 1, 0, 1, 0, 0, 7L, 12, 0, Set.of(), List.of(), Map.of(), SamplingParams.NO_LOGPROBS),
