@@ -1,11 +1,8 @@
 package io.expertmesh.attention;
 
-import io.expertmesh.kvstore.KvBlockTable;
-import io.expertmesh.model.cuda.GpuModel;
-import io.expertmesh.model.engine.ErnieModel;
-import io.expertmesh.model.engine.ForwardTrace;
-import io.expertmesh.model.engine.Routing;
+import io.expertmesh.model.engine.ModelStep;
 import io.expertmesh.model.engine.SequenceChunk;
+import io.expertmesh.model.engine.StepOutput;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.sampling.Sampled;
 import io.expertmesh.model.sampling.Sampler;
@@ -15,53 +12,19 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Runs one scheduler step on the compute thread: one forward pass over every chunk's rows, the LM
- * head for the rows that end a sequence (and for the prompt rows whose log probabilities a request
- * asked for), and sampling of each such sequence's next token. The pass
- * runs on the CPU model, or on a GPU whose device KV blocks are the scheduler's pool blocks.
+ * Runs one scheduler step on the compute thread: one forward pass of the {@link ModelStep} (the CPU
+ * model or a GPU, whose KV blocks are the scheduler's pool blocks either way) over every chunk's
+ * rows, the LM head for the rows that end a sequence (and for the prompt rows whose log
+ * probabilities a request asked for), and sampling of each such sequence's next token.
  */
 public final class EngineStep {
-    /** One forward pass over the chunks' rows; the logits of {@code rows} (none may be asked). */
-    private interface Forward {
-        FloatMatrix logits(List<StepChunk> chunks, int[] rows);
-    }
+    private final ModelStep model;
+    private final ExpertLoad load;
 
-    private final Forward forward;
-
-    public EngineStep(ErnieModel model, ExpertLoad load) {
-        ForwardTrace trace = new ForwardTrace() {
-            @Override
-            public void routing(int layer, Routing routing) {
-                load.add(routing.experts());
-            }
-        };
-        this.forward = (chunks, rows) -> {
-            List<SequenceChunk> batch = new ArrayList<>(chunks.size());
-            for (StepChunk c : chunks) batch.add(new SequenceChunk(c.sequence().table, c.start(), c.tokens()));
-            FloatMatrix hidden = model.forward(batch, trace);
-            return rows.length == 0 ? null : model.logits(hidden, rows);
-        };
-    }
-
-    /**
-     * Steps on a GPU. Its KV blocks must be the block ids of the scheduler's pool (a
-     * {@link io.expertmesh.kvstore.KvBlockPool#deviceResident device-resident} pool of as many
-     * blocks). The router runs on the GPU; its choices are copied back after each step for the
-     * per-expert token counts.
-     */
-    public EngineStep(GpuModel gpu, ExpertLoad load) {
-        this.forward = (chunks, rows) -> {
-            List<GpuModel.PagedChunk> batch = new ArrayList<>(chunks.size());
-            for (StepChunk c : chunks) {
-                KvBlockTable table = c.sequence().table;
-                int[] blocks = new int[table.blockCount()];
-                for (int b = 0; b < blocks.length; b++) blocks[b] = table.blockId(b);
-                batch.add(new GpuModel.PagedChunk(c.start(), c.tokens(), blocks));
-            }
-            FloatMatrix logits = gpu.forwardPaged(batch, rows);
-            load.add(gpu.lastRouting());
-            return logits;
-        };
+    /** Steps {@code model}, counting the router's choices in {@code load}. */
+    public EngineStep(ModelStep model, ExpertLoad load) {
+        this.model = model;
+        this.load = load;
     }
 
     /**
@@ -83,7 +46,11 @@ public final class EngineStep {
             // A sampling chunk ends at or after the prompt's last token, so this row is never one of promptNext's.
             if (c.sample()) logitRows.add(row - 1);
         }
-        FloatMatrix logits = forward.logits(chunks, logitRows.stream().mapToInt(Integer::intValue).toArray());
+        List<SequenceChunk> batch = new ArrayList<>(chunks.size());
+        for (StepChunk c : chunks) batch.add(new SequenceChunk(c.sequence().table, c.start(), c.tokens()));
+        StepOutput output = model.forward(batch, logitRows.stream().mapToInt(Integer::intValue).toArray());
+        load.add(output.chosenExperts());
+        FloatMatrix logits = output.logits();
         int[] next = new int[chunks.size()];
         TokenLogprobs[] logprobs = new TokenLogprobs[chunks.size()];
         String[] failures = new String[chunks.size()];

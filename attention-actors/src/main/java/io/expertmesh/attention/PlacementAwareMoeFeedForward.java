@@ -33,9 +33,14 @@ public final class PlacementAwareMoeFeedForward implements MoeFeedForward {
     @Override
     public FloatMatrix apply(int layer, FloatMatrix x, Routing routing) {
         long start = System.nanoTime();
-        FloatMatrix out = local != null && allHere(placement.current()) ? local.apply(layer, x, routing) : dispatched.apply(layer, x, routing);
+        FloatMatrix out = allLocal() ? local.apply(layer, x, routing) : dispatched.apply(layer, x, routing);
         layerNanos.accept(System.nanoTime() - start);
         return out;
+    }
+
+    @Override
+    public boolean allLocal() {
+        return local != null && allHere(placement.current());
     }
 
     private boolean allHere(Placement p) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.SequenceEngine;
 import io.expertmesh.model.generate.Generator;
@@ -118,7 +119,7 @@ class SchedulerChoicesTest {
     void threeGreedyChoicesAreIdenticalShareThePromptBlocksAndCountTheirTokensOnce() {
         long hitsBefore = pool.prefixHits();
         Choices c = run("greedy3", params(0, null, 12, SamplingParams.NO_LOGPROBS), 3);
-        String solo = new Generator(model.model(), tokenizer).generate(PROMPT, SamplingParams.greedy(12, Set.of()), t -> {}).text();
+        String solo = new Generator(PooledSequences.onHeap(model.model()), tokenizer).generate(PROMPT, SamplingParams.greedy(12, Set.of()), t -> {}).text();
         assertEquals(List.of(solo, solo, solo), c.texts());
         assertEquals(List.of(12, 12, 12), c.tokens());
         assertEquals(36, c.finished().completionTokens());
@@ -142,7 +143,7 @@ class SchedulerChoicesTest {
         Choices c = run("logprobs", params(0, null, 10, 3), 2);
         assertEquals(c.logprobs().get(0).size(), c.tokens().get(0), "one entry per generated token");
         List<TokenLogprobs> lps = c.logprobs().get(0);
-        try (SequenceEngine.Sequence engine = model.model().newSequence()) {
+        try (SequenceEngine.Sequence engine = PooledSequences.onHeap(model.model()).newSequence()) {
             float[] logits = engine.append(PROMPT);
             for (TokenLogprobs lp : lps) {
                 double[] expected = logSoftmax(logits);

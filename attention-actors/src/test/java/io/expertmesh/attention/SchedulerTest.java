@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generator;
 import io.expertmesh.model.sampling.SamplingParams;
@@ -85,7 +86,7 @@ class SchedulerTest {
         var finished = (SequenceEvent.Finished) e;
         assertEquals(20, finished.completionTokens());
         assertEquals(PROMPT.length, finished.promptTokens());
-        assertEquals(new Generator(model.model(), tokenizer).generate(PROMPT, greedy(20), t -> {}).text(), text.toString());
+        assertEquals(new Generator(PooledSequences.onHeap(model.model()), tokenizer).generate(PROMPT, greedy(20), t -> {}).text(), text.toString());
         assertEquals(0, pool.usedBlocks());
     }
 
@@ -101,7 +102,7 @@ class SchedulerTest {
         var prompt = assertInstanceOf(SequenceEvent.PromptLogprobs.class, events.receiveMessage(Duration.ofSeconds(30)));
         assertEquals(PROMPT[0], prompt.firstToken());
         assertEquals(PROMPT.length - 1, prompt.logprobs().size());
-        try (var reference = model.model().newSequence()) {
+        try (var reference = PooledSequences.onHeap(model.model()).newSequence()) {
             for (int p = 1; p < PROMPT.length; p++) {
                 float[] logits = reference.append(new int[] {PROMPT[p - 1]});
                 double max = Double.NEGATIVE_INFINITY;

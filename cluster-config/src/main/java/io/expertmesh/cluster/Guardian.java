@@ -19,12 +19,15 @@ import io.expertmesh.gateway.ServedModel;
 import io.expertmesh.model.guided.TokenVocabulary;
 import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.kvstore.KvSettings;
+import io.expertmesh.model.cuda.GpuKvBlocks;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.cuda.GpuRoutedExperts;
+import io.expertmesh.model.cuda.GpuWeights;
 import io.expertmesh.model.engine.ErnieModel;
 import io.expertmesh.model.engine.ExpertStore;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.LocalExpertStore;
+import io.expertmesh.model.engine.ModelStep;
 import io.expertmesh.model.generate.StopTokens;
 import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.safetensors.Checkpoint;
@@ -63,10 +66,11 @@ final class Guardian {
     private Guardian() {}
 
     /**
-     * What the node was started with: the opened model, its GPU copy when the engine runs there (else
-     * null), the GPU store of an expert-only node's experts (else null: they run on the CPU), and the settings.
+     * What the node was started with: the opened model, its weights and KV memory on the GPU when the
+     * engine runs there (else null), the GPU store of an expert-only node's experts (else null: they
+     * run on the CPU), and the settings.
      */
-    record NodeSetup(LoadedModel model, GpuModel gpu, GpuRoutedExperts gpuExperts, Tokenizer tokenizer, ChatTemplate chatTemplate,
+    record NodeSetup(LoadedModel model, GpuWeights gpuWeights, GpuKvBlocks gpuKv, GpuRoutedExperts gpuExperts, Tokenizer tokenizer, ChatTemplate chatTemplate,
                      String modelId, NodeSettings settings, GatewaySettings http, CompletableFuture<Integer> bound) {}
 
     static Behavior<Void> create(NodeSetup setup) {
@@ -112,7 +116,8 @@ final class Guardian {
             setup.bound().complete(-1);
         }
         shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "release-model", () -> {
-            if (setup.gpu() != null) setup.gpu().close();
+            // Closing the device frees everything on it, the engine's buffers and captured graphs too.
+            if (setup.gpuWeights() != null) setup.gpuWeights().close();
             if (setup.gpuExperts() != null) setup.gpuExperts().close();
             loaded.close();
             return CompletableFuture.completedFuture(Done.getInstance());
@@ -133,7 +138,7 @@ final class Guardian {
         ExpertLoad load = new ExpertLoad(modelConfig.numExperts());
         SchedulerSettings schedulerSettings = settings.scheduler().forModel(modelConfig.maxPositions());
         KvSettings kv = settings.kv();
-        KvBlockPool pool = setup.gpu() != null ? KvBlockPool.deviceResident(modelConfig, kv.blockSize(), kv.budget())
+        KvBlockPool pool = setup.gpuWeights() != null ? KvBlockPool.deviceResident(modelConfig, kv.blockSize(), kv.budget())
                 : new KvBlockPool(modelConfig, kv.blockSize(), kv.budget());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServingMetrics metrics = new ServingMetrics(registry, pool, load, placement, node);
@@ -144,9 +149,12 @@ final class Guardian {
             return CompletableFuture.completedFuture(Done.getInstance());
         });
         boolean fastPath = expert && settings.dispatch().localFastPath();
-        ErnieModel model = new ErnieModel(loaded.weights(), new PlacementAwareMoeFeedForward(
-                fastPath ? loaded.localMoe() : null, dispatched, placement, node, metrics::moeLayer), loaded.model().backend());
-        EngineStep engine = setup.gpu() != null ? new EngineStep(setup.gpu(), load) : new EngineStep(model, load);
+        // One MoE hook for either backend: in-process experts while all of them are placed here (on a
+        // GPU those on the device), else dispatch to the expert nodes.
+        var moe = new PlacementAwareMoeFeedForward(fastPath ? loaded.localMoe() : null, dispatched, placement, node, metrics::moeLayer);
+        ModelStep model = setup.gpuWeights() != null ? new GpuModel(setup.gpuWeights(), setup.gpuKv(), moe)
+                : new ErnieModel(loaded.weights(), moe, loaded.model().backend());
+        EngineStep engine = new EngineStep(model, load);
         ActorRef<Scheduler.Command> scheduler = ctx.spawn(Scheduler.create(schedulerSettings, engine,
                 system.dispatchers().lookup(DispatcherSelector.fromConfig(Scheduler.ENGINE_DISPATCHER)), pool,
                 setup.tokenizer(), metrics), "scheduler");

@@ -6,8 +6,9 @@ import io.expertmesh.kvstore.KvBlockPool;
 import io.expertmesh.model.cuda.CheckpointWeights;
 import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.cuda.Gpu;
-import io.expertmesh.model.cuda.GpuModel;
+import io.expertmesh.model.cuda.GpuKvBlocks;
 import io.expertmesh.model.cuda.GpuRoutedExperts;
+import io.expertmesh.model.cuda.GpuWeights;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.tokenizer.ChatTemplate;
@@ -54,18 +55,33 @@ public final class MeshNode implements AutoCloseable {
                 });
                 yield () -> CudaDevice.open(0);
             }
-            case AUTO -> CudaDevice.unavailableReason().isEmpty() ? () -> CudaDevice.open(0) : null;
+            case AUTO -> {
+                var reason = CudaDevice.unavailableReason();
+                reason.ifPresent(r -> LOG.info("expertmesh.engine.device = auto: running on the CPU, no usable GPU ({})", r));
+                yield reason.isEmpty() ? () -> CudaDevice.open(0) : null;
+            }
         };
         return start(modelDir, config, settings, http, gpu);
     }
 
-    /** As {@link #start(Path, Config, GatewaySettings)} with the engine on the GPU {@code gpu} opens, or on the CPU when null. */
+    /**
+     * As {@link #start(Path, Config, GatewaySettings)} with the engine on the GPU {@code gpu} opens, or
+     * on the CPU when null (or, with {@code expertmesh.engine.device = auto}, when that GPU cannot take it).
+     */
     static MeshNode start(Path modelDir, Config config, GatewaySettings http, Supplier<Gpu> gpu) {
         return start(modelDir, config, NodeSettings.from(config), http, gpu);
     }
 
-    /** {@code settings} were read from {@code config}, which the actor system is started with. */
     private static MeshNode start(Path modelDir, Config config, NodeSettings settings, GatewaySettings http, Supplier<Gpu> gpu) {
+        return start(modelDir, config, settings, http, gpu, settings.engine().device() == EngineSettings.Device.AUTO);
+    }
+
+    /**
+     * {@code settings} were read from {@code config}, which the actor system is started with; with
+     * {@code cpuFallback} (device auto) a GPU that cannot take the model leaves the node on the CPU.
+     */
+    private static MeshNode start(Path modelDir, Config config, NodeSettings settings, GatewaySettings http, Supplier<Gpu> gpu,
+                                  boolean cpuFallback) {
         List<String> roles = settings.roles();
         long t0 = System.nanoTime();
         LOG.info("loading model from {}", modelDir);
@@ -78,19 +94,27 @@ public final class MeshNode implements AutoCloseable {
                 (System.nanoTime() - t0) / 1_000_000, c.numLayers(), c.hiddenSize(), c.numExperts(), c.expertsPerToken(),
                 c.vocabSize(), model.model().backend().threads());
         checkFrameSize(settings, model);
-        GpuModel gpuModel = null;
+        GpuWeights gpuWeights = null;
+        GpuKvBlocks gpuKv = null;
         GpuRoutedExperts gpuExperts = null;
         if (gpu != null) {
             try {
                 if (roles.contains("attention")) {
-                    gpuModel = upload(model, settings, gpu);
+                    checkGpuKv(settings);
+                    gpuWeights = upload(model, gpu);
+                    gpuKv = allocateKv(gpuWeights, settings);
                 } else {
                     gpuExperts = new GpuRoutedExperts(gpu.get(), model.config());
                     LOG.info("experts of this node run on {} (uploaded as their entities start)", gpuExperts.deviceName());
                 }
             } catch (RuntimeException e) {
-                model.close();
-                throw e;
+                if (gpuWeights != null) gpuWeights.close();
+                gpuWeights = null;
+                if (!cpuFallback) {
+                    model.close();
+                    throw e;
+                }
+                LOG.warn("expertmesh.engine.device = auto: running on the CPU, the GPU cannot take this node's engine: {}", e.getMessage());
             }
         }
         String modelId = source.id();
@@ -104,10 +128,10 @@ public final class MeshNode implements AutoCloseable {
         var bound = new CompletableFuture<Integer>();
         ActorSystem<Void> system;
         try {
-            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, gpuModel, gpuExperts, tokenizer, template, modelId,
+            system = ActorSystem.create(Guardian.create(new Guardian.NodeSetup(model, gpuWeights, gpuKv, gpuExperts, tokenizer, template, modelId,
                     settings, http, bound)), "expertmesh", config);
         } catch (RuntimeException e) {
-            if (gpuModel != null) gpuModel.close();
+            if (gpuWeights != null) gpuWeights.close();
             if (gpuExperts != null) gpuExperts.close();
             model.close();
             throw e;
@@ -135,39 +159,43 @@ public final class MeshNode implements AutoCloseable {
         }
     }
 
-    /**
-     * The model on the GPU, with a device KV pool of exactly the blocks the scheduler's pool will hand
-     * out. An attention node can put its engine on the GPU only when it runs every expert itself
-     * (attention and expert roles, local fast path) for now; an expert-only node puts its experts there.
-     */
-    private static GpuModel upload(LoadedModel model, NodeSettings settings, Supplier<Gpu> gpu) {
-        if (!settings.has("attention") || !settings.has("expert") || !settings.dispatch().localFastPath()) {
-            throw new IllegalArgumentException("on the GPU, a node with the attention role needs the expert role too and "
-                    + "expertmesh.dispatch.local-fast-path = on (as `mesh serve` has); an expert-only node runs its experts there");
-        }
+    /** The GPU engine keeps KV in blocks of its own size, as many as the scheduler's pool will hand out. */
+    private static void checkGpuKv(NodeSettings settings) {
         int blockSize = settings.kv().blockSize();
-        if (blockSize != GpuModel.KV_BLOCK) {
-            throw new IllegalArgumentException("the GPU engine needs expertmesh.kv.block-size = " + GpuModel.KV_BLOCK + ", not " + blockSize);
+        if (blockSize != GpuKvBlocks.BLOCK) {
+            throw new IllegalArgumentException("the GPU engine needs expertmesh.kv.block-size = " + GpuKvBlocks.BLOCK + ", not " + blockSize);
         }
+    }
+
+    /** The model's weights on the GPU {@code gpu} opens (closed on failure). */
+    private static GpuWeights upload(LoadedModel model, Supplier<Gpu> gpu) {
         var c = model.config();
-        long blocks = settings.kv().budget() / KvBlockPool.bytesPerBlock(c, blockSize);
-        if (blocks < 1 || blocks * blockSize > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("expertmesh.kv.budget must hold between 1 and " + Integer.MAX_VALUE / blockSize + " KV blocks");
-        }
         long t0 = System.nanoTime();
         Gpu device = gpu.get();
         try {
-            GpuModel m = GpuModel.load(device, c, new CheckpointWeights(device, model.weights(), model.experts(),
-                    layer -> LOG.info("uploaded layer {} of {} to {}", layer + 1, c.numLayers(), device.name())), (int) (blocks * blockSize));
-            long[] memory = device.memoryUsedAndTotal();
-            LOG.info("engine on {}: {} GB of BF16 weights and a {}-block KV cache in {} ms; {} of {} GiB of device memory in use",
-                    device.name(), String.format("%.2f", m.weightBytes() / 1e9), blocks, (System.nanoTime() - t0) / 1_000_000,
-                    memory[0] >> 30, memory[1] >> 30);
-            return m;
+            GpuWeights weights = GpuWeights.upload(device, c, new CheckpointWeights(device, model.weights(), model.experts(),
+                    layer -> LOG.info("uploaded layer {} of {} to {}", layer + 1, c.numLayers(), device.name())));
+            LOG.info("engine on {}: {} GB of BF16 weights in {} ms", device.name(), String.format("%.2f", weights.bytes() / 1e9),
+                    (System.nanoTime() - t0) / 1_000_000);
+            return weights;
         } catch (RuntimeException e) {
             device.close();
             throw e;
         }
+    }
+
+    /** Device KV memory of exactly the blocks the scheduler's (device-resident) pool will hand out. */
+    private static GpuKvBlocks allocateKv(GpuWeights weights, NodeSettings settings) {
+        var c = weights.config();
+        long blocks = settings.kv().budget() / KvBlockPool.bytesPerBlock(c, GpuKvBlocks.BLOCK);
+        if (blocks < 1 || blocks > Integer.MAX_VALUE / GpuKvBlocks.BLOCK) {
+            throw new IllegalArgumentException("expertmesh.kv.budget must hold between 1 and " + Integer.MAX_VALUE / GpuKvBlocks.BLOCK + " KV blocks");
+        }
+        GpuKvBlocks kv = GpuKvBlocks.allocate(weights.device(), c, (int) blocks);
+        long[] memory = weights.device().memoryUsedAndTotal();
+        LOG.info("KV cache on {}: {} blocks; {} of {} GiB of device memory in use", weights.device().name(), blocks, memory[0] >> 30,
+                memory[1] >> 30);
+        return kv;
     }
 
     /** The address a browser opens: a wildcard bind address becomes loopback, an IPv6 literal gets brackets. */

@@ -1,5 +1,6 @@
 package io.expertmesh.cluster;
 
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
@@ -22,7 +23,7 @@ final class ReferenceGenerator implements AutoCloseable {
 
     Generation greedy(int[] prompt, int maxTokens) {
         var params = SamplingParams.greedy(maxTokens, StopTokens.defaults(model.config(), tokenizer));
-        return new Generator(model.model(), tokenizer).generate(prompt, params, text -> {});
+        return new Generator(PooledSequences.onHeap(model.model()), tokenizer).generate(prompt, params, text -> {});
     }
 
     Generation greedyChat(String user, int maxTokens) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.engine.SequenceEngine;
 import io.expertmesh.model.generate.Generation;
@@ -70,7 +71,7 @@ class ServeLogprobsAndChoicesTest {
         Generation greedy = reference.greedy(prompt, 16);
         assertEquals(greedy.generatedIds().length, content.size(), "one entry per generated token: " + response);
         assertEquals(response.at("/usage/completion_tokens").asInt(), content.size());
-        try (SequenceEngine.Sequence engine = reference.model.model().newSequence()) {
+        try (SequenceEngine.Sequence engine = PooledSequences.onHeap(reference.model.model()).newSequence()) {
             float[] logits = engine.append(prompt);
             for (int i = 0; i < content.size(); i++) {
                 int id = greedy.generatedIds()[i];
@@ -211,7 +212,7 @@ class ServeLogprobsAndChoicesTest {
         assertTrue(lp.at("/token_logprobs/0").isNull(), "the first prompt token has no log probability: " + lp);
         assertTrue(lp.at("/top_logprobs/0").isNull());
         assertEquals(0, lp.at("/text_offset/0").asInt());
-        try (SequenceEngine.Sequence engine = reference.model.model().newSequence()) {
+        try (SequenceEngine.Sequence engine = PooledSequences.onHeap(reference.model.model()).newSequence()) {
             for (int p = 1; p < prompt.length; p++) {
                 double[] expected = logSoftmax(engine.append(new int[] {prompt[p - 1]}));
                 assertEquals(reference.tokenizer.tokenBytes(prompt[p]).text(), lp.at("/tokens/" + p).asText());

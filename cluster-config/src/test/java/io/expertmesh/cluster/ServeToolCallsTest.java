@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.gateway.api.ChatOutputParser;
 import io.expertmesh.gateway.api.ParsedOutput;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.generate.Generation;
 import io.expertmesh.model.generate.Generator;
@@ -71,7 +72,7 @@ class ServeToolCallsTest {
         Guide call = Guide.compile(new GuideSpec.Framed(PREFIX, new GuideSpec.JsonSchema(tools.getFirst().at("/function/parameters")), CLOSING));
         var params = SamplingParams.greedy(MAX_TOKENS, StopTokens.defaults(reference.model.config(), reference.tokenizer))
                 .withGuide(call.over(TokenVocabulary.of(reference.tokenizer)));
-        return new Generator(reference.model.model(), reference.tokenizer).generate(reference.tokenizer.encode(prompt), params, text -> {});
+        return new Generator(PooledSequences.onHeap(reference.model.model()), reference.tokenizer).generate(reference.tokenizer.encode(prompt), params, text -> {});
     }
 
     /** Whether {@code arguments} is a JSON object that the tool's schema in {@link #TOOLS} allows. */

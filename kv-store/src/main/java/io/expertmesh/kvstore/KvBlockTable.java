@@ -75,6 +75,7 @@ public final class KvBlockTable implements KvCache {
         return count * blockSize;
     }
 
+    @Override
     public int blockCount() {
         return count;
     }
@@ -135,7 +136,7 @@ public final class KvBlockTable implements KvCache {
         return blocks[Objects.checkIndex(block, count)].values[layer];
     }
 
-    /** The pool id of the table's block {@code index} (where a device keeps that block's KV). */
+    @Override
     public int blockId(int index) {
         return blocks[Objects.checkIndex(index, count)].id;
     }

@@ -90,7 +90,7 @@ class PrefixReuseLogitsTest {
         assertTrue(b.reserve(second.length));
         float[] reused = lastLogits(b, covered, Arrays.copyOfRange(second, covered, second.length));
 
-        SequenceKvCache own = new SequenceKvCache(loaded.config(), BS);
+        SequenceKvCache own = new SequenceKvCache(loaded.config(), BS, 0);
         float[] scratch = lastLogits(own, 0, second);
         KvBlockTable fresh = pool.newTable();
         assertTrue(fresh.reserve(second.length));
@@ -120,7 +120,7 @@ class PrefixReuseLogitsTest {
             System.arraycopy(a.valueBlock(l, 0), 0, b.valueBlock(l, 0), 0, a.valueBlock(l, 0).length);
         }
         float[] mixed = lastLogits(b, 39, new int[] {other[39]});
-        float[] own = lastLogits(new SequenceKvCache(loaded.config(), BS), 0, other);
+        float[] own = lastLogits(new SequenceKvCache(loaded.config(), BS, 0), 0, other);
         assertFalse(Arrays.equals(own, mixed));
     }
 
@@ -130,7 +130,7 @@ class PrefixReuseLogitsTest {
         KvBlockTable table = pool().newTable();
         assertTrue(table.reserve(p.length));
         float[] pooled = lastLogits(table, 0, p);
-        SequenceKvCache own = new SequenceKvCache(loaded.config(), BS);
+        SequenceKvCache own = new SequenceKvCache(loaded.config(), BS, 0);
         float[] scratch = lastLogits(own, 0, p);
         assertArrayEquals(scratch, pooled, 0f);
 

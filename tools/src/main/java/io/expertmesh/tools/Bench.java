@@ -1,12 +1,13 @@
 package io.expertmesh.tools;
 
+import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.kvstore.KvBlockTable;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.engine.ForwardTrace;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.engine.SequenceChunk;
-import io.expertmesh.model.engine.SequenceKvCache;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.kernels.KernelBackend;
 import io.expertmesh.model.sampling.Sampler;
@@ -131,6 +132,9 @@ public final class Bench {
         }
     }
 
+    /** Positions per KV block of a round's sequence, as the server's default. */
+    private static final int KV_BLOCK = 16;
+
     private record Round(double prefillTokS, double decodeTokS, double bytesPerToken, double readGBs, double copyGBs) {
         double effectiveGBs() {
             return bytesPerToken * decodeTokS / 1e9;
@@ -138,7 +142,9 @@ public final class Bench {
     }
 
     private static Round round(LoadedModel model, int[] prompt, int gen, WeightBytes weights) {
-        var cache = new SequenceKvCache(model.config());
+        KvBlockTable cache = new KvBlockPool(model.config(), KV_BLOCK, KvBlockPool.bytesPerBlock(model.config(), KV_BLOCK)
+                * ((prompt.length + gen + KV_BLOCK - 1) / KV_BLOCK)).newTable();
+        cache.reserve(prompt.length + gen);
         long t0 = System.nanoTime();
         FloatMatrix hidden = model.model().forward(List.of(new SequenceChunk(cache, 0, prompt)), ForwardTrace.NONE);
         int next = Sampler.argmax(model.model().logits(hidden, new int[] {prompt.length - 1}).data());

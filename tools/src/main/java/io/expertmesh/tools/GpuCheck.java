@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.cuda.CudaDevice;
-import io.expertmesh.model.cuda.GpuCorrectness;
+import io.expertmesh.model.cuda.GpuKvBlocks;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.cuda.RandomWeights;
 import io.expertmesh.model.engine.LoadedModel;
@@ -213,7 +213,7 @@ public final class GpuCheck {
                     "--seed", String.valueOf(seed(a)), "--threads", String.valueOf(ModelCommands.threads(a))}, err, err);
             long t1 = System.nanoTime();
             try (LoadedModel cpu = LoadedModel.open(work, ModelCommands.threads(a));
-                 GpuCheckpoint gpu = GpuCheckpoint.open(work, promptLen + steps + GpuModel.KV_BLOCK, device.open(), err)) {
+                 GpuCheckpoint gpu = GpuCheckpoint.open(work, promptLen + steps, device.open(), err)) {
                 long t2 = System.nanoTime();
                 int vocabLimit = Math.min(cpu.config().vocabSize(), 50_000);
                 int[] prompt = new SplittableRandom(seed(a)).ints(promptLen, 0, vocabLimit).toArray();
@@ -271,7 +271,7 @@ public final class GpuCheck {
         int[] batches = batches(a);
         var progress = new Progress(err, "random weights on " + device.name(), layers, "layers");
         try (GpuModel gpu = GpuModel.load(device, config, new RandomWeights(device, seed(a), l -> progress.advance(1)),
-                kvTokens(batches, promptLen, gen))) {
+                GpuKvBlocks.blocksFor(kvTokens(batches, promptLen, gen)))) {
             progress.finish();
             Map<String, Object> result =
                     GpuBench.run(gpu, promptLen, gen, batches, a.integer("rounds", Bench.ROUNDS, 1, 100), seed(a), deadlineNanos, err);
@@ -292,7 +292,7 @@ public final class GpuCheck {
     private static int kvTokens(int[] batches, int promptLen, int gen) {
         int widest = 1;
         for (int b : batches) widest = Math.max(widest, b);
-        return widest * (promptLen + gen + GpuModel.KV_BLOCK);
+        return widest * (promptLen + gen + GpuKvBlocks.BLOCK);
     }
 
     /** Stage budgets from {@code name=seconds,...}. */

@@ -3,6 +3,8 @@ package io.expertmesh.tools;
 import io.expertmesh.model.cuda.CheckpointWeights;
 import io.expertmesh.model.cuda.CudaDevice;
 import io.expertmesh.model.cuda.Gpu;
+import io.expertmesh.kvstore.PooledSequences;
+import io.expertmesh.model.cuda.GpuKvBlocks;
 import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.LoadedModel;
 import java.io.PrintStream;
@@ -28,7 +30,7 @@ public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoClo
             gpu = device.get();
             var progress = new Progress(err, "upload to " + gpu.name(), mapped.config().numLayers(), "layers");
             GpuModel onDevice = GpuModel.load(gpu, mapped.config(),
-                    new CheckpointWeights(gpu, mapped.weights(), mapped.experts(), layer -> progress.advance(1)), kvTokens);
+                    new CheckpointWeights(gpu, mapped.weights(), mapped.experts(), layer -> progress.advance(1)), GpuKvBlocks.blocksFor(kvTokens));
             progress.finish();
             return new GpuCheckpoint(mapped, onDevice);
         } catch (RuntimeException e) {
@@ -36,6 +38,11 @@ public record GpuCheckpoint(LoadedModel mapped, GpuModel gpu) implements AutoClo
             mapped.close();
             throw e;
         }
+    }
+
+    /** Sequences one at a time on the GPU, their KV blocks from a pool of the GPU's blocks. */
+    public PooledSequences sequences() {
+        return PooledSequences.onDevice(gpu, GpuKvBlocks.BLOCK, gpu.kvBlocks());
     }
 
     /** Whether {@code --device} (cpu, cuda or auto; cpu when absent) selects the GPU. */

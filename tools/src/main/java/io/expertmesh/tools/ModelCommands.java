@@ -2,7 +2,7 @@ package io.expertmesh.tools;
 
 import io.expertmesh.model.Json;
 import io.expertmesh.model.config.ErnieConfig;
-import io.expertmesh.model.cuda.GpuModel;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.ModelSource;
 import io.expertmesh.model.engine.SequenceEngine;
@@ -186,11 +186,11 @@ public record ModelCommands(Path defaultModel, PrintStream out, PrintStream err)
     /** The model on the device {@code --device} selects, with room for a sequence of {@code tokens} tokens. */
     private OpenedEngine open(Path dir, CliArgs a, int tokens) {
         if (GpuCheckpoint.selected(a)) {
-            GpuCheckpoint gpu = GpuCheckpoint.open(dir, tokens + GpuModel.KV_BLOCK, err);
-            return new OpenedEngine(gpu.gpu(), gpu);
+            GpuCheckpoint gpu = GpuCheckpoint.open(dir, tokens, err);
+            return new OpenedEngine(gpu.sequences(), gpu);
         }
         LoadedModel cpu = LoadedModel.open(dir, threads(a));
-        return new OpenedEngine(cpu.model(), cpu);
+        return new OpenedEngine(PooledSequences.onHeap(cpu.model()), cpu);
     }
 
     /** An engine and what to close when done with it. */

@@ -3,6 +3,7 @@ package io.expertmesh.tools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.engine.ModelSource;
@@ -245,7 +246,7 @@ public final class ServeBench {
         SamplingParams params = new SamplingParams(0, 0, 1, 0, 1, 0, 0, null, gen, gen, Set.of(), List.of(), Map.of(),
                 SamplingParams.NO_LOGPROBS);
         long t0 = System.nanoTime();
-        Generation g = new Generator(engine.model(), tokenizer).generate(prompt, params, text -> {});
+        Generation g = new Generator(PooledSequences.onHeap(engine.model()), tokenizer).generate(prompt, params, text -> {});
         return g.generatedIds().length / ((System.nanoTime() - t0) / 1e9);
     }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.expertmesh.model.TinyModel;
 import io.expertmesh.model.cuda.CudaDevice;
-import io.expertmesh.model.cuda.GpuCorrectness;
 import io.expertmesh.model.engine.LoadedModel;
 import java.io.PrintStream;
 import java.io.OutputStream;

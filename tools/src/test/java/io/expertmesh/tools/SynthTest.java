@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.TinyModel;
 import io.expertmesh.model.config.ErnieConfig;
 import io.expertmesh.model.engine.LoadedModel;
@@ -57,7 +58,7 @@ class SynthTest {
         String text = "Hello, world! 你好";
         assertEquals(text, tokenizer.decode(tokenizer.encode(text), false));
         try (LoadedModel model = LoadedModel.open(dir, 2)) {
-            Generation g = new Generator(model.model(), tokenizer).generate(tokenizer.encode(text), SamplingParams.greedy(5, Set.of()), s -> {});
+            Generation g = new Generator(PooledSequences.onHeap(model.model()), tokenizer).generate(tokenizer.encode(text), SamplingParams.greedy(5, Set.of()), s -> {});
             assertEquals(5, g.generatedIds().length);
         }
     }

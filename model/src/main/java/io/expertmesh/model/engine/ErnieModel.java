@@ -18,7 +18,7 @@ import java.util.List;
  * rows, so prefill chunks and decode tokens of many sequences share every weight pass. Only
  * attention looks at sequences separately.
  */
-public final class ErnieModel implements SequenceEngine {
+public final class ErnieModel implements ModelStep {
     private final ErnieConfig config;
     private final ErnieWeights weights;
     private final MoeFeedForward moe;
@@ -39,21 +39,22 @@ public final class ErnieModel implements SequenceEngine {
     }
 
     @Override
-    public Sequence newSequence() {
-        var cache = new SequenceKvCache(config);
-        return new Sequence() {
-            private int length;
+    public StepOutput forward(List<SequenceChunk> chunks, int[] logitRows) {
+        int rows = 0;
+        for (SequenceChunk c : chunks) rows += c.tokens().length;
+        int k = config.expertsPerToken();
+        int[] chosen = new int[config.numMoeLayers() * rows * k];
+        ForwardTrace routingLog = new ForwardTrace() {
+            private int at;
 
             @Override
-            public float[] append(int[] tokens) {
-                FloatMatrix hidden = forward(List.of(new SequenceChunk(cache, length, tokens)), ForwardTrace.NONE);
-                length += tokens.length;
-                return logits(hidden, new int[] {hidden.rows() - 1}).data();
+            public void routing(int layer, Routing routing) {
+                System.arraycopy(routing.experts(), 0, chosen, at, routing.experts().length);
+                at += routing.experts().length;
             }
-
-            @Override
-            public void close() {}
         };
+        FloatMatrix hidden = forward(chunks, routingLog);
+        return new StepOutput(logitRows.length == 0 ? null : logits(hidden, logitRows), chosen);
     }
 
     public KernelBackend backend() {
@@ -97,6 +98,7 @@ public final class ErnieModel implements SequenceEngine {
 
     /** Logits over the vocabulary for the given rows of {@code hidden}. */
     public FloatMatrix logits(FloatMatrix hidden, int[] rows) {
+        for (int r : rows) if (r < 0 || r >= hidden.rows()) throw new IllegalArgumentException("no row " + r + " in this step");
         FloatMatrix selected = FloatMatrix.zeros(rows.length, hidden.cols());
         for (int i = 0; i < rows.length; i++) selected.copyRowFrom(i, hidden, rows[i]);
         FloatMatrix out = FloatMatrix.zeros(rows.length, config.vocabSize());

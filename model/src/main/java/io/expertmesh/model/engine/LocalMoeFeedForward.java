@@ -9,4 +9,9 @@ public record LocalMoeFeedForward(LocalRoutedExperts routed, ErnieWeights weight
     public FloatMatrix apply(int layer, FloatMatrix x, Routing routing) {
         return routed.combine(layer, x, routing, weights.layers().get(layer).moe().shared());
     }
+
+    @Override
+    public boolean allLocal() {
+        return true;
+    }
 }

@@ -11,4 +11,12 @@ import io.expertmesh.model.kernels.FloatMatrix;
  */
 public interface MoeFeedForward {
     FloatMatrix apply(int layer, FloatMatrix x, Routing routing);
+
+    /**
+     * Whether every expert runs in this process now, so that a backend holding all experts itself
+     * (a GPU) may run them without leaving the device instead of calling {@link #apply}.
+     */
+    default boolean allLocal() {
+        return false;
+    }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.expertmesh.model.Json;
 import io.expertmesh.model.TinyModel;
+import io.expertmesh.model.engine.HeapSequences;
 import io.expertmesh.model.engine.LoadedModel;
 import io.expertmesh.model.generate.FinishReason;
 import io.expertmesh.model.generate.Generation;
@@ -53,7 +54,7 @@ class GuidedGenerationTest {
     void everyOutputOfFiftyRandomSchemasParsesAndValidates() throws Exception {
         SplittableRandom random = new SplittableRandom(2026);
         TokenVocabulary vocabulary = TokenVocabulary.of(tokenizer);
-        Generator generator = new Generator(model.model(), tokenizer);
+        Generator generator = new Generator(new HeapSequences(model.model()), tokenizer);
         int[] prompt = tokenizer.encode("Reply with JSON.");
         int stopped = 0;
         for (int i = 0; i < SCHEMAS; i++) {

@@ -1,8 +1,14 @@
-package io.expertmesh.model.cuda;
+package io.expertmesh.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.expertmesh.kvstore.KvBlockPool;
+import io.expertmesh.kvstore.KvBlockTable;
+import io.expertmesh.kvstore.PooledSequences;
 import io.expertmesh.model.Json;
+import io.expertmesh.model.cuda.GpuKvBlocks;
+import io.expertmesh.model.cuda.GpuModel;
 import io.expertmesh.model.engine.LoadedModel;
+import io.expertmesh.model.engine.SequenceChunk;
 import io.expertmesh.model.engine.SequenceEngine;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.safetensors.SafetensorsFile;
@@ -19,7 +25,8 @@ import java.util.Map;
  * The GPU path against the CPU path and the transformers reference stored beside a checkpoint
  * ({@code reference.json} + {@code reference.safetensors}): for every case, the logits at every
  * stored prompt position, then greedy decoding of as many steps as the reference holds, the GPU's
- * and the CPU's logits compared step by step.
+ * and the CPU's logits compared step by step. Both run their {@code ModelStep} over block tables of
+ * a kv-store pool, as the server does.
  */
 public final class GpuCorrectness {
     /**
@@ -58,7 +65,8 @@ public final class GpuCorrectness {
         int[] cpuIds = new int[steps];
         double maxDiff = 0;
         double maxCpu = 0;
-        try (GpuModel.DeviceSequence g = gpu.newSequence(); SequenceEngine.Sequence k = cpu.model().newSequence()) {
+        try (SequenceEngine.Sequence g = PooledSequences.onDevice(gpu, GpuKvBlocks.BLOCK, gpu.kvBlocks()).newSequence();
+             SequenceEngine.Sequence k = PooledSequences.onHeap(cpu.model()).newSequence()) {
             float[] gl = g.append(prompt);
             float[] cl = k.append(prompt);
             for (int step = 0; step < steps; step++) {
@@ -99,8 +107,14 @@ public final class GpuCorrectness {
         int[] cpuIds = new int[expected.length];
         double vsReference = 0;
         double vsCpu = 0;
-        try (GpuModel.DeviceSequence g = gpu.newSequence(); SequenceEngine.Sequence k = cpu.model().newSequence()) {
-            FloatMatrix prefill = gpu.forward(List.of(g), List.of(prompt), rows);
+        KvBlockTable table = KvBlockPool.deviceResident(gpu.config(), GpuKvBlocks.BLOCK,
+                (long) gpu.kvBlocks() * KvBlockPool.bytesPerBlock(gpu.config(), GpuKvBlocks.BLOCK)).newTable();
+        if (!table.reserve(prompt.length + expected.length)) {
+            throw new IllegalStateException("the GPU's " + gpu.kvBlocks() + " KV blocks cannot hold case " + c.get("name").asText());
+        }
+        try (SequenceEngine.Sequence k = PooledSequences.onHeap(cpu.model()).newSequence()) {
+            // The prefill asks for the logits of every stored position, so it steps the table itself.
+            FloatMatrix prefill = gpu.forward(List.of(new SequenceChunk(table, 0, prompt)), rows).logits();
             for (int i = 0; i < positions.length; i++) {
                 for (int t = 0; t < vocab; t++) {
                     vsReference = Math.max(vsReference, Math.abs(prefill.get(i, t) - stored.getFloat((long) i * vocab + t)));
@@ -113,7 +127,8 @@ public final class GpuCorrectness {
                 gpuIds[step] = Sampler.argmax(gl);
                 cpuIds[step] = Sampler.argmax(cl);
                 if (step + 1 < expected.length) {
-                    gl = g.append(new int[] {gpuIds[step]});
+                    int position = prompt.length + step;
+                    gl = gpu.forward(List.of(new SequenceChunk(table, position, new int[] {gpuIds[step]})), new int[] {0}).logits().row(0);
                     cl = k.append(new int[] {cpuIds[step]});
                 }
             }
