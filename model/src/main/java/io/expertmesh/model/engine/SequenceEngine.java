@@ -3,8 +3,9 @@ package io.expertmesh.model.engine;
 import io.expertmesh.model.config.ErnieConfig;
 
 /**
- * Where a sequence runs, one step at a time: the CPU model ({@link ErnieModel}) or a GPU. Callers
- * that generate one sequence at a time (the CLI, tests, benchmarks) are written against this.
+ * Sequences run one at a time on a {@link ModelStep} (the CPU's or a GPU's), each with its own KV
+ * blocks. Callers that generate one sequence at a time (the CLI, tests, benchmarks) are written
+ * against this; kv-store's {@code PooledSequences} takes the blocks from a pool as the server does.
  */
 public interface SequenceEngine {
     ErnieConfig config();
