@@ -126,9 +126,7 @@ public final class CpuBackend implements KernelBackend {
 
     private void streamRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
         if (w.dtype().isQuantized()) {
-            Scratch s = scratch.get();
-            s.ensure(0, w.cols());
-            QuantizedMath.rows(w, r0, r1, xp, out, s.row);
+            QuantizedMath.rows(w, r0, r1, xp, out);
             return;
         }
         for (int t = 0; t < xp.rows(); t++) {
