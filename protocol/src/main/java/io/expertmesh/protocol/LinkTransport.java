@@ -26,7 +26,8 @@ import javax.net.ssl.SSLSocket;
 public final class LinkTransport {
     private static final String EXPORTER_LABEL = "EXPERIMENTAL-expertmesh-dispatch-link";
     private static final int KEY_BYTES = 32;
-    private static final int BUFFER = 1 << 16;
+    /** Larger than a 16-stream dispatch frame, so a frame or sealed record usually comes in with one read from the socket. */
+    static final int BUFFER = 1 << 16;
 
     private final SSLContext tls;
 
@@ -93,8 +94,13 @@ public final class LinkTransport {
         }
     }
 
+    /** What both kinds of link read the socket through. */
+    static BufferedInputStream wireInput(InputStream socketInput) {
+        return new BufferedInputStream(socketInput, BUFFER);
+    }
+
     private static LinkConnection plain(Socket socket) throws IOException {
-        var wire = new BufferedInputStream(socket.getInputStream(), BUFFER);
+        var wire = wireInput(socket.getInputStream());
         return new LinkConnection(socket, wire, new DataInputStream(wire),
                 new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER)), null);
     }
@@ -104,7 +110,7 @@ public final class LinkTransport {
         byte[] toServer = Arrays.copyOfRange(keys, 0, KEY_BYTES);
         byte[] toClient = Arrays.copyOfRange(keys, KEY_BYTES, 2 * KEY_BYTES);
         Arrays.fill(keys, (byte) 0);
-        var wire = new BufferedInputStream(socket.getInputStream(), LinkSeal.INITIAL_BUFFER);
+        var wire = wireInput(socket.getInputStream());
         InputStream in = new LinkSeal.Input(new LinkSeal(client ? toClient : toServer), wire, maxRecord);
         LinkSeal sending = new LinkSeal(client ? toServer : toClient);
         // Unbuffered: a sealed record is one write of its own buffer.
