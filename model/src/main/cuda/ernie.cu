@@ -1,7 +1,9 @@
 // ExpertMesh CUDA kernels for the ERNIE-4.5 MoE forward pass.
 //
-// Weights are BF16 on the device; activations, the KV cache, the router and every accumulation are
-// fp32, so the GPU path differs from the CPU path only in the order of fp32 additions.
+// Weight matrices are BF16, or GGML's Q8_0 / Q4_K blocks exactly as a GGUF file holds them (read and
+// dequantized in registers; no dequantized copy in device memory); activations, the KV cache, the
+// router and every accumulation are fp32, so the GPU path differs from the CPU path only in the
+// order of fp32 additions.
 // Compiled to PTX by scripts/build-ptx (nvcc -arch=sm_90); the PTX is committed as a resource and
 // loaded with the CUDA driver API (JCuda), so no CUDA runtime, cuBLAS or NVRTC is needed at run time.
 #include <cuda_bf16.h>
@@ -570,6 +572,255 @@ extern "C" __global__ void experts_down(const unsigned long long* __restrict__ d
             }
         }
     }
+}
+
+// Block-quantized weights: a row of cols weights is cols / 32 groups of 32 (a Q8_0 block, or a Q4_K
+// sub-block), GROUP_BYTES bytes each on average. A lane dequantizes whole groups into registers with
+// the reference's unfused fp32 operations (QuantizedBlocks.java), then accumulates in fp32.
+
+// The fp32 value of an IEEE half given as its bits, exact for subnormals too.
+__device__ __forceinline__ float half_bits_to_float(unsigned short h) {
+    unsigned sign = (unsigned)(h & 0x8000u) << 16, exponent = (h >> 10) & 31u, mantissa = h & 0x3ffu;
+    if (exponent == 0) {
+        float v = (float)mantissa * 5.9604644775390625e-8f;  // mantissa · 2^-24
+        return sign ? -v : v;
+    }
+    if (exponent == 31) return __uint_as_float(sign | 0x7f800000u | mantissa << 13);
+    return __uint_as_float(sign | (exponent + 112u) << 23 | mantissa << 13);
+}
+
+// Q8_0: 34-byte blocks {f16 d, 32 int8 q}, w = q · d. A block is only 2-byte aligned, so it is read
+// as 17 halves.
+struct Q8_0 {
+    static constexpr int GROUP_BYTES = 34;
+
+    // Weights [32g, 32g + 32) of the row at `row`.
+    __device__ static void group(const unsigned char* __restrict__ row, int g, float* w) {
+        const unsigned short* block = reinterpret_cast<const unsigned short*>(row + (size_t)g * GROUP_BYTES);
+        float d = half_bits_to_float(block[0]);
+#pragma unroll
+        for (int i = 0; i < 16; i++) {
+            unsigned short pair = block[1 + i];
+            w[2 * i] = (float)(signed char)(pair & 0xff) * d;
+            w[2 * i + 1] = (float)(signed char)(pair >> 8) * d;
+        }
+    }
+};
+
+// Q4_K: 144-byte super-blocks of 256 weights {f16 d, f16 dmin, 12 bytes of 6-bit scales and mins,
+// 128 bytes of nibbles}; group g is sub-block j = g % 8 of super-block g / 8, whose weights are
+// (d · scale_j) · q - dmin · min_j with q the low (j even) or high (j odd) nibbles of the 32 bytes
+// at 16 + 32·(j / 2). Super-blocks are 16-byte aligned (rows are whole super-blocks).
+struct Q4_K {
+    static constexpr int GROUP_BYTES = 144 / 8;
+
+    __device__ static void group(const unsigned char* __restrict__ row, int g, float* w) {
+        const unsigned char* block = row + (size_t)(g >> 3) * 144;
+        const unsigned short* halves = reinterpret_cast<const unsigned short*>(block);
+        const unsigned char* packed = block + 4;
+        int j = g & 7, scale6, min6;
+        if (j < 4) {  // ggml's get_scale_min_k4
+            scale6 = packed[j] & 63;
+            min6 = packed[j + 4] & 63;
+        } else {
+            scale6 = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
+            min6 = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+        }
+        float scale = __fmul_rn(half_bits_to_float(halves[0]), (float)scale6);
+        float offset = __fmul_rn(half_bits_to_float(halves[1]), (float)min6);
+        const uint4* nibbles = reinterpret_cast<const uint4*>(block + 16 + 32 * (j >> 1));
+        int shift = 4 * (j & 1);
+#pragma unroll
+        for (int v = 0; v < 2; v++) {
+            uint4 p = nibbles[v];
+            unsigned words[4] = {p.x, p.y, p.z, p.w};
+#pragma unroll
+            for (int k = 0; k < 16; k++) {
+                unsigned q = (words[k >> 2] >> (8 * (k & 3) + shift)) & 0xFu;
+                w[16 * v + k] = __fsub_rn(__fmul_rn(scale, (float)q), offset);
+            }
+        }
+    }
+};
+
+// warp_row_dots over a row of blocks: acc[t] += W[row] · x[t] for t < tokens, one warp per row;
+// x rows are `ldx` floats apart (a multiple of 4, as cols is of 32).
+template <class Blocks>
+__device__ __forceinline__ void warp_row_dots_blocks(const unsigned char* __restrict__ w, const float* __restrict__ x, int ldx,
+                                                     int cols, int tokens, float* acc) {
+    int lane = threadIdx.x & 31;
+    for (int g = lane; g < cols / 32; g += 32) {
+        float wg[32];
+        Blocks::group(w, g, wg);
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) {
+            if (t < tokens) {
+                const float4* xv = reinterpret_cast<const float4*>(x + (size_t)t * ldx + 32 * g);
+                float s = acc[t];
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    float4 a = xv[i];
+                    s = fmaf(wg[4 * i], a.x, s); s = fmaf(wg[4 * i + 1], a.y, s);
+                    s = fmaf(wg[4 * i + 2], a.z, s); s = fmaf(wg[4 * i + 3], a.w, s);
+                }
+                acc[t] = s;
+            }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < MAX_TOKENS; t++) {
+        if (t < tokens) acc[t] = warp_sum(acc[t]);
+    }
+}
+
+// embed_rows over a table of blocks.
+template <class Blocks>
+__device__ void embed_rows_blocks(const unsigned char* __restrict__ table, const int* __restrict__ ids, float* __restrict__ out,
+                                  int dim) {
+    const unsigned char* row = table + (size_t)ids[blockIdx.x] * (dim / 32) * Blocks::GROUP_BYTES;
+    for (int g = threadIdx.x; g < dim / 32; g += blockDim.x) {
+        float w[32];
+        Blocks::group(row, g, w);
+        for (int i = 0; i < 32; i++) out[(size_t)blockIdx.x * dim + 32 * g + i] = w[i];
+    }
+}
+
+// linear_small over a matrix of blocks, for any number of tokens: each warp's row is read once per
+// MAX_TOKENS tokens (there is no tensor-core path for blocks).
+template <class Blocks>
+__device__ void linear_blocks(const unsigned char* __restrict__ W, const float* __restrict__ x, const float* __restrict__ bias,
+                              float* __restrict__ y, int rows, int cols, int tokens, int ldy) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    if (row >= rows) return;
+    const unsigned char* w = W + (size_t)row * (cols / 32) * Blocks::GROUP_BYTES;
+    for (int t0 = 0; t0 < tokens; t0 += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, tokens - t0);
+        float acc[MAX_TOKENS];
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) acc[t] = 0.f;
+        warp_row_dots_blocks<Blocks>(w, x + (size_t)t0 * cols, cols, cols, count, acc);
+        if ((threadIdx.x & 31) == 0) {
+            float b = bias ? bias[row] : 0.f;
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < count) y[(size_t)(t0 + t) * ldy + row] = acc[t] + b;
+            }
+        }
+    }
+}
+
+// experts_gate_up over tables of block matrices.
+template <class Blocks>
+__device__ void experts_gate_up_blocks(const unsigned long long* __restrict__ gate, const unsigned long long* __restrict__ up,
+                                       const float* __restrict__ x, const int* __restrict__ expertStart, const int* __restrict__ active,
+                                       const int* __restrict__ slotToken, float* __restrict__ h, int inter, int dim, int experts) {
+    ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * blockDim.x + threadIdx.x) >> 5, inter);
+    if (job.expert < 0) return;
+    size_t rowBytes = (size_t)(dim / 32) * Blocks::GROUP_BYTES;
+    const unsigned char* g = reinterpret_cast<const unsigned char*>(gate[job.expert]) + job.row * rowBytes;
+    const unsigned char* u = reinterpret_cast<const unsigned char*>(up[job.expert]) + job.row * rowBytes;
+    int lane = threadIdx.x & 31;
+    for (int sb = job.start; sb < job.end; sb += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, job.end - sb);
+        float ag[MAX_TOKENS], au[MAX_TOKENS];
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) ag[t] = au[t] = 0.f;
+        for (int grp = lane; grp < dim / 32; grp += 32) {
+            float gw[32], uw[32];
+            Blocks::group(g, grp, gw);
+            Blocks::group(u, grp, uw);
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < count) {
+                    const float* xr = x + (size_t)slotToken[sb + t] * dim + 32 * grp;
+                    for (int i = 0; i < 32; i++) {
+                        float xv = xr[i];
+                        ag[t] = fmaf(gw[i], xv, ag[t]);
+                        au[t] = fmaf(uw[i], xv, au[t]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) {
+            if (t < count) {
+                float a = warp_sum(ag[t]), b = warp_sum(au[t]);
+                if (lane == 0) h[(size_t)(sb + t) * inter + job.row] = silu_times(a, b);
+            }
+        }
+    }
+}
+
+// experts_down over a table of block matrices.
+template <class Blocks>
+__device__ void experts_down_blocks(const unsigned long long* __restrict__ down, const float* __restrict__ h,
+                                    const int* __restrict__ expertStart, const int* __restrict__ active, float* __restrict__ y, int dim,
+                                    int inter, int experts) {
+    ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * blockDim.x + threadIdx.x) >> 5, dim);
+    if (job.expert < 0) return;
+    const unsigned char* w = reinterpret_cast<const unsigned char*>(down[job.expert]) + job.row * (size_t)(inter / 32) * Blocks::GROUP_BYTES;
+    for (int sb = job.start; sb < job.end; sb += MAX_TOKENS) {
+        int count = min(MAX_TOKENS, job.end - sb);
+        float acc[MAX_TOKENS];
+#pragma unroll
+        for (int t = 0; t < MAX_TOKENS; t++) acc[t] = 0.f;
+        warp_row_dots_blocks<Blocks>(w, h + (size_t)sb * inter, inter, inter, count, acc);
+        if ((threadIdx.x & 31) == 0) {
+#pragma unroll
+            for (int t = 0; t < MAX_TOKENS; t++) {
+                if (t < count) y[(size_t)(sb + t) * dim + job.row] = acc[t];
+            }
+        }
+    }
+}
+
+// The block kernels for each type: same arguments and output layout as their BF16 counterparts.
+extern "C" __global__ void embed_rows_q8_0(const unsigned char* __restrict__ table, const int* __restrict__ ids,
+                                      float* __restrict__ out, int dim) {
+    embed_rows_blocks<Q8_0>(table, ids, out, dim);
+}
+
+extern "C" __global__ void linear_q8_0(const unsigned char* __restrict__ W, const float* __restrict__ x,
+                                   const float* __restrict__ bias, float* __restrict__ y, int rows, int cols, int tokens, int ldy) {
+    linear_blocks<Q8_0>(W, x, bias, y, rows, cols, tokens, ldy);
+}
+
+extern "C" __global__ void experts_gate_up_q8_0(const unsigned long long* __restrict__ gate,
+                                            const unsigned long long* __restrict__ up, const float* __restrict__ x,
+                                            const int* __restrict__ expertStart, const int* __restrict__ active,
+                                            const int* __restrict__ slotToken, float* __restrict__ h, int inter, int dim,
+                                            int experts) {
+    experts_gate_up_blocks<Q8_0>(gate, up, x, expertStart, active, slotToken, h, inter, dim, experts);
+}
+
+extern "C" __global__ void experts_down_q8_0(const unsigned long long* __restrict__ down, const float* __restrict__ h,
+                                         const int* __restrict__ expertStart, const int* __restrict__ active,
+                                         float* __restrict__ y, int dim, int inter, int experts) {
+    experts_down_blocks<Q8_0>(down, h, expertStart, active, y, dim, inter, experts);
+}
+
+extern "C" __global__ void embed_rows_q4_k(const unsigned char* __restrict__ table, const int* __restrict__ ids,
+                                      float* __restrict__ out, int dim) {
+    embed_rows_blocks<Q4_K>(table, ids, out, dim);
+}
+
+extern "C" __global__ void linear_q4_k(const unsigned char* __restrict__ W, const float* __restrict__ x,
+                                   const float* __restrict__ bias, float* __restrict__ y, int rows, int cols, int tokens, int ldy) {
+    linear_blocks<Q4_K>(W, x, bias, y, rows, cols, tokens, ldy);
+}
+
+extern "C" __global__ void experts_gate_up_q4_k(const unsigned long long* __restrict__ gate,
+                                            const unsigned long long* __restrict__ up, const float* __restrict__ x,
+                                            const int* __restrict__ expertStart, const int* __restrict__ active,
+                                            const int* __restrict__ slotToken, float* __restrict__ h, int inter, int dim,
+                                            int experts) {
+    experts_gate_up_blocks<Q4_K>(gate, up, x, expertStart, active, slotToken, h, inter, dim, experts);
+}
+
+extern "C" __global__ void experts_down_q4_k(const unsigned long long* __restrict__ down, const float* __restrict__ h,
+                                         const int* __restrict__ expertStart, const int* __restrict__ active,
+                                         float* __restrict__ y, int dim, int inter, int experts) {
+    experts_down_blocks<Q4_K>(down, h, expertStart, active, y, dim, inter, experts);
 }
 
 // Rows of x gathered into slot order (row s = x[slotToken[s]]) and split into three BF16 parts as

@@ -175,7 +175,7 @@ public final class MeshNode implements AutoCloseable {
         try {
             GpuWeights weights = GpuWeights.upload(device, c, new CheckpointWeights(device, model.weights(), model.experts(),
                     layer -> LOG.info("uploaded layer {} of {} to {}", layer + 1, c.numLayers(), device.name())));
-            LOG.info("engine on {}: {} GB of BF16 weights in {} ms", device.name(), String.format("%.2f", weights.bytes() / 1e9),
+            LOG.info("engine on {}: {} GB of weights in {} ms", device.name(), String.format("%.2f", weights.bytes() / 1e9),
                     (System.nanoTime() - t0) / 1_000_000);
             return weights;
         } catch (RuntimeException e) {

@@ -8,13 +8,27 @@ import io.expertmesh.model.weights.RoutedExpertWeights;
 import io.expertmesh.model.weights.WeightMatrix;
 import java.util.function.IntConsumer;
 
-/** A mapped checkpoint's weights, copied to the device as they are (BF16 matrices only). */
+/** A mapped checkpoint's weights, copied to the device as they are (BF16 matrices, or a GGUF file's Q8_0 / Q4_K blocks). */
 public record CheckpointWeights(Gpu device, ErnieWeights weights, RoutedExpertWeights experts, IntConsumer onLayer)
         implements WeightSource {
 
     @Override
+    public DType matrixType(Part part, int layer, int expert) {
+        return GpuWeights.deviceType(weightMatrix(part, layer, expert));
+    }
+
+    @Override
     public void matrix(Part part, int layer, int expert, int rows, int cols, DevicePointer dst, long offset) {
-        WeightMatrix m = switch (part) {
+        WeightMatrix m = weightMatrix(part, layer, expert);
+        GpuWeights.deviceType(m);
+        if (m.rows() != rows || m.cols() != cols) {
+            throw new ModelFormatException(m.name() + ": expected shape [" + rows + ", " + cols + "], found [" + m.rows() + ", " + m.cols() + "]");
+        }
+        device.copyIn(dst.plus(offset), m.data());
+    }
+
+    private WeightMatrix weightMatrix(Part part, int layer, int expert) {
+        return switch (part) {
             case EMBEDDINGS -> weights.embeddings();
             case LM_HEAD -> weights.lmHead().weight();
             case Q -> layer(layer).attention().q().weight();
@@ -32,13 +46,6 @@ public record CheckpointWeights(Gpu device, ErnieWeights weights, RoutedExpertWe
             case EXPERT_DOWN -> experts.expert(layer, expert).down().weight();
             default -> throw new IllegalArgumentException(part + " is not a matrix");
         };
-        if (m.dtype() != DType.BF16) {
-            throw new ModelFormatException(m.name() + ": the CUDA path needs BF16 weights, found " + m.dtype());
-        }
-        if (m.rows() != rows || m.cols() != cols) {
-            throw new ModelFormatException(m.name() + ": expected shape [" + rows + ", " + cols + "], found [" + m.rows() + ", " + m.cols() + "]");
-        }
-        device.copyIn(dst.plus(offset), m.data());
     }
 
     @Override

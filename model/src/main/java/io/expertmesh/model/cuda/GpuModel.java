@@ -9,6 +9,7 @@ import io.expertmesh.model.engine.Routing;
 import io.expertmesh.model.engine.SequenceChunk;
 import io.expertmesh.model.engine.StepOutput;
 import io.expertmesh.model.kernels.FloatMatrix;
+import io.expertmesh.model.safetensors.DType;
 import java.util.List;
 
 /**
@@ -89,7 +90,7 @@ public final class GpuModel implements ModelStep, AutoCloseable {
         GpuScratch s = prepare(chunks, logitRows);
         boolean onDevice = moe == null || moe.allLocal();
         Runnable launches = () -> {
-            device.launch("embed_rows", s.rows, 1, THREADS, 0, weights.embeddings, s.ids, s.x, config.hiddenSize());
+            embed(s);
             for (int l = 0; l < weights.layers.size(); l++) layer(l, weights.layers.get(l), s, onDevice);
             if (logitRows.length > 0) finish(s, logitRows);
         };
@@ -290,13 +291,32 @@ public final class GpuModel implements ModelStep, AutoCloseable {
         linear(m.down(), s.gate, out, rows);
     }
 
+    private void embed(GpuScratch s) {
+        GpuWeights.DeviceLinear table = weights.embeddings;
+        String kernel = switch (table.type()) {
+            case BF16 -> "embed_rows";
+            case Q8_0 -> "embed_rows_q8_0";
+            case Q4_K -> "embed_rows_q4_k";
+            default -> throw RoutedExpertLaunches.unsupported(table.type());
+        };
+        device.launch(kernel, s.rows, 1, THREADS, 0, table.weight(), s.ids, s.x, config.hiddenSize());
+    }
+
     /**
-     * {@code y = x · Wᵀ}: up to 8 rows stream each weight row once (decode); more rows use the tensor
+     * {@code y = x · Wᵀ}: block-quantized weights take their type's one-warp-per-row kernel for any
+     * number of rows; BF16 ones: up to 8 rows stream each weight row once (decode); more rows use the tensor
      * cores (x as three BF16 parts, so fp32-exact products) when the shape is whole 16×16 tiles, else
      * fp32 tiles on the CUDA cores.
      */
     private void linear(GpuWeights.DeviceLinear l, DevicePointer x, DevicePointer y, int rows) {
-        if (rows <= SMALL_ROWS) {
+        if (l.type() != DType.BF16) {
+            String kernel = switch (l.type()) {
+                case Q8_0 -> "linear_q8_0";
+                case Q4_K -> "linear_q4_k";
+                default -> throw RoutedExpertLaunches.unsupported(l.type());
+            };
+            device.launch(kernel, blocksFor(l.rows()), 1, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(), rows, l.rows());
+        } else if (rows <= SMALL_ROWS) {
             device.launch("linear_small", blocksFor(l.rows()), 1, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(), rows, l.rows());
         } else if (l.rows() % 16 == 0 && l.cols() % 16 == 0) {
             int padded = (rows + 15) / 16 * 16 * l.cols();

@@ -12,7 +12,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * An expert host's experts on its GPU: each expert's BF16 matrices of every MoE layer are uploaded
+ * An expert host's experts on its GPU: each expert's matrices of every MoE layer (BF16, or Q8_0 /
+ * Q4_K blocks as the file holds them; one type per projection and layer over the hosted experts) are uploaded
  * when its entity starts and freed when it stops, and every layer keeps a device table of their
  * addresses. {@link #combine} runs a dispatch batch through the same kernels as {@link GpuModel}
  * (choices below 0 belong to other nodes) and returns the weighted sums.
@@ -38,8 +39,10 @@ public final class GpuRoutedExperts implements ExpertStore, AutoCloseable {
         for (int l = 0; l < config.numLayers(); l++) {
             if (!config.isMoeLayer(l)) continue;
             addresses[l] = new long[3][config.numExperts()];
+            // BF16 until the first expert arrives: with no expert hosted, no kernel reads a matrix.
             tables[l] = new RoutedExpertLaunches.ExpertTables(RoutedExpertLaunches.uploadTable(device, addresses[l][0]),
-                    RoutedExpertLaunches.uploadTable(device, addresses[l][1]), RoutedExpertLaunches.uploadTable(device, addresses[l][2]));
+                    RoutedExpertLaunches.uploadTable(device, addresses[l][1]), RoutedExpertLaunches.uploadTable(device, addresses[l][2]),
+                    DType.BF16, DType.BF16);
         }
     }
 
@@ -48,6 +51,10 @@ public final class GpuRoutedExperts implements ExpertStore, AutoCloseable {
         open();
         device.makeCurrent();
         remove(expert);
+        for (int l = 0; l < config.numLayers(); l++) {
+            if (tables[l] != null) tables[l] = tables[l].withTypes(layerType(l, layers[l].gate().weight(), layers[l].up().weight(), 0),
+                    layerType(l, layers[l].down().weight(), layers[l].down().weight(), 2));
+        }
         DevicePointer[] mine = new DevicePointer[3 * config.numLayers()];
         hosted.put(expert, mine);
         for (int l = 0; l < config.numLayers(); l++) {
@@ -55,7 +62,6 @@ public final class GpuRoutedExperts implements ExpertStore, AutoCloseable {
             WeightMatrix[] parts = {layers[l].gate().weight(), layers[l].up().weight(), layers[l].down().weight()};
             for (int p = 0; p < 3; p++) {
                 WeightMatrix m = parts[p];
-                if (m.dtype() != DType.BF16) throw new ModelFormatException(m.name() + ": the CUDA path needs BF16 weights, found " + m.dtype());
                 DevicePointer at = device.allocate(m.byteSize());
                 device.copyIn(at, m.data());
                 mine[3 * l + p] = at;
@@ -63,6 +69,24 @@ public final class GpuRoutedExperts implements ExpertStore, AutoCloseable {
             }
             writeTables(l);
         }
+    }
+
+    /**
+     * The type of {@code first} and {@code second} (gate and up, or down twice) on layer {@code l}: a
+     * supported one, shared by the two, and by the hosted experts' matrices in table {@code table}.
+     */
+    private DType layerType(int l, WeightMatrix first, WeightMatrix second, int table) {
+        DType type = GpuWeights.deviceType(first);
+        if (GpuWeights.deviceType(second) != type) {
+            throw new ModelFormatException(second.name() + " is " + second.dtype() + " but " + first.name() + " is " + type
+                    + "; the GPU needs one type for an expert's gate and up");
+        }
+        DType hostedType = table == 0 ? tables[l].gateUpType() : tables[l].downType();
+        if (!hosted.isEmpty() && hostedType != type) {
+            throw new ModelFormatException(first.name() + " is " + type + " but this GPU's experts on layer " + l + " are " + hostedType
+                    + "; the GPU needs one type per projection of a layer");
+        }
+        return type;
     }
 
     /** Frees the expert's device memory; after {@link #close} (entities stop after the node's GPU is released) nothing is left to free. */

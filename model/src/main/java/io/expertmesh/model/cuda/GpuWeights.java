@@ -1,16 +1,24 @@
 package io.expertmesh.model.cuda;
 
+import io.expertmesh.model.ModelFormatException;
 import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.safetensors.DType;
+import io.expertmesh.model.weights.WeightMatrix;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
- * The model's weights on one GPU, uploaded once from a {@link WeightSource}: BF16 matrices, fp32
- * norms, router and correction bias; every routed expert of a MoE layer is reached through tables
- * of device addresses, one entry per expert id. Owns the device: closing the weights closes it.
+ * The model's weights on one GPU, uploaded once from a {@link WeightSource}: matrices in BF16 or as
+ * GGML's Q8_0 / Q4_K blocks (each matrix in its own type, the kernels picked by it), fp32 norms,
+ * router and correction bias; every routed expert of a MoE layer is reached through tables of
+ * device addresses, one entry per expert id. Owns the device: closing the weights closes it.
  */
 public final class GpuWeights implements AutoCloseable {
-    record DeviceLinear(DevicePointer weight, DevicePointer bias, int rows, int cols) {}
+    /** The matrix types the kernels read. */
+    public static final Set<DType> SUPPORTED = Set.of(DType.BF16, DType.Q8_0, DType.Q4_K);
+
+    record DeviceLinear(DevicePointer weight, DevicePointer bias, DType type, int rows, int cols) {}
 
     record DeviceMlp(DeviceLinear gate, DeviceLinear up, DeviceLinear down) {
         int intermediate() {
@@ -25,7 +33,7 @@ public final class GpuWeights implements AutoCloseable {
 
     private final Gpu device;
     private final ErnieConfig config;
-    final DevicePointer embeddings;
+    final DeviceLinear embeddings;
     final DeviceLinear lmHead;
     final DevicePointer finalNorm;
     final List<DeviceLayer> layers;
@@ -37,9 +45,7 @@ public final class GpuWeights implements AutoCloseable {
         this.config = config;
         device.makeCurrent();
         int d = config.hiddenSize();
-        embeddings = device.allocate(2L * config.vocabSize() * d);
-        source.matrix(WeightSource.Part.EMBEDDINGS, -1, -1, config.vocabSize(), d, embeddings, 0);
-        counted += 2L * config.vocabSize() * d;
+        embeddings = linear(source, WeightSource.Part.EMBEDDINGS, -1, config.vocabSize(), d);
         List<DeviceLayer> built = new ArrayList<>();
         for (int l = 0; l < config.numLayers(); l++) {
             built.add(layer(source, l));
@@ -47,8 +53,7 @@ public final class GpuWeights implements AutoCloseable {
         }
         layers = List.copyOf(built);
         finalNorm = device.upload(source.vector(WeightSource.Part.FINAL_NORM, -1, d));
-        lmHead = config.tieWordEmbeddings() ? new DeviceLinear(embeddings, DevicePointer.NULL, config.vocabSize(), d)
-                : linear(source, WeightSource.Part.LM_HEAD, -1, config.vocabSize(), d);
+        lmHead = config.tieWordEmbeddings() ? embeddings : linear(source, WeightSource.Part.LM_HEAD, -1, config.vocabSize(), d);
         bytes = counted;
         device.synchronize();
     }
@@ -64,6 +69,23 @@ public final class GpuWeights implements AutoCloseable {
                     + "head_dim " + config.headDim() + ", moe_k " + config.expertsPerToken() + ", use_bias " + config.useBias());
         }
         return new GpuWeights(device, config, source);
+    }
+
+    /**
+     * The type {@code m} goes to the device in: its own, when the kernels read it.
+     *
+     * @throws ModelFormatException naming the tensor and its type when they do not
+     */
+    public static DType deviceType(WeightMatrix m) {
+        if (!SUPPORTED.contains(m.dtype())) {
+            throw new ModelFormatException(m.name() + ": the CUDA path reads BF16, Q8_0 and Q4_K weights, not " + m.dtype());
+        }
+        return m.dtype();
+    }
+
+    /** Bytes of a [rows, cols] matrix of {@code type} (whole blocks per row). */
+    static long matrixBytes(DType type, int rows, int cols) {
+        return rows * type.byteSize(cols);
     }
 
     private DeviceLayer layer(WeightSource source, int l) {
@@ -82,18 +104,39 @@ public final class GpuWeights implements AutoCloseable {
         DevicePointer bias = device.upload(source.vector(WeightSource.Part.CORRECTION_BIAS, l, config.numExperts()));
         DeviceMlp shared = config.numSharedExperts() > 0 ? mlp(source, WeightSource.Part.SHARED_GATE, l, config.sharedIntermediateSize()) : null;
         int inter = config.moeIntermediateSize();
-        long each = (long) inter * d;
-        DevicePointer gate = device.allocate(2 * each * config.numExperts());
-        DevicePointer up = device.allocate(2 * each * config.numExperts());
-        DevicePointer down = device.allocate(2 * each * config.numExperts());
-        for (int e = 0; e < config.numExperts(); e++) {
-            source.matrix(WeightSource.Part.EXPERT_GATE, l, e, inter, d, gate, 2 * each * e);
-            source.matrix(WeightSource.Part.EXPERT_UP, l, e, inter, d, up, 2 * each * e);
-            source.matrix(WeightSource.Part.EXPERT_DOWN, l, e, d, inter, down, 2 * each * e);
+        DType gateUpType = expertType(source, WeightSource.Part.EXPERT_GATE, l);
+        DType downType = expertType(source, WeightSource.Part.EXPERT_DOWN, l);
+        DType upType = expertType(source, WeightSource.Part.EXPERT_UP, l);
+        if (upType != gateUpType) {
+            throw new ModelFormatException("layer " + l + ": the routed experts' up projections are " + upType + " and their gate projections "
+                    + gateUpType + "; the GPU needs one type for both");
         }
-        counted += 6 * each * config.numExperts();
-        var tables = new RoutedExpertLaunches.ExpertTables(addressTable(gate, 2 * each), addressTable(up, 2 * each), addressTable(down, 2 * each));
+        long gateUpBytes = matrixBytes(gateUpType, inter, d), downBytes = matrixBytes(downType, d, inter);
+        DevicePointer gate = device.allocate(gateUpBytes * config.numExperts());
+        DevicePointer up = device.allocate(gateUpBytes * config.numExperts());
+        DevicePointer down = device.allocate(downBytes * config.numExperts());
+        for (int e = 0; e < config.numExperts(); e++) {
+            source.matrix(WeightSource.Part.EXPERT_GATE, l, e, inter, d, gate, gateUpBytes * e);
+            source.matrix(WeightSource.Part.EXPERT_UP, l, e, inter, d, up, gateUpBytes * e);
+            source.matrix(WeightSource.Part.EXPERT_DOWN, l, e, d, inter, down, downBytes * e);
+        }
+        counted += (2 * gateUpBytes + downBytes) * config.numExperts();
+        var tables = new RoutedExpertLaunches.ExpertTables(addressTable(gate, gateUpBytes), addressTable(up, gateUpBytes),
+                addressTable(down, downBytes), gateUpType, downType);
         return new DeviceLayer(inputNorm, postNorm, q, k, v, o, null, router, bias, shared, tables);
+    }
+
+    /** The one type of {@code part} over every routed expert of layer {@code l} (the kernels read one type per table). */
+    private DType expertType(WeightSource source, WeightSource.Part part, int l) {
+        DType type = source.matrixType(part, l, 0);
+        for (int e = 1; e < config.numExperts(); e++) {
+            DType other = source.matrixType(part, l, e);
+            if (other != type) {
+                throw new ModelFormatException("layer " + l + ": routed expert " + e + "'s " + part + " is " + other + " but expert 0's is " + type
+                        + "; the GPU needs one type per projection of a layer");
+            }
+        }
+        return type;
     }
 
     /** A device table of one address per expert: {@code base}, {@code base + stride}, ... */
@@ -104,10 +147,12 @@ public final class GpuWeights implements AutoCloseable {
     }
 
     private DeviceLinear linear(WeightSource source, WeightSource.Part part, int layer, int rows, int cols) {
-        DevicePointer w = device.allocate(2L * rows * cols);
+        DType type = source.matrixType(part, layer, -1);
+        long bytes = matrixBytes(type, rows, cols);
+        DevicePointer w = device.allocate(bytes);
         source.matrix(part, layer, -1, rows, cols, w, 0);
-        counted += 2L * rows * cols;
-        return new DeviceLinear(w, DevicePointer.NULL, rows, cols);
+        counted += bytes;
+        return new DeviceLinear(w, DevicePointer.NULL, type, rows, cols);
     }
 
     /** The gate, up and down projections; {@code gatePart} is the gate's part, the next two follow it. */
@@ -126,7 +171,7 @@ public final class GpuWeights implements AutoCloseable {
         return config;
     }
 
-    /** Bytes of BF16 matrices on the device (norms, router and KV cache not counted). */
+    /** Bytes of weight matrices on the device (norms, router and KV cache not counted). */
     public long bytes() {
         return bytes;
     }

@@ -1,5 +1,6 @@
 package io.expertmesh.model.cuda;
 
+import io.expertmesh.model.safetensors.DType;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
@@ -11,6 +12,11 @@ import java.util.function.IntConsumer;
 public record RandomWeights(Gpu device, long seed, IntConsumer onLayer) implements WeightSource {
     private static final float SCALE = 0.02f;
     private static final int FILL_BLOCKS = 4096;
+
+    @Override
+    public DType matrixType(Part part, int layer, int expert) {
+        return DType.BF16;
+    }
 
     @Override
     public void matrix(Part part, int layer, int expert, int rows, int cols, DevicePointer dst, long offset) {

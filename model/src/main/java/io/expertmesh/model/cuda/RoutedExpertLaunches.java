@@ -1,20 +1,30 @@
 package io.expertmesh.model.cuda;
 
+import io.expertmesh.model.ModelFormatException;
 import io.expertmesh.model.config.ErnieConfig;
+import io.expertmesh.model.safetensors.DType;
 
 /**
  * The routed-expert part of a MoE layer on a GPU, shared by {@link GpuModel} (every expert local)
  * and {@link GpuRoutedExperts} (an expert host's experts): group the step's choices by expert,
  * gate/up and down of every expert with tokens in one launch each, then {@code out += Σ w · y} per
- * row in ascending expert id (plus the shared expert's output when given). With many rows the
- * products run on the tensor cores. Buffers are sized for up to {@code capacity} rows.
+ * row in ascending expert id (plus the shared expert's output when given). With many rows the BF16
+ * products run on the tensor cores; block-quantized experts always take the one-warp-per-row
+ * kernels of their type. Buffers are sized for up to {@code capacity} rows.
  */
 final class RoutedExpertLaunches {
     private static final int THREADS = 256;
     private static final int SMALL_ROWS = 8;
 
-    /** Tables of each expert's gate, up and down matrices for one layer (device addresses, 0 = absent). */
-    record ExpertTables(DevicePointer gate, DevicePointer up, DevicePointer down) {}
+    /**
+     * Tables of each expert's gate, up and down matrices for one layer (device addresses, 0 = absent),
+     * with the type of every gate and up matrix and of every down matrix.
+     */
+    record ExpertTables(DevicePointer gate, DevicePointer up, DevicePointer down, DType gateUpType, DType downType) {
+        ExpertTables withTypes(DType gateUp, DType down) {
+            return new ExpertTables(gate, up, this.down, gateUp, down);
+        }
+    }
 
     private final Gpu device;
     private final ErnieConfig config;
@@ -48,7 +58,8 @@ final class RoutedExpertLaunches {
         device.launch("moe_group", 1, 1, THREADS, 4 * (rows * k + experts), chosen, rows, k, experts, expertStart, slotToken, tokenSlot,
                 activeExperts);
         int activeBound = Math.min(experts, rows * k);
-        if (rows > SMALL_ROWS && inter % 16 == 0 && d % 16 == 0) {
+        boolean bf16 = tables.gateUpType() == DType.BF16 && tables.downType() == DType.BF16;
+        if (bf16 && rows > SMALL_ROWS && inter % 16 == 0 && d % 16 == 0) {
             int slots = rows * k, padded = slots + 16;
             device.launch("gather_split_bf16", padded, 1, THREADS, 0, x, slotToken, slotHi, slotMid, slotLo, slots, padded, d);
             device.launch("experts_gate_up_tc", (inter + 63) / 64, activeBound, 128, 0, tables.gate(), tables.up(), slotHi, slotMid, slotLo,
@@ -59,12 +70,28 @@ final class RoutedExpertLaunches {
             device.launch("experts_down_tc", (d + 63) / 64, activeBound, 128, 0, tables.down(), slotHi, slotMid, slotLo, expertStart,
                     activeExperts, expertOut, d, inter, experts);
         } else {
-            device.launch("experts_gate_up", (inter + 7) / 8, activeBound, THREADS, 0, tables.gate(), tables.up(), x, expertStart,
+            String gateUp = switch (tables.gateUpType()) {
+                case BF16 -> "experts_gate_up";
+                case Q8_0 -> "experts_gate_up_q8_0";
+                case Q4_K -> "experts_gate_up_q4_k";
+                default -> throw unsupported(tables.gateUpType());
+            };
+            String down = switch (tables.downType()) {
+                case BF16 -> "experts_down";
+                case Q8_0 -> "experts_down_q8_0";
+                case Q4_K -> "experts_down_q4_k";
+                default -> throw unsupported(tables.downType());
+            };
+            device.launch(gateUp, (inter + 7) / 8, activeBound, THREADS, 0, tables.gate(), tables.up(), x, expertStart,
                     activeExperts, slotToken, expertHidden, inter, d, experts);
-            device.launch("experts_down", (d + 7) / 8, activeBound, THREADS, 0, tables.down(), expertHidden, expertStart, activeExperts,
+            device.launch(down, (d + 7) / 8, activeBound, THREADS, 0, tables.down(), expertHidden, expertStart, activeExperts,
                     expertOut, d, inter, experts);
         }
         device.launch("moe_combine", rows, 1, THREADS, 0, expertOut, tokenSlot, chosen, routeWeights, shared, out, k, d);
+    }
+
+    static ModelFormatException unsupported(DType type) {
+        return new ModelFormatException("the CUDA kernels read BF16, Q8_0 and Q4_K weights, not " + type);
     }
 
     /** A device table of addresses (the kernels' {@code unsigned long long}); 0 marks an absent expert. */

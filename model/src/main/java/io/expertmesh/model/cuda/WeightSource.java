@@ -1,5 +1,6 @@
 package io.expertmesh.model.cuda;
 
+import io.expertmesh.model.safetensors.DType;
 
 /** Where a {@link GpuModel}'s weights come from: a checkpoint, or random values for benchmarks. */
 public interface WeightSource {
@@ -9,7 +10,16 @@ public interface WeightSource {
         EXPERT_UP, EXPERT_DOWN, ROUTER, CORRECTION_BIAS, INPUT_NORM, POST_ATTENTION_NORM, FINAL_NORM
     }
 
-    /** Writes the BF16 matrix [rows, cols] of {@code part} (of {@code expert} for routed experts) to {@code dst + offset}. */
+    /**
+     * The type {@link #matrix} writes {@code part} in: BF16, or Q8_0 / Q4_K as GGML's blocks (one of
+     * {@link GpuWeights#SUPPORTED}).
+     */
+    DType matrixType(Part part, int layer, int expert);
+
+    /**
+     * Writes the matrix [rows, cols] of {@code part} (of {@code expert} for routed experts), in its
+     * {@link #matrixType}, to {@code dst + offset}.
+     */
     void matrix(Part part, int layer, int expert, int rows, int cols, DevicePointer dst, long offset);
 
     /** The fp32 values of a norm, router or correction bias of {@code length} elements. */

@@ -30,7 +30,7 @@ class CudaKernelsTest {
         Set<String> shipped = names(new String(CudaDevice.ptx(), StandardCharsets.US_ASCII), "\\.visible \\.entry (\\w+)\\(");
         Set<String> launched = new TreeSet<>();
         try (var files = Files.list(Path.of("src", "main", "java", "io", "expertmesh", "model", "cuda"))) {
-            for (Path file : files.toList()) launched.addAll(names(Files.readString(file), "launch\\(\"(\\w+)\""));
+            for (Path file : files.toList()) launched.addAll(names(Files.readString(file), "(?:launch\\(|-> )\"(\\w+)\""));
         }
         assertTrue(launched.size() >= 10, "found the launches: " + launched);
         assertTrue(shipped.containsAll(launched), "launched " + launched + " but the PTX has " + shipped);

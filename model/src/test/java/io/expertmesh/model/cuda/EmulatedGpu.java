@@ -42,7 +42,7 @@ public final class EmulatedGpu implements Gpu {
     private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(([^)]*)\\)", Pattern.DOTALL);
     /** The pointer types the kernels use; one missing here fails to compile (a gptr is no raw pointer), so none goes unchecked. */
     private static final Pattern POINTER_TYPE =
-            Pattern.compile("\\b(const\\s+)?\\b(unsigned long long|__nv_bfloat16|float4|uint4|float|int)\\s*\\*(\\s*__restrict__)?");
+            Pattern.compile("\\b(const\\s+)?\\b(unsigned long long|unsigned short|unsigned char|__nv_bfloat16|float4|uint4|float|int)\\s*\\*(\\s*__restrict__)?");
     private static final Pattern STATIC_SHARED = Pattern.compile("__shared__\\s+((?:__align__\\(\\d+\\)\\s+)?\\w+)\\s+(\\w+)((?:\\[[^\\]]+\\])+);");
     private static Library library;
 
