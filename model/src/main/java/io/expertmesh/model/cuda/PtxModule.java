@@ -31,6 +31,12 @@ public record PtxModule(int isaMajor, int isaMinor, String target, Map<String, L
             Map.entry("8.1", 12010), Map.entry("8.2", 12020), Map.entry("8.3", 12030), Map.entry("8.4", 12040), Map.entry("8.5", 12050),
             Map.entry("8.6", 12070), Map.entry("8.7", 12080), Map.entry("8.8", 12090), Map.entry("9.0", 13000));
 
+    /** The Linux driver branch that first ships each of those CUDA versions, so a refusal says what to install. */
+    private static final Map<Integer, String> DRIVER_BRANCH = Map.ofEntries(Map.entry(11080, "R520"), Map.entry(12000, "R525"),
+            Map.entry(12010, "R530"), Map.entry(12020, "R535"), Map.entry(12030, "R545"), Map.entry(12040, "R550"),
+            Map.entry(12050, "R555"), Map.entry(12060, "R560"), Map.entry(12080, "R570"), Map.entry(12090, "R575"),
+            Map.entry(13000, "R580"));
+
     public PtxModule {
         kernels = Map.copyOf(kernels);
     }
@@ -70,7 +76,7 @@ public record PtxModule(int isaMajor, int isaMinor, String target, Map<String, L
         if (driverVersion >= minimum.get()) return Optional.empty();
         return Optional.of("the NVIDIA driver supports CUDA " + cudaVersion(driverVersion) + " (cuDriverGetVersion " + driverVersion
                 + "), but the kernels' PTX (ISA " + isa() + ", " + target + ") needs a driver for CUDA " + cudaVersion(minimum.get())
-                + " or newer" + (minimum.get() == 13000 ? " (driver R580 or newer)" : ""));
+                + " or newer" + Optional.ofNullable(DRIVER_BRANCH.get(minimum.get())).map(b -> " (driver " + b + " or newer)").orElse(""));
     }
 
     /** The parameter types of {@code kernel}; fails for a kernel the module does not have. */
