@@ -28,6 +28,12 @@ public final class LinkTransport {
     private static final int KEY_BYTES = 32;
     /** Larger than a 16-stream dispatch frame, so a frame or sealed record usually comes in with one read from the socket. */
     static final int BUFFER = 1 << 16;
+    /**
+     * What an accepted (server-side) sealed link reads its socket through: anyone may open one, so it
+     * stays small (255 stalled inbound links with 64 KiB each pushed an expert node past the 100 MB the
+     * hostile-frames test allows). Outbound links go only to expert nodes this node chose, and take {@link #BUFFER}.
+     */
+    static final int INBOUND_SEALED_BUFFER = 8 * 1024;
 
     private final SSLContext tls;
 
@@ -94,13 +100,13 @@ public final class LinkTransport {
         }
     }
 
-    /** What both kinds of link read the socket through. */
-    static BufferedInputStream wireInput(InputStream socketInput) {
-        return new BufferedInputStream(socketInput, BUFFER);
+    /** What a link reads its socket through. */
+    static BufferedInputStream wireInput(InputStream socketInput, int size) {
+        return new BufferedInputStream(socketInput, size);
     }
 
     private static LinkConnection plain(Socket socket) throws IOException {
-        var wire = wireInput(socket.getInputStream());
+        var wire = wireInput(socket.getInputStream(), BUFFER);
         return new LinkConnection(socket, wire, new DataInputStream(wire),
                 new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER)), null);
     }
@@ -110,7 +116,7 @@ public final class LinkTransport {
         byte[] toServer = Arrays.copyOfRange(keys, 0, KEY_BYTES);
         byte[] toClient = Arrays.copyOfRange(keys, KEY_BYTES, 2 * KEY_BYTES);
         Arrays.fill(keys, (byte) 0);
-        var wire = wireInput(socket.getInputStream());
+        var wire = wireInput(socket.getInputStream(), client ? BUFFER : INBOUND_SEALED_BUFFER);
         InputStream in = new LinkSeal.Input(new LinkSeal(client ? toClient : toServer), wire, maxRecord);
         LinkSeal sending = new LinkSeal(client ? toServer : toClient);
         // Unbuffered: a sealed record is one write of its own buffer.

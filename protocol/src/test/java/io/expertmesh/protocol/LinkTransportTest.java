@@ -41,7 +41,7 @@ class LinkTransportTest {
     }
 
     @Test
-    void aSealedRecordOfASixteenStreamBatchComesInWithOneReadFromTheSocket() throws IOException {
+    void aSealedRecordOfASixteenStreamBatchComesInWithOneReadFromTheSocketOnAnOutboundLink() throws IOException {
         byte[] key = new byte[32];
         byte[] record = new byte[40_000];
         Arrays.fill(record, (byte) 5);
@@ -50,7 +50,7 @@ class LinkTransportTest {
         out.write(record);
         out.flush();
         var socket = new CountingInput(wire.toByteArray());
-        var in = new DataInputStream(new LinkSeal.Input(new LinkSeal(key), LinkTransport.wireInput(socket), 1 << 20));
+        var in = new DataInputStream(new LinkSeal.Input(new LinkSeal(key), LinkTransport.wireInput(socket, LinkTransport.BUFFER), 1 << 20));
         assertArrayEquals(record, in.readNBytes(record.length));
         assertEquals(1, socket.reads);
     }
