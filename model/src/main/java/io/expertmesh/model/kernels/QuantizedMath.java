@@ -95,8 +95,8 @@ final class QuantizedMath {
 
     /**
      * Weight row {@code r} dequantized into {@code out[off..off+cols)} in natural order: the values of
-     * {@link WeightMatrix#readRow}, bit for bit, computed a vector at a time with the operations of
-     * the row kernels below (the prefill path fills its tiles with it).
+     * {@link WeightMatrix#readRow}, bit for bit, computed a vector at a time with the fp32 operations
+     * of {@link QuantizedBlocks} (the prefill path fills its tiles with it).
      */
     static void dequantizeRow(WeightMatrix w, int r, float[] out, int off) {
         if (!STREAMS) {
