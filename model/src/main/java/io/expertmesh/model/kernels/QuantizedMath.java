@@ -44,6 +44,8 @@ final class QuantizedMath {
     static final boolean STREAMS = LANES >= 8 && 32 % LANES == 0;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * Math.max(8, LANES)));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** {@code LANES} packed quant bytes viewed as 32-bit lanes: Q6_K assembles its 6-bit quants four to a lane. */
+    private static final VectorSpecies<Integer> IB = VectorSpecies.of(int.class, B.vectorShape());
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -63,6 +65,7 @@ final class QuantizedMath {
         float[] xd = x.data();
         float[] od = out.data();
         float[] sums = w.dtype() == DType.Q4_K ? blockSums(x) : null;
+        float[] scales = new float[16];
         for (int r = r0; r < r1; r++) {
             long base = r * rowBytes;
             for (int t = 0; t < x.rows(); t++) {
@@ -71,7 +74,7 @@ final class QuantizedMath {
                     case Q8_0 -> q8_0Dot(seg, base, blocks, xd, xOff);
                     case Q4_0 -> q4_0Dot(seg, base, blocks, xd, xOff);
                     case Q4_K -> q4_KDot(seg, base, blocks, xd, xOff, sums, t * (x.cols() / 32));
-                    case Q6_K -> q6_KDot(seg, base, blocks, xd, xOff);
+                    case Q6_K -> q6_KDot(seg, base, blocks, xd, xOff, scales);
                     default -> throw new IllegalArgumentException(w.name() + ": " + w.dtype() + " is not block-quantized");
                 };
             }
@@ -180,16 +183,18 @@ final class QuantizedMath {
         }
     }
 
-    /** Q8_0: w = q · d; a block's 32 quants are 32 consecutive weights. Two accumulators hide the FMA latency. */
+    /**
+     * Q8_0: w = q · d; a block's 32 quants are 32 consecutive weights. The block's partial sum takes
+     * its scale once, into one of two accumulators in turn (hiding the FMA latency).
+     */
     private static float q8_0Dot(MemorySegment seg, long o, int blocks, float[] x, int xOff) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int b = 0; b < blocks; b++, o += 34) {
             float d = Float.float16ToFloat(seg.get(HALF, o));
-            for (int k = 0; k < 32; k += 2 * LANES) {
-                int xo = xOff + 32 * b + k;
-                a0 = quants(seg, o + 2 + k).mul(d).fma(FloatVector.fromArray(F, x, xo), a0);
-                a1 = quants(seg, o + 2 + k + LANES).mul(d).fma(FloatVector.fromArray(F, x, xo + LANES), a1);
-            }
+            FloatVector t = FloatVector.zero(F);
+            for (int k = 0; k < 32; k += LANES) t = quants(seg, o + 2 + k).fma(FloatVector.fromArray(F, x, xOff + 32 * b + k), t);
+            if ((b & 1) == 0) a0 = t.fma(FloatVector.broadcast(F, d), a0);
+            else a1 = t.fma(FloatVector.broadcast(F, d), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
@@ -199,20 +204,24 @@ final class QuantizedMath {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int b = 0; b < blocks; b++, o += 18) {
             float d = Float.float16ToFloat(seg.get(HALF, o));
+            FloatVector t = FloatVector.zero(F);
             for (int k = 0; k < 16; k += LANES) {
                 IntVector q = bytes(seg, o + 2 + k);
                 int xo = xOff + 32 * b + k;
-                a0 = floats(q.and(0xF).sub(8)).mul(d).fma(FloatVector.fromArray(F, x, xo), a0);
-                a1 = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8)).mul(d).fma(FloatVector.fromArray(F, x, xo + 16), a1);
+                t = floats(q.and(0xF).sub(8)).fma(FloatVector.fromArray(F, x, xo), t);
+                t = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8)).fma(FloatVector.fromArray(F, x, xo + 16), t);
             }
+            if ((b & 1) == 0) a0 = t.fma(FloatVector.broadcast(F, d), a0);
+            else a1 = t.fma(FloatVector.broadcast(F, d), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     /**
      * Q4_K: w = (d·scale) · nibble - dmin·min per sub-block of 32, computed as
-     * Σ ((d·scale)·nibble)·x - Σ (dmin·min)·(Σ x): the minimum leaves the inner loop, and the
-     * 6-bit scales are unpacked four at a time from two loads per super-block.
+     * Σ (d·scale)·(Σ nibble·x) - Σ (dmin·min)·(Σ x): scale and minimum leave the inner loop, and
+     * the 6-bit scales and mins are unpacked four at a time from two loads per super-block
+     * (llama.cpp's get_scale_min_k4 on 32-bit words).
      */
     private static float q4_KDot(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
@@ -224,19 +233,20 @@ final class QuantizedMath {
             int high = seg.get(INT, o + Q4_K_SCALES + 8);
             int first = (int) low, second = (int) (low >>> 32);
             for (int half = 0; half < 2; half++) {
-                // Four 6-bit scales and four mins per half, one per byte (llama.cpp's get_scale_min_k4, four at a time).
                 int scales = half == 0 ? first & 0x3F3F3F3F : (high & 0x0F0F0F0F) | ((first >>> 6 & 0x03030303) << 4);
                 int minima = half == 0 ? second & 0x3F3F3F3F : (high >>> 4 & 0x0F0F0F0F) | ((second >>> 6 & 0x03030303) << 4);
                 for (int pair = 0; pair < 2; pair++) {
                     int j = 4 * half + 2 * pair;
                     int shift = 16 * pair;
-                    float scaleLo = d * (scales >>> shift & 0xFF), scaleHi = d * (scales >>> shift + 8 & 0xFF);
+                    FloatVector lo = FloatVector.zero(F), hi = lo;
                     for (int k = 0; k < 32; k += LANES) {
                         IntVector q = bytes(seg, o + Q4_K_QS + 16L * j + k);
                         int xo = xOff + 256 * b + 32 * j + k;
-                        a0 = floats(q.and(0xF)).mul(scaleLo).fma(FloatVector.fromArray(F, x, xo), a0);
-                        a1 = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF)).mul(scaleHi).fma(FloatVector.fromArray(F, x, xo + 32), a1);
+                        lo = floats(q.and(0xF)).fma(FloatVector.fromArray(F, x, xo), lo);
+                        hi = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
                     }
+                    a0 = lo.fma(FloatVector.broadcast(F, d * (scales >>> shift & 0xFF)), a0);
+                    a1 = hi.fma(FloatVector.broadcast(F, d * (scales >>> shift + 8 & 0xFF)), a1);
                     mins += dmin * (minima >>> shift & 0xFF) * sums[sOff + 8 * b + j] + dmin * (minima >>> shift + 8 & 0xFF) * sums[sOff + 8 * b + j + 1];
                 }
             }
@@ -245,24 +255,33 @@ final class QuantizedMath {
     }
 
     /**
-     * Q6_K: w = (d·scale) · (6-bit quant - 32), a scale per 16 weights. In half h, part {@code part}
-     * (weights 32·part.. of the half) takes nibble {@code part / 2} of {@code ql[64h + 32·(part % 2)..]}
-     * and bits 2·part of {@code qh[32h..]}; the bits are picked in 32-bit lanes, where shifts are native.
+     * Q6_K: w = (d·scale) · (6-bit quant - 32), a scale per 16 weights. Half h of a super-block keeps
+     * its low nibbles in {@code ql[64h..64h+64)} and its high bits in {@code qh[32h..32h+32)}: weights
+     * 32·part + k (k < 32) take nibble {@code part / 2} of {@code ql[64h + 32·(part % 2) + k]} and bits
+     * 2·part of {@code qh[32h + k]}. The quants are assembled {@code LANES} at a time while still
+     * packed four to a 32-bit lane (one load each of ql and qh serves all four parts), then widened
+     * once; the 16 scales of a super-block are converted as a vector first.
      */
-    private static float q6_KDot(MemorySegment seg, long o, int blocks, float[] x, int xOff) {
+    private static float q6_KDot(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] scales) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int b = 0; b < blocks; b++, o += 210) {
             float d = Float.float16ToFloat(seg.get(HALF, o + Q6_K_D));
+            for (int p = 0; p < 16; p += LANES) quants(seg, o + Q6_K_SCALES + p).mul(d).intoArray(scales, p);
             for (int h = 0; h < 2; h++) {
-                for (int part = 0; part < 4; part++) {
-                    long ql = o + 64L * h + 32 * (part % 2);
-                    long qh = o + Q6_K_QH + 32L * h;
-                    for (int k = 0; k < 32; k += 2 * LANES) {
-                        int e = 128 * h + 32 * part + k;
-                        a0 = q6Quants(seg, ql + k, qh + k, part).mul(FloatVector.fromArray(F, x, xOff + 256 * b + e))
-                                .fma(FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, o + Q6_K_SCALES + e / 16)), a0);
-                        a1 = q6Quants(seg, ql + k + LANES, qh + k + LANES, part).mul(FloatVector.fromArray(F, x, xOff + 256 * b + e + LANES))
-                                .fma(FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, o + Q6_K_SCALES + (e + LANES) / 16)), a1);
+                for (int k = 0; k < 32; k += LANES) {
+                    IntVector lowA = IntVector.fromMemorySegment(IB, seg, o + 64L * h + k, LE);
+                    IntVector lowB = IntVector.fromMemorySegment(IB, seg, o + 64L * h + 32 + k, LE);
+                    IntVector high = IntVector.fromMemorySegment(IB, seg, o + Q6_K_QH + 32L * h + k, LE);
+                    int xo = xOff + 256 * b + 128 * h + k, s = 8 * h + k / 16;
+                    // A loop rather than four unrolled parts: unrolled, this method outgrew C2's inlining
+                    // node limit, the vectors were boxed and the kernel ran 5x slower.
+                    for (int nibble = 0; nibble < 2; nibble++) {
+                        IntVector partA = lowA.lanewise(VectorOperators.LSHR, 4 * nibble).and(0x0F0F0F0F)
+                                .or(high.lanewise(VectorOperators.LSHR, 4 * nibble).and(0x03030303).lanewise(VectorOperators.LSHL, 4));
+                        IntVector partB = lowB.lanewise(VectorOperators.LSHR, 4 * nibble).and(0x0F0F0F0F)
+                                .or(high.lanewise(VectorOperators.LSHR, 4 * nibble + 2).and(0x03030303).lanewise(VectorOperators.LSHL, 4));
+                        a0 = q6Part(partA, x, xo + 64 * nibble, scales[s + 4 * nibble], a0);
+                        a1 = q6Part(partB, x, xo + 64 * nibble + 32, scales[s + 4 * nibble + 2], a1);
                     }
                 }
             }
@@ -270,10 +289,10 @@ final class QuantizedMath {
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector q6Quants(MemorySegment seg, long ql, long qh, int part) {
-        IntVector low = bytes(seg, ql).lanewise(VectorOperators.LSHR, 4 * (part / 2)).and(0xF);
-        IntVector high = bytes(seg, qh).lanewise(VectorOperators.LSHR, 2 * part).and(3).lanewise(VectorOperators.LSHL, 4);
-        return floats(low.or(high).sub(32));
+    /** Adds scale·Σ (q - 32)·x over {@code LANES} weights whose unsigned 6-bit quants are the bytes of {@code q}. */
+    private static FloatVector q6Part(IntVector q, float[] x, int xo, float scale, FloatVector acc) {
+        FloatVector w = (FloatVector) q.reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0);
+        return w.mul(FloatVector.fromArray(F, x, xo)).fma(FloatVector.broadcast(F, scale), acc);
     }
 
     /** {@code LANES} signed quant bytes as floats. */
