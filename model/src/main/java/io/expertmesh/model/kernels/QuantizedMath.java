@@ -183,18 +183,16 @@ final class QuantizedMath {
         }
     }
 
-    /**
-     * Q8_0: w = q · d; a block's 32 quants are 32 consecutive weights. The block's partial sum takes
-     * its scale once, into one of two accumulators in turn (hiding the FMA latency).
-     */
+    /** Q8_0: w = q · d; a block's 32 quants are 32 consecutive weights. Two accumulators hide the FMA latency. */
     private static float q8_0Dot(MemorySegment seg, long o, int blocks, float[] x, int xOff) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int b = 0; b < blocks; b++, o += 34) {
             float d = Float.float16ToFloat(seg.get(HALF, o));
-            FloatVector t = FloatVector.zero(F);
-            for (int k = 0; k < 32; k += LANES) t = quants(seg, o + 2 + k).fma(FloatVector.fromArray(F, x, xOff + 32 * b + k), t);
-            if ((b & 1) == 0) a0 = t.fma(FloatVector.broadcast(F, d), a0);
-            else a1 = t.fma(FloatVector.broadcast(F, d), a1);
+            for (int k = 0; k < 32; k += 2 * LANES) {
+                int xo = xOff + 32 * b + k;
+                a0 = quants(seg, o + 2 + k).mul(d).fma(FloatVector.fromArray(F, x, xo), a0);
+                a1 = quants(seg, o + 2 + k + LANES).mul(d).fma(FloatVector.fromArray(F, x, xo + LANES), a1);
+            }
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
