@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -78,7 +79,10 @@ class ClusterKeysTest {
             assertThrows(SSLException.class,
                     () -> LinkTransport.mutualTls(stranger).connect(loopback(listener), 5000, 1 << 20));
             var failure = assertThrows(Exception.class, () -> echoed.get(10, TimeUnit.SECONDS));
-            assertTrue(failure.getCause().getCause() instanceof SSLException, failure.toString());
+            // The server fails its side of the handshake: with an alert, or with a broken pipe when the
+            // stranger, which does not trust the server's CA either, hung up first.
+            Throwable cause = failure.getCause().getCause();
+            assertTrue(cause instanceof SSLException || cause instanceof SocketException, failure.toString());
         }
     }
 
