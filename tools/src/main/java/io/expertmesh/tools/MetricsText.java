@@ -83,6 +83,18 @@ public final class MetricsText {
             return new Histogram(d, increase(before, after, name + "_count"), increase(before, after, name + "_sum"));
         }
 
+        /** No observations (no buckets): what {@link #plus} starts from. */
+        public static Histogram empty() {
+            return new Histogram(new TreeMap<>(), 0, 0);
+        }
+
+        /** The observations of both, bucket by bucket (a bound only one of them has counts as 0 in the other). */
+        public Histogram plus(Histogram other) {
+            TreeMap<Double, Double> d = new TreeMap<>(cumulative);
+            other.cumulative.forEach((le, v) -> d.merge(le, v, Double::sum));
+            return new Histogram(d, count + other.count, sum + other.sum);
+        }
+
         /** The observations the buckets hold: the count of the last, +Inf, bucket. */
         public double observations() {
             return cumulative.isEmpty() ? 0 : cumulative.lastEntry().getValue();

@@ -65,7 +65,9 @@ public final class ServeBench {
     public static final CommandSpec SPEC = CommandSpec.of("bench-serve",
             "Measures the HTTP service at several numbers of concurrent streams, and its overhead over the engine.",
             ModelCommands.MODEL.withHelp("the model to serve; with --url, the one the server serves"),
-            Option.valued("url", "URL", "none: starts a one-node server in this process", "measure the server at this loopback URL instead"),
+            Option.valued("url", "URL[,URL...]", "none: starts a one-node server in this process",
+                    "measure the server at this loopback URL instead; several URLs (servers of the same model) are measured side by side, "
+                            + "their rounds alternating"),
             Option.flag("json", "print one JSON object"),
             Option.valued("streams", "N,N,...", STREAMS, "the numbers of concurrent streams to measure"),
             Option.valued("prompt-len", "N", PROMPT_LEN, "prompt tokens per request (random ids)"),
@@ -81,8 +83,9 @@ public final class ServeBench {
     /** Dispatch traffic of a level's measured rounds, summed over nodes: batches, rows and frame bytes. */
     record Traffic(double messages, double rows, double bytes) {}
 
+    /** A level's measured rounds on one server; {@code moeP50Rounds}: each round's own MoE layer p50 (NaN where it had no MoE layer). */
     record Level(int streams, boolean guided, List<Double> tokPerS, double ttftP50, double ttftP99, double itlP50, double moeP50, double moeP99,
-                 double moeLayers, Traffic traffic) {}
+                 double moeLayers, Traffic traffic, List<Double> moeP50Rounds) {}
 
     public static void run(String[] argv, Path defaultModel, LocalServer.Starter servers, PrintStream out, PrintStream err) {
         CliArgs a = CliArgs.parse(SPEC, argv);
@@ -113,17 +116,24 @@ public final class ServeBench {
         int passes = schema == null ? 1 : 2;
 
         if (a.has("url")) {
-            URI url = URI.create(a.required("url"));
-            if (!"127.0.0.1".equals(url.getHost()) && !"localhost".equals(url.getHost())) {
-                throw new UsageException("--url must point at 127.0.0.1 (benchmarks stay on loopback), got " + url);
+            List<String> urls = Arrays.stream(a.required("url").split(",")).map(String::strip).toList();
+            List<Client> clients = new ArrayList<>();
+            for (String u : urls) {
+                URI url = URI.create(u);
+                if (!"127.0.0.1".equals(url.getHost()) && !"localhost".equals(url.getHost())) {
+                    throw new UsageException("--url must point at 127.0.0.1 (benchmarks stay on loopback), got " + url);
+                }
+                clients.add(new Client(url.getPort()));
             }
-            var client = new Client(url.getPort());
-            client.awaitHealthy();
-            var progress = new Progress(err, "bench-serve", (rounds + warmup) * levels.length * passes, "rounds");
-            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, schema, progress);
+            clients.forEach(Client::awaitHealthy);
+            var progress = new Progress(err, "bench-serve", (rounds + warmup) * levels.length * passes * clients.size(), "rounds");
+            List<List<Level>> results = measureLevels(clients, prompts, levels, rounds, warmup, gen, schema, progress);
             progress.finish();
-            report(a.flag("json"), out, url.toString(), promptLen, gen, rounds, hidden, List.of(), List.of(), results);
-            if (schema != null) reportGuideCost(a.flag("json"), out, schema, tokenizer, gen, results);
+            for (int i = 0; i < urls.size(); i++) {
+                report(a.flag("json"), out, urls.get(i), promptLen, gen, rounds, hidden, List.of(), List.of(), results.get(i));
+            }
+            if (urls.size() > 1) reportSideBySide(a.flag("json"), out, urls, results);
+            if (schema != null) reportGuideCost(a.flag("json"), out, schema, tokenizer, gen, results.getFirst());
             return;
         }
         try (LocalServer server = servers.start(dir, threads, 256, 1024);
@@ -142,7 +152,7 @@ public final class ServeBench {
                 }
                 progress.advance(1);
             }
-            List<Level> results = measureLevels(client, prompts, levels, rounds, warmup, gen, schema, progress);
+            List<Level> results = measureLevels(List.of(client), prompts, levels, rounds, warmup, gen, schema, progress).getFirst();
             progress.finish();
             report(a.flag("json"), out, dir.toString(), promptLen, gen, rounds, hidden, engineTokS, serviceTokS, results);
             if (schema != null) reportGuideCost(a.flag("json"), out, schema, tokenizer, gen, results);
@@ -150,40 +160,112 @@ public final class ServeBench {
     }
 
     /**
-     * Per level: {@code warmup} rounds, then {@code rounds} measured rounds; histograms and counters
-     * from their growth over those. With a schema, each level is measured plain, then guided.
+     * Per level and server: {@code warmup} rounds, then {@code rounds} measured rounds; histograms and
+     * counters from their growth over the measured rounds. With several servers, each gets its
+     * warm-up rounds, then their measured rounds alternate, measured round {@code r} starting with
+     * server {@code r mod n}, so drift on the machine hits all of them alike. With a schema, each
+     * level is measured plain, then guided. One list of levels per server, in the order given.
      */
-    private static List<Level> measureLevels(Client client, List<int[]> prompts, int[] levels, int rounds, int warmup, int gen,
-                                             JsonNode schema, Progress progress) {
-        List<Level> results = new ArrayList<>();
+    private static List<List<Level>> measureLevels(List<Client> clients, List<int[]> prompts, int[] levels, int rounds, int warmup, int gen,
+                                                   JsonNode schema, Progress progress) {
+        List<List<Level>> results = new ArrayList<>();
+        for (int i = 0; i < clients.size(); i++) results.add(new ArrayList<>());
         for (int streams : levels) {
-            results.add(measureLevel(client, prompts, streams, rounds, warmup, gen, null, progress));
-            if (schema != null) results.add(measureLevel(client, prompts, streams, rounds, warmup, gen, schema, progress));
+            for (JsonNode guide : schema == null ? new JsonNode[] {null} : new JsonNode[] {null, schema}) {
+                List<Level> level = measureLevel(clients, prompts.subList(0, streams), rounds, warmup, gen, guide, progress);
+                for (int i = 0; i < clients.size(); i++) results.get(i).add(level.get(i));
+            }
         }
         return results;
     }
 
-    private static Level measureLevel(Client client, List<int[]> prompts, int streams, int rounds, int warmup, int gen, JsonNode schema,
-                                      Progress progress) {
-        for (int w = 0; w < warmup; w++) {
-            client.round(prompts.subList(0, streams), gen, schema);
-            progress.advance(1);
+    private static List<Level> measureLevel(List<Client> clients, List<int[]> prompts, int rounds, int warmup, int gen, JsonNode schema,
+                                            Progress progress) {
+        int n = clients.size();
+        for (Client c : clients) {
+            for (int w = 0; w < warmup; w++) {
+                c.round(prompts, gen, schema);
+                progress.advance(1);
+            }
         }
-        MetricsText before = client.metrics();
-        List<Double> tokS = new ArrayList<>();
+        List<LevelRounds> measured = new ArrayList<>();
+        for (int i = 0; i < n; i++) measured.add(new LevelRounds());
         for (int r = 0; r < rounds; r++) {
-            tokS.add(client.round(prompts.subList(0, streams), gen, schema));
-            progress.advance(1);
+            for (int k = 0; k < n; k++) {
+                int i = (r + k) % n;
+                Client c = clients.get(i);
+                MetricsText before = c.metrics();
+                double tokS = c.round(prompts, gen, schema);
+                measured.get(i).add(tokS, before, c.metrics());
+                progress.advance(1);
+            }
         }
-        MetricsText after = client.metrics();
-        var ttft = MetricsText.Histogram.delta(before, after, TTFT);
-        var itl = MetricsText.Histogram.delta(before, after, ITL);
-        var moe = MetricsText.Histogram.delta(before, after, MOE_LAYER);
-        Traffic traffic = new Traffic(MetricsText.increase(before, after, "mesh:dispatch_messages_total"),
-                MetricsText.increase(before, after, "mesh:dispatch_rows_total"),
-                MetricsText.increase(before, after, "mesh:dispatch_bytes_total"));
-        return new Level(streams, schema != null, tokS, ttft.quantile(0.5), ttft.quantile(0.99), itl.quantile(0.5), moe.quantile(0.5),
-                moe.quantile(0.99), moe.observations(), traffic);
+        return measured.stream().map(m -> m.level(prompts.size(), schema != null)).toList();
+    }
+
+    /** One server's measured rounds at one level: tokens/s and the MoE layer p50 of each round, histograms and traffic summed over them. */
+    private static final class LevelRounds {
+        private final List<Double> tokS = new ArrayList<>();
+        private final List<Double> moeP50 = new ArrayList<>();
+        private MetricsText.Histogram ttft = MetricsText.Histogram.empty();
+        private MetricsText.Histogram itl = MetricsText.Histogram.empty();
+        private MetricsText.Histogram moe = MetricsText.Histogram.empty();
+        private double messages;
+        private double rows;
+        private double bytes;
+
+        void add(double roundTokS, MetricsText before, MetricsText after) {
+            tokS.add(roundTokS);
+            var roundMoe = MetricsText.Histogram.delta(before, after, MOE_LAYER);
+            moeP50.add(roundMoe.quantile(0.5));
+            moe = moe.plus(roundMoe);
+            ttft = ttft.plus(MetricsText.Histogram.delta(before, after, TTFT));
+            itl = itl.plus(MetricsText.Histogram.delta(before, after, ITL));
+            messages += MetricsText.increase(before, after, "mesh:dispatch_messages_total");
+            rows += MetricsText.increase(before, after, "mesh:dispatch_rows_total");
+            bytes += MetricsText.increase(before, after, "mesh:dispatch_bytes_total");
+        }
+
+        Level level(int streams, boolean guided) {
+            return new Level(streams, guided, tokS, ttft.quantile(0.5), ttft.quantile(0.99), itl.quantile(0.5), moe.quantile(0.5),
+                    moe.quantile(0.99), moe.observations(), new Traffic(messages, rows, bytes), moeP50);
+        }
+    }
+
+    /**
+     * Servers measured side by side: per level, every server's median tokens/s and MoE layer p50
+     * against the first server's, and the medians of those ratios taken round by round (a round of
+     * each server and the same round of the first ran next to each other).
+     */
+    private static void reportSideBySide(boolean json, PrintStream out, List<String> urls, List<List<Level>> results) {
+        List<Level> base = results.getFirst();
+        ArrayNode arr = Json.MAPPER.createArrayNode();
+        if (!json) out.printf("%nside by side, against %s (rounds alternated)%n%8s %7s  %-28s %9s %12s %16s %16s%n", urls.getFirst(),
+                "streams", "schema", "server", "tok/s", "MoE p50 (µs)", "tok/s ratio", "MoE p50 ratio");
+        for (int l = 0; l < base.size(); l++) {
+            for (int i = 0; i < urls.size(); i++) {
+                Level x = results.get(i).get(l);
+                Level b = base.get(l);
+                double tokRatio = median(ratios(x.tokPerS(), b.tokPerS()));
+                double moeRatio = median(ratios(x.moeP50Rounds(), b.moeP50Rounds()));
+                if (json) {
+                    arr.addObject().put("streams", x.streams()).put("json_schema", x.guided()).put("target", urls.get(i))
+                            .put("tok_s", median(x.tokPerS())).put("moe_layer_p50_s", x.moeP50())
+                            .put("tok_s_ratio_median_of_rounds", tokRatio).put("moe_layer_p50_ratio_median_of_rounds", moeRatio);
+                } else {
+                    out.printf("%8d %7s  %-28s %9.1f %12.0f %16.3f %16.3f%n", x.streams(), x.guided() ? "yes" : "no", urls.get(i),
+                            median(x.tokPerS()), x.moeP50() * 1e6, tokRatio, moeRatio);
+                }
+            }
+        }
+        if (json) out.println(Json.write(Json.MAPPER.createObjectNode().set("side_by_side", arr)));
+    }
+
+    /** Round by round, {@code x[r] / base[r]}. */
+    private static List<Double> ratios(List<Double> x, List<Double> base) {
+        List<Double> r = new ArrayList<>();
+        for (int i = 0; i < x.size(); i++) r.add(x.get(i) / base.get(i));
+        return r;
     }
 
     /**
@@ -269,6 +351,10 @@ public final class ServeBench {
                 ObjectNode level = arr.addObject().put("streams", l.streams()).put("json_schema", l.guided()).put("tok_s", median(l.tokPerS())).put("ttft_p50_s", l.ttftP50())
                         .put("ttft_p99_s", l.ttftP99()).put("itl_p50_s", l.itlP50()).put("moe_layers", l.moeLayers())
                         .put("moe_layer_p50_s", l.moeP50()).put("moe_layer_p99_s", l.moeP99());
+                ArrayNode roundsTokS = level.putArray("rounds_tok_s");
+                l.tokPerS().forEach(roundsTokS::add);
+                ArrayNode roundsMoe = level.putArray("rounds_moe_layer_p50_s");
+                l.moeP50Rounds().forEach(roundsMoe::add);
                 if (l.traffic().messages() > 0) {
                     level.put("dispatch_messages_per_layer", l.traffic().messages() / l.moeLayers())
                             .put("dispatch_bytes_per_layer", l.traffic().bytes() / l.moeLayers())

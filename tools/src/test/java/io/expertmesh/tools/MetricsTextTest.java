@@ -97,6 +97,21 @@ class MetricsTextTest {
     }
 
     @Test
+    void addsTheObservationsOfSeparateIntervals() {
+        MetricsText t0 = MetricsText.parse(scrape(10, 10, 10, 10, 0.5, 50));
+        MetricsText t1 = MetricsText.parse(scrape(60, 60, 60, 60, 3.0, 100));
+        MetricsText t2 = MetricsText.parse(scrape(60, 110, 110, 110, 10.5, 150));
+        var first = MetricsText.Histogram.delta(t0, t1, TTFT);
+        var second = MetricsText.Histogram.delta(t1, t2, TTFT);
+        var both = MetricsText.Histogram.empty().plus(first).plus(second);
+        assertEquals(MetricsText.Histogram.delta(t0, t2, TTFT), both);
+        assertEquals(0.1, both.quantile(0.5), 1e-12);
+        assertEquals(0.05, first.quantile(0.5), 1e-12);
+        assertEquals(0.15, second.quantile(0.5), 1e-12);
+        assertTrue(MetricsText.Histogram.empty().isEmpty());
+    }
+
+    @Test
     void sumsHistogramBucketsOverTheirOtherLabels() {
         MetricsText m = MetricsText.parse("""
                 h_bucket{node="a",le="0.5"} 1
