@@ -68,7 +68,7 @@ public final class ServeBench {
             Option.valued("url", "URL[,URL...]", "none: starts a one-node server in this process",
                     "measure the server at this loopback URL instead; several URLs (servers of the same model) are measured side by side, "
                             + "their rounds alternating"),
-            Option.flag("json", "print one JSON object"),
+            Option.flag("json", "print one JSON object per line: one per server, then, with several, their side-by-side ratios"),
             Option.valued("streams", "N,N,...", STREAMS, "the numbers of concurrent streams to measure"),
             Option.valued("prompt-len", "N", PROMPT_LEN, "prompt tokens per request (random ids)"),
             Option.valued("gen", "N", GEN, "tokens every request generates (min_tokens = max_tokens)"),
