@@ -1,6 +1,6 @@
 // ExpertMesh CUDA kernels for the ERNIE-4.5 MoE forward pass.
 //
-// Weight matrices are BF16, or GGML's Q8_0 / Q4_K blocks exactly as a GGUF file holds them (read and
+// Weight matrices are BF16, or GGML's Q8_0 / Q4_K / Q6_K blocks exactly as a GGUF file holds them (read and
 // dequantized in registers; no dequantized copy in device memory); activations, the KV cache, the
 // router and every accumulation are fp32, so the GPU path differs from the CPU path only in the
 // order of fp32 additions.
@@ -574,9 +574,9 @@ extern "C" __global__ void experts_down(const unsigned long long* __restrict__ d
     }
 }
 
-// Block-quantized weights: a row of cols weights is cols / 32 groups of 32 (a Q8_0 block, or a Q4_K
-// sub-block), GROUP_BYTES bytes each on average. A lane dequantizes whole groups into registers with
-// the reference's unfused fp32 operations (QuantizedBlocks.java), then accumulates in fp32.
+// Block-quantized weights: a row of cols weights is cols / 32 groups of 32 (a Q8_0 block, or a 32-weight
+// sub-block of a Q4_K / Q6_K super-block) in row_bytes(cols) bytes. A lane dequantizes whole groups into
+// registers with the reference's unfused fp32 operations (QuantizedBlocks.java), then accumulates in fp32.
 
 // The fp32 value of an IEEE half given as its bits, exact for subnormals too.
 __device__ __forceinline__ float half_bits_to_float(unsigned short h) {
@@ -593,6 +593,8 @@ __device__ __forceinline__ float half_bits_to_float(unsigned short h) {
 // as 17 halves.
 struct Q8_0 {
     static constexpr int GROUP_BYTES = 34;
+
+    __device__ static size_t row_bytes(int cols) { return (size_t)(cols / 32) * GROUP_BYTES; }
 
     // Weights [32g, 32g + 32) of the row at `row`.
     __device__ static void group(const unsigned char* __restrict__ row, int g, float* w) {
@@ -612,7 +614,7 @@ struct Q8_0 {
 // (d · scale_j) · q - dmin · min_j with q the low (j even) or high (j odd) nibbles of the 32 bytes
 // at 16 + 32·(j / 2). Super-blocks are 16-byte aligned (rows are whole super-blocks).
 struct Q4_K {
-    static constexpr int GROUP_BYTES = 144 / 8;
+    __device__ static size_t row_bytes(int cols) { return (size_t)(cols / 256) * 144; }
 
     __device__ static void group(const unsigned char* __restrict__ row, int g, float* w) {
         const unsigned char* block = row + (size_t)(g >> 3) * 144;
@@ -639,6 +641,31 @@ struct Q4_K {
                 unsigned q = (words[k >> 2] >> (8 * (k & 3) + shift)) & 0xFu;
                 w[16 * v + k] = __fsub_rn(__fmul_rn(scale, (float)q), offset);
             }
+        }
+    }
+};
+
+// Q6_K: 210-byte super-blocks of 256 weights {128 bytes of low nibbles ql, 64 bytes of high 2-bit
+// pairs qh, 16 int8 scales, f16 d}; group g is weights [32j, 32j + 32) of super-block g / 8, j = g % 8,
+// in half h = j / 4 as part p = j % 4: weight k takes nibble p / 2 of ql[64h + 32·(p % 2) + k] and bits
+// 2p of qh[32h + k], offset by 32, times d · scales[8h + 2p + k / 16]. Super-blocks are only 2-byte
+// aligned, so they are read a byte at a time.
+struct Q6_K {
+    __device__ static size_t row_bytes(int cols) { return (size_t)(cols / 256) * 210; }
+
+    __device__ static void group(const unsigned char* __restrict__ row, int g, float* w) {
+        const unsigned char* block = row + (size_t)(g >> 3) * 210;
+        int j = g & 7, h = j >> 2, part = j & 3;
+        float d = half_bits_to_float((unsigned short)(block[208] | block[209] << 8));
+        float scale0 = __fmul_rn(d, (float)(signed char)block[192 + 8 * h + 2 * part]);
+        float scale1 = __fmul_rn(d, (float)(signed char)block[192 + 8 * h + 2 * part + 1]);
+        const unsigned char* low = block + 64 * h + 32 * (part & 1);
+        const unsigned char* high = block + 128 + 32 * h;
+        int lowShift = 4 * (part >> 1), highShift = 2 * part;
+#pragma unroll
+        for (int k = 0; k < 32; k++) {
+            int q = ((low[k] >> lowShift) & 0xF) | ((high[k] >> highShift) & 3) << 4;
+            w[k] = __fmul_rn(k < 16 ? scale0 : scale1, (float)(q - 32));
         }
     }
 };
@@ -677,7 +704,7 @@ __device__ __forceinline__ void warp_row_dots_blocks(const unsigned char* __rest
 template <class Blocks>
 __device__ void embed_rows_blocks(const unsigned char* __restrict__ table, const int* __restrict__ ids, float* __restrict__ out,
                                   int dim) {
-    const unsigned char* row = table + (size_t)ids[blockIdx.x] * (dim / 32) * Blocks::GROUP_BYTES;
+    const unsigned char* row = table + (size_t)ids[blockIdx.x] * Blocks::row_bytes(dim);
     for (int g = threadIdx.x; g < dim / 32; g += blockDim.x) {
         float w[32];
         Blocks::group(row, g, w);
@@ -692,7 +719,7 @@ __device__ void linear_blocks(const unsigned char* __restrict__ W, const float* 
                               float* __restrict__ y, int rows, int cols, int tokens, int ldy) {
     int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     if (row >= rows) return;
-    const unsigned char* w = W + (size_t)row * (cols / 32) * Blocks::GROUP_BYTES;
+    const unsigned char* w = W + (size_t)row * Blocks::row_bytes(cols);
     for (int t0 = 0; t0 < tokens; t0 += MAX_TOKENS) {
         int count = min(MAX_TOKENS, tokens - t0);
         float acc[MAX_TOKENS];
@@ -716,7 +743,7 @@ __device__ void experts_gate_up_blocks(const unsigned long long* __restrict__ ga
                                        const int* __restrict__ slotToken, float* __restrict__ h, int inter, int dim, int experts) {
     ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * blockDim.x + threadIdx.x) >> 5, inter);
     if (job.expert < 0) return;
-    size_t rowBytes = (size_t)(dim / 32) * Blocks::GROUP_BYTES;
+    size_t rowBytes = Blocks::row_bytes(dim);
     const unsigned char* g = reinterpret_cast<const unsigned char*>(gate[job.expert]) + job.row * rowBytes;
     const unsigned char* u = reinterpret_cast<const unsigned char*>(up[job.expert]) + job.row * rowBytes;
     int lane = threadIdx.x & 31;
@@ -758,7 +785,7 @@ __device__ void experts_down_blocks(const unsigned long long* __restrict__ down,
                                     int inter, int experts) {
     ExpertJob job = expert_job(expertStart, active, experts, (blockIdx.x * blockDim.x + threadIdx.x) >> 5, dim);
     if (job.expert < 0) return;
-    const unsigned char* w = reinterpret_cast<const unsigned char*>(down[job.expert]) + job.row * (size_t)(inter / 32) * Blocks::GROUP_BYTES;
+    const unsigned char* w = reinterpret_cast<const unsigned char*>(down[job.expert]) + job.row * Blocks::row_bytes(inter);
     for (int sb = job.start; sb < job.end; sb += MAX_TOKENS) {
         int count = min(MAX_TOKENS, job.end - sb);
         float acc[MAX_TOKENS];
@@ -821,6 +848,30 @@ extern "C" __global__ void experts_down_q4_k(const unsigned long long* __restric
                                          const int* __restrict__ expertStart, const int* __restrict__ active,
                                          float* __restrict__ y, int dim, int inter, int experts) {
     experts_down_blocks<Q4_K>(down, h, expertStart, active, y, dim, inter, experts);
+}
+
+extern "C" __global__ void embed_rows_q6_k(const unsigned char* __restrict__ table, const int* __restrict__ ids,
+                                      float* __restrict__ out, int dim) {
+    embed_rows_blocks<Q6_K>(table, ids, out, dim);
+}
+
+extern "C" __global__ void linear_q6_k(const unsigned char* __restrict__ W, const float* __restrict__ x,
+                                   const float* __restrict__ bias, float* __restrict__ y, int rows, int cols, int tokens, int ldy) {
+    linear_blocks<Q6_K>(W, x, bias, y, rows, cols, tokens, ldy);
+}
+
+extern "C" __global__ void experts_gate_up_q6_k(const unsigned long long* __restrict__ gate,
+                                            const unsigned long long* __restrict__ up, const float* __restrict__ x,
+                                            const int* __restrict__ expertStart, const int* __restrict__ active,
+                                            const int* __restrict__ slotToken, float* __restrict__ h, int inter, int dim,
+                                            int experts) {
+    experts_gate_up_blocks<Q6_K>(gate, up, x, expertStart, active, slotToken, h, inter, dim, experts);
+}
+
+extern "C" __global__ void experts_down_q6_k(const unsigned long long* __restrict__ down, const float* __restrict__ h,
+                                         const int* __restrict__ expertStart, const int* __restrict__ active,
+                                         float* __restrict__ y, int dim, int inter, int experts) {
+    experts_down_blocks<Q6_K>(down, h, expertStart, active, y, dim, inter, experts);
 }
 
 // Rows of x gathered into slot order (row s = x[slotToken[s]]) and split into three BF16 parts as

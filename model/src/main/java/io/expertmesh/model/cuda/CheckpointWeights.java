@@ -8,7 +8,7 @@ import io.expertmesh.model.weights.RoutedExpertWeights;
 import io.expertmesh.model.weights.WeightMatrix;
 import java.util.function.IntConsumer;
 
-/** A mapped checkpoint's weights, copied to the device as they are (BF16 matrices, or a GGUF file's Q8_0 / Q4_K blocks). */
+/** A mapped checkpoint's weights, copied to the device as they are (BF16 matrices, or a GGUF file's Q8_0 / Q4_K / Q6_K blocks). */
 public record CheckpointWeights(Gpu device, ErnieWeights weights, RoutedExpertWeights experts, IntConsumer onLayer)
         implements WeightSource {
 

@@ -297,6 +297,7 @@ public final class GpuModel implements ModelStep, AutoCloseable {
             case BF16 -> "embed_rows";
             case Q8_0 -> "embed_rows_q8_0";
             case Q4_K -> "embed_rows_q4_k";
+            case Q6_K -> "embed_rows_q6_k";
             default -> throw RoutedExpertLaunches.unsupported(table.type());
         };
         device.launch(kernel, s.rows, 1, THREADS, 0, table.weight(), s.ids, s.x, config.hiddenSize());
@@ -313,6 +314,7 @@ public final class GpuModel implements ModelStep, AutoCloseable {
             String kernel = switch (l.type()) {
                 case Q8_0 -> "linear_q8_0";
                 case Q4_K -> "linear_q4_k";
+                case Q6_K -> "linear_q6_k";
                 default -> throw RoutedExpertLaunches.unsupported(l.type());
             };
             device.launch(kernel, blocksFor(l.rows()), 1, THREADS, 0, l.weight(), x, l.bias(), y, l.rows(), l.cols(), rows, l.rows());

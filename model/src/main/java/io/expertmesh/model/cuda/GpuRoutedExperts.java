@@ -13,7 +13,7 @@ import java.util.Map;
 
 /**
  * An expert host's experts on its GPU: each expert's matrices of every MoE layer (BF16, or Q8_0 /
- * Q4_K blocks as the file holds them; one type per projection and layer over the hosted experts) are uploaded
+ * Q4_K / Q6_K blocks as the file holds them; one type per projection and layer over the hosted experts) are uploaded
  * when its entity starts and freed when it stops, and every layer keeps a device table of their
  * addresses. {@link #combine} runs a dispatch batch through the same kernels as {@link GpuModel}
  * (choices below 0 belong to other nodes) and returns the weighted sums.

@@ -10,13 +10,13 @@ import java.util.Set;
 
 /**
  * The model's weights on one GPU, uploaded once from a {@link WeightSource}: matrices in BF16 or as
- * GGML's Q8_0 / Q4_K blocks (each matrix in its own type, the kernels picked by it), fp32 norms,
+ * GGML's Q8_0 / Q4_K / Q6_K blocks (each matrix in its own type, the kernels picked by it), fp32 norms,
  * router and correction bias; every routed expert of a MoE layer is reached through tables of
  * device addresses, one entry per expert id. Owns the device: closing the weights closes it.
  */
 public final class GpuWeights implements AutoCloseable {
     /** The matrix types the kernels read. */
-    public static final Set<DType> SUPPORTED = Set.of(DType.BF16, DType.Q8_0, DType.Q4_K);
+    public static final Set<DType> SUPPORTED = Set.of(DType.BF16, DType.Q8_0, DType.Q4_K, DType.Q6_K);
 
     record DeviceLinear(DevicePointer weight, DevicePointer bias, DType type, int rows, int cols) {}
 
@@ -78,7 +78,7 @@ public final class GpuWeights implements AutoCloseable {
      */
     public static DType deviceType(WeightMatrix m) {
         if (!SUPPORTED.contains(m.dtype())) {
-            throw new ModelFormatException(m.name() + ": the CUDA path reads BF16, Q8_0 and Q4_K weights, not " + m.dtype());
+            throw new ModelFormatException(m.name() + ": the CUDA path reads BF16, Q8_0, Q4_K and Q6_K weights, not " + m.dtype());
         }
         return m.dtype();
     }

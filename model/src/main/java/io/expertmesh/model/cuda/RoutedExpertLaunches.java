@@ -74,12 +74,14 @@ final class RoutedExpertLaunches {
                 case BF16 -> "experts_gate_up";
                 case Q8_0 -> "experts_gate_up_q8_0";
                 case Q4_K -> "experts_gate_up_q4_k";
+                case Q6_K -> "experts_gate_up_q6_k";
                 default -> throw unsupported(tables.gateUpType());
             };
             String down = switch (tables.downType()) {
                 case BF16 -> "experts_down";
                 case Q8_0 -> "experts_down_q8_0";
                 case Q4_K -> "experts_down_q4_k";
+                case Q6_K -> "experts_down_q6_k";
                 default -> throw unsupported(tables.downType());
             };
             device.launch(gateUp, (inter + 7) / 8, activeBound, THREADS, 0, tables.gate(), tables.up(), x, expertStart,
@@ -91,7 +93,7 @@ final class RoutedExpertLaunches {
     }
 
     static ModelFormatException unsupported(DType type) {
-        return new ModelFormatException("the CUDA kernels read BF16, Q8_0 and Q4_K weights, not " + type);
+        return new ModelFormatException("the CUDA kernels read BF16, Q8_0, Q4_K and Q6_K weights, not " + type);
     }
 
     /** A device table of addresses (the kernels' {@code unsigned long long}); 0 marks an absent expert. */

@@ -11,7 +11,7 @@ public interface WeightSource {
     }
 
     /**
-     * The type {@link #matrix} writes {@code part} in: BF16, or Q8_0 / Q4_K as GGML's blocks (one of
+     * The type {@link #matrix} writes {@code part} in: BF16, or Q8_0 / Q4_K / Q6_K as GGML's blocks (one of
      * {@link GpuWeights#SUPPORTED}).
      */
     DType matrixType(Part part, int layer, int expert);

@@ -107,7 +107,7 @@ class GpuQuantizedModelEmulatedTest {
         try (LoadedModel cpu = LoadedModel.open(QuantizedGguf.writeTiny(tmp, GgufFileType.Q4_0), 1); Gpu gpu = EmulatedGpu.open()) {
             var e = assertThrows(ModelFormatException.class,
                     () -> GpuWeights.upload(gpu, cpu.config(), new CheckpointWeights(gpu, cpu.weights(), cpu.experts(), layer -> {})));
-            assertEquals("model.layers.0.self_attn.q_proj.weight: the CUDA path reads BF16, Q8_0 and Q4_K weights, not Q4_0", e.getMessage());
+            assertEquals("model.layers.0.self_attn.q_proj.weight: the CUDA path reads BF16, Q8_0, Q4_K and Q6_K weights, not Q4_0", e.getMessage());
         }
     }
 }

@@ -14,21 +14,21 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The Q8_0 and Q4_K kernels of ernie.cu in the emulator against the reference dequantization
+ * The Q8_0, Q4_K and Q6_K kernels of ernie.cu in the emulator against the reference dequantization
  * ({@link QuantizedBlocks}) times the activations in double, on random blocks with zero, huge,
  * subnormal and negative scales. The weights are the reference's exactly, so the only difference is
  * fp32 accumulation: each output may be off by {@link #RELATIVE} of Σ|w·x| over its row.
  */
 class QuantizedKernelsEmulatedTest {
     private static final double RELATIVE = 0x1p-17;
-    /** 40 groups of 32 per row: more than a warp's 32 lanes, and whole Q4_K super-blocks. */
+    /** 40 groups of 32 per row: more than a warp's 32 lanes, and whole Q4_K / Q6_K super-blocks. */
     private static final int COLS = 1280;
     private static final int ROWS = 37;
     /** Scales (f16 bits) written over the first blocks: zero, the largest half, the smallest subnormal, -1. */
     private static final short[] EXTREME_SCALES = {0, 0x7bff, 0x0001, (short) 0xbc00};
 
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_K"})
+    @EnumSource(names = {"Q8_0", "Q4_K", "Q6_K"})
     void linearEqualsTheDequantizedProductForDecodeAndPrefillRowCounts(DType type) {
         MemorySegment blocks = randomBlocks(type, ROWS, COLS, 1);
         double[][] w = dequantized(type, blocks, ROWS, COLS);
@@ -38,7 +38,7 @@ class QuantizedKernelsEmulatedTest {
                 float[] x = randomFloats(tokens * COLS, 2 + tokens);
                 DevicePointer xs = gpu.allocate(4L * x.length), y = gpu.allocate(4L * tokens * ROWS);
                 gpu.copyIn(xs, x, x.length);
-                gpu.launch(type == DType.Q8_0 ? "linear_q8_0" : "linear_q4_k", (ROWS + 7) / 8, 1, 256, 0, weights, xs, DevicePointer.NULL, y,
+                gpu.launch("linear" + suffix(type), (ROWS + 7) / 8, 1, 256, 0, weights, xs, DevicePointer.NULL, y,
                         ROWS, COLS, tokens, ROWS);
                 float[] out = new float[tokens * ROWS];
                 gpu.copyOut(out, y, out.length);
@@ -50,7 +50,7 @@ class QuantizedKernelsEmulatedTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_K"})
+    @EnumSource(names = {"Q8_0", "Q4_K", "Q6_K"})
     void embeddingRowsAreTheDequantizedRowsExactly(DType type) {
         MemorySegment blocks = randomBlocks(type, ROWS, COLS, 3);
         double[][] w = dequantized(type, blocks, ROWS, COLS);
@@ -58,7 +58,7 @@ class QuantizedKernelsEmulatedTest {
             int[] ids = {5, 0, 36, 5};
             DevicePointer table = upload(gpu, blocks), idsOnGpu = gpu.allocate(4L * ids.length), out = gpu.allocate(4L * ids.length * COLS);
             gpu.copyIn(idsOnGpu, ids, ids.length);
-            gpu.launch(type == DType.Q8_0 ? "embed_rows_q8_0" : "embed_rows_q4_k", ids.length, 1, 256, 0, table, idsOnGpu, out, COLS);
+            gpu.launch("embed_rows" + suffix(type), ids.length, 1, 256, 0, table, idsOnGpu, out, COLS);
             float[] rows = new float[ids.length * COLS];
             gpu.copyOut(rows, out, rows.length);
             for (int i = 0; i < ids.length; i++) {
@@ -72,7 +72,7 @@ class QuantizedKernelsEmulatedTest {
      * passes of a warp's 8: gate/up with SiLU, then down, each against the double reference.
      */
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_K"})
+    @EnumSource(names = {"Q8_0", "Q4_K", "Q6_K"})
     void expertKernelsEqualTheDequantizedExpert(DType type) {
         int dim = 512, inter = 256, slots = 11, experts = 2;
         MemorySegment gate = randomBlocks(type, inter, dim, 4), up = randomBlocks(type, inter, dim, 5), down = randomBlocks(type, dim, inter, 6);
@@ -80,7 +80,7 @@ class QuantizedKernelsEmulatedTest {
         float[] x = randomFloats(slots * dim, 7);
         int[] slotToken = new int[slots];
         for (int s = 0; s < slots; s++) slotToken[s] = slots - 1 - s;
-        String suffix = type == DType.Q8_0 ? "_q8_0" : "_q4_k";
+        String suffix = suffix(type);
         try (var gpu = EmulatedGpu.open()) {
             DevicePointer gateTable = RoutedExpertLaunches.uploadTable(gpu, new long[] {0, upload(gpu, gate).address()});
             DevicePointer upTable = RoutedExpertLaunches.uploadTable(gpu, new long[] {0, upload(gpu, up).address()});
@@ -111,6 +111,11 @@ class QuantizedKernelsEmulatedTest {
         }
     }
 
+    /** The kernel name suffix of a block type: "_q8_0", "_q4_k", "_q6_k". */
+    private static String suffix(DType type) {
+        return "_" + type.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** Quantized Gaussian rows (magnitudes 1e-3 to 10 by block), then the first blocks' scales overwritten with {@link #EXTREME_SCALES}. */
     private static MemorySegment randomBlocks(DType type, int rows, int cols, long seed) {
         var random = new SplittableRandom(seed);
@@ -122,9 +127,14 @@ class QuantizedKernelsEmulatedTest {
         }
         for (int b = 0; b < EXTREME_SCALES.length; b++) {
             long at = (long) b * type.blockBytes();
-            blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, EXTREME_SCALES[b]);
+            blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (type == DType.Q6_K ? QuantizedBlocks.Q6_K_D : 0), EXTREME_SCALES[b]);
             // Q4_K's second half is dmin: extreme there too, in another order.
             if (type == DType.Q4_K) blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2, EXTREME_SCALES[(b + 1) % EXTREME_SCALES.length]);
+            // Q6_K's sub-block scales are signed bytes: their extremes in the block with the ordinary d (-1).
+            if (type == DType.Q6_K && b == 3) {
+                blocks.set(ValueLayout.JAVA_BYTE, at + QuantizedBlocks.Q6_K_SCALES, (byte) -128);
+                blocks.set(ValueLayout.JAVA_BYTE, at + QuantizedBlocks.Q6_K_SCALES + 1, (byte) 127);
+            }
         }
         return blocks;
     }
