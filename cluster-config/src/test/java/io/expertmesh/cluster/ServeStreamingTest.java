@@ -178,6 +178,20 @@ class ServeStreamingTest {
     }
 
     @Test
+    void tokenizeRendersMessagesWithTheAssistantsCueOnlyWhenAsked() {
+        List<ChatMessage> messages = List.of(new ChatMessage("user", "Hello"));
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]";
+        for (boolean cue : new boolean[] {true, false}) {
+            String request = cue ? body + "}" : body + ",\"add_generation_prompt\":false}";
+            JsonNode tokens = TestServer.json(server.post("/tokenize", request).body()).path("tokens");
+            int[] expected = tokenizer.encode(template.render(messages, cue));
+            assertEquals(expected.length, tokens.size(), "add_generation_prompt " + cue);
+            for (int i = 0; i < expected.length; i++) assertEquals(expected[i], tokens.path(i).asInt(), "add_generation_prompt " + cue + ", token " + i);
+        }
+        assertNotEquals(template.render(messages, true), template.render(messages, false), "the cue changes the rendered text");
+    }
+
+    @Test
     void clusterStatusShowsOneUpMemberHostingAll64Experts() {
         stream(TestServer.chatBody("Route me", 4, true));
         JsonNode cluster = TestServer.json(server.get("/cluster").body());

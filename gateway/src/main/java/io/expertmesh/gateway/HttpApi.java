@@ -375,7 +375,8 @@ public final class HttpApi extends AllDirectives {
     private CompletionStage<HttpResponse> tokenize(JsonNode body) {
         TokenizeRequest request = TokenizeRequest.parse(body);
         model.checkModel(request.model());
-        String text = request.messages() != null ? model.render(request.messages(), request.tools()) : request.prompt();
+        String text = request.messages() != null ? model.render(request.messages(), request.tools(), request.addGenerationPrompt())
+                : request.prompt();
         int[] ids = model.tokenizer().encode(text);
         ObjectNode out = Json.MAPPER.createObjectNode();
         ArrayNode tokens = out.putArray("tokens");

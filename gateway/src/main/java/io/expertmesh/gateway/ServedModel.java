@@ -30,7 +30,7 @@ public record ServedModel(String id, Tokenizer tokenizer, TokenVocabulary vocabu
         checkModel(request.model());
         int[] prompt;
         if (request.messages() != null) {
-            prompt = tokenizer.encode(render(request.messages(), request.tools().tools()));
+            prompt = tokenizer.encode(render(request.messages(), request.tools().tools(), true));
         } else if (request.promptIds() != null) {
             prompt = request.promptIds();
             for (int id : prompt) {
@@ -70,10 +70,13 @@ public record ServedModel(String id, Tokenizer tokenizer, TokenVocabulary vocabu
         return new Prepared(prompt, request.sampling(maxTokens, stopTokenIds, vocabulary), echo);
     }
 
-    /** The chat template's text for these messages, offering {@code tools}, with the assistant's cue; a template's refusal is a 400. */
-    public String render(List<ChatMessage> messages, List<JsonNode> tools) {
+    /**
+     * The chat template's text for these messages, offering {@code tools}, ending with the assistant's
+     * cue when {@code addGenerationPrompt}; a template's refusal is a 400.
+     */
+    public String render(List<ChatMessage> messages, List<JsonNode> tools, boolean addGenerationPrompt) {
         try {
-            return chatTemplate.render(messages, tools, true);
+            return chatTemplate.render(messages, tools, addGenerationPrompt);
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("the chat template refused the messages: " + e.getMessage(), "messages");
         }
