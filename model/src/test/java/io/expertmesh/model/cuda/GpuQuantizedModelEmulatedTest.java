@@ -17,6 +17,7 @@ import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.sampling.Sampler;
 import io.expertmesh.model.weights.RoutedExpertWeights;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The tiny model written as a quantized GGUF file (as {@code mesh quantize} does) on the emulated
  * GPU, its blocks uploaded as they are, against the CPU's quantized forward over the same file. The
  * Q8_0 file is Q8_0 throughout; the tiny model's Q4_K_M file is Q4_K where a row holds whole
- * super-blocks (layer 0's ffn_down) and Q8_0 elsewhere.
+ * super-blocks (layer 0's ffn_down) and Q8_0 elsewhere; a third file has that matrix in Q6_K.
  */
 class GpuQuantizedModelEmulatedTest {
     private static final float LOGIT_TOLERANCE = 1e-3f;
@@ -44,8 +45,19 @@ class GpuQuantizedModelEmulatedTest {
     @ParameterizedTest
     @EnumSource(names = {"Q8_0", "Q4_K_M"})
     void gpuLogitsOfAQuantizedFileAreTheCpuQuantizedLogitsWithin1e3AndGiveTheSameGreedyTokens(GgufFileType type) {
-        try (LoadedModel cpu = LoadedModel.open(QuantizedGguf.writeTiny(tmp, type), 1); GpuModel model = onGpu(cpu)) {
-            DType typeUnderTest = type == GgufFileType.Q8_0 ? DType.Q8_0 : DType.Q4_K;
+        DType typeUnderTest = type == GgufFileType.Q8_0 ? DType.Q8_0 : DType.Q4_K;
+        assertGpuGivesTheCpuLogits(QuantizedGguf.writeTiny(tmp, type), typeUnderTest, type.toString());
+    }
+
+    /** Layer 0's ffn_down, whose rows are one 256-weight super-block, as Q6_K: the type a Q4_K_M file's output and some ffn_down have. */
+    @Test
+    void gpuLogitsWithAQ6KMatrixAreTheCpuLogitsWithin1e3AndGiveTheSameGreedyTokens() {
+        Path file = QuantizedGguf.writeTiny(tmp, GgufFileType.Q4_K_M, Map.of("blk.0.ffn_down.weight", DType.Q6_K));
+        assertGpuGivesTheCpuLogits(file, DType.Q6_K, "Q4_K_M with a Q6_K ffn_down");
+    }
+
+    private void assertGpuGivesTheCpuLogits(Path file, DType typeUnderTest, String what) {
+        try (LoadedModel cpu = LoadedModel.open(file, 1); GpuModel model = onGpu(cpu)) {
             assertEquals(typeUnderTest, cpu.weights().layers().get(0).denseMlp().down().weight().dtype(), "the type under test is in the file");
             var onGpu = new HeapSequences(model, BLOCKS_PER_SEQUENCE);
             var onCpu = new HeapSequences(cpu.model());
@@ -57,8 +69,8 @@ class GpuQuantizedModelEmulatedTest {
                     float[] expected = cpuSequence.append(next), actual = gpuSequence.append(next);
                     float worst = 0;
                     for (int i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
-                    assertTrue(worst <= LOGIT_TOLERANCE, type + " step " + step + ": max |gpu - cpu| = " + worst);
-                    assertEquals(Sampler.argmax(expected), Sampler.argmax(actual), type + " greedy token, step " + step);
+                    assertTrue(worst <= LOGIT_TOLERANCE, what + " step " + step + ": max |gpu - cpu| = " + worst);
+                    assertEquals(Sampler.argmax(expected), Sampler.argmax(actual), what + " greedy token, step " + step);
                     next = new int[] {Sampler.argmax(expected)};
                 }
             }
