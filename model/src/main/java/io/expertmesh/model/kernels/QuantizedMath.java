@@ -18,8 +18,10 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -64,7 +66,7 @@ final class QuantizedMath {
         int blocks = w.cols() / w.dtype().blockElements();
         float[] xd = x.data();
         float[] od = out.data();
-        float[] sums = w.dtype() == DType.Q4_K ? blockSums(x) : null;
+        float[] sums = w.dtype() == DType.Q4_K ? superBlockSums(x) : null;
         float[] scales = new float[16];
         for (int r = r0; r < r1; r++) {
             long base = r * rowBytes;
@@ -73,7 +75,8 @@ final class QuantizedMath {
                 od[t * out.cols() + r] = switch (w.dtype()) {
                     case Q8_0 -> q8_0Dot(seg, base, blocks, xd, xOff);
                     case Q4_0 -> q4_0Dot(seg, base, blocks, xd, xOff);
-                    case Q4_K -> q4_KDot(seg, base, blocks, xd, xOff, sums, t * (x.cols() / 32));
+                    case Q4_K -> LANES == 16 ? q4_KDotVectorScales(seg, base, blocks, xd, xOff, sums, t * (x.cols() / 16), scales)
+                            : q4_KDotScalarScales(seg, base, blocks, xd, xOff, sums, t * (x.cols() / 16));
                     case Q6_K -> q6_KDot(seg, base, blocks, xd, xOff, scales);
                     default -> throw new IllegalArgumentException(w.name() + ": " + w.dtype() + " is not block-quantized");
                 };
@@ -81,16 +84,20 @@ final class QuantizedMath {
         }
     }
 
-    /** Sums of each activation row over runs of 32: the Q4_K product subtracts min · sum once per sub-block. */
-    private static float[] blockSums(FloatMatrix x) {
-        int perRow = x.cols() / 32;
+    /**
+     * The Q4_K product subtracts min · sum once per sub-block: for each activation row and run of 256
+     * (a super-block), sixteen floats, eight zeros and then the row's sums over the eight runs of 32,
+     * laid out like the sixteen scales and minima {@link #q4_KDotVectorScales} unpacks.
+     */
+    static float[] superBlockSums(FloatMatrix x) {
+        int perRow = x.cols() / 16;
         float[] sums = new float[x.rows() * perRow];
         float[] xd = x.data();
         for (int t = 0; t < x.rows(); t++) {
-            for (int g = 0; g < perRow; g++) {
+            for (int g = 0; g < x.cols() / 32; g++) {
                 FloatVector v = FloatVector.zero(F);
                 for (int k = 0; k < 32; k += LANES) v = v.add(FloatVector.fromArray(F, xd, t * x.cols() + 32 * g + k));
-                sums[t * perRow + g] = v.reduceLanes(VectorOperators.ADD);
+                sums[t * perRow + 16 * (g / 8) + 8 + g % 8] = v.reduceLanes(VectorOperators.ADD);
             }
         }
         return sums;
@@ -204,10 +211,10 @@ final class QuantizedMath {
             float d = Float.float16ToFloat(seg.get(HALF, o));
             FloatVector t = FloatVector.zero(F);
             for (int k = 0; k < 16; k += LANES) {
-                IntVector q = bytes(seg, o + 2 + k);
+                IntVector q = unsignedBytes(seg, o + 2 + k);
                 int xo = xOff + 32 * b + k;
                 t = floats(q.and(0xF).sub(8)).fma(FloatVector.fromArray(F, x, xo), t);
-                t = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8)).fma(FloatVector.fromArray(F, x, xo + 16), t);
+                t = floats(q.lanewise(VectorOperators.LSHR, 4).sub(8)).fma(FloatVector.fromArray(F, x, xo + 16), t);
             }
             if ((b & 1) == 0) a0 = t.fma(FloatVector.broadcast(F, d), a0);
             else a1 = t.fma(FloatVector.broadcast(F, d), a1);
@@ -215,13 +222,61 @@ final class QuantizedMath {
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
+    /** Q4_K's scales and minima of a super-block unpacked as one 16-lane vector: for CPUs with 512-bit vectors ({@link #q4_KDotVectorScales}). */
+    private static final class Q4KScaleLanes {
+        static final VectorSpecies<Integer> INTS = IntVector.SPECIES_512;
+        static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_512;
+        /** Lane j < 8 becomes sub-block j's scale, lane 8 + j its minimum: these of the 12 scale bytes give the lanes their low bits... */
+        static final VectorShuffle<Integer> LOW_BITS = VectorShuffle.fromValues(INTS, 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
+        static final IntVector LOW_SHIFT = IntVector.fromArray(INTS, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4}, 0);
+        static final IntVector LOW_MASK = IntVector.fromArray(INTS, new int[] {63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15}, 0);
+        /** ...and sub-blocks 4-7 take their two top bits from the top of these bytes. */
+        static final VectorShuffle<Integer> TOP_BITS = VectorShuffle.fromValues(INTS, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7);
+        static final IntVector TOP_MASK = IntVector.fromArray(INTS, new int[] {0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30}, 0);
+        static final VectorMask<Float> MINIMA = VectorMask.fromLong(FLOATS, 0xFF00L);
+    }
+
     /**
      * Q4_K: w = (d·scale) · nibble - dmin·min per sub-block of 32, computed as
-     * Σ (d·scale)·(Σ nibble·x) - Σ (dmin·min)·(Σ x): scale and minimum leave the inner loop, and
-     * the 6-bit scales and mins are unpacked four at a time from two loads per super-block
-     * (llama.cpp's get_scale_min_k4 on 32-bit words).
+     * Σ (d·scale)·(Σ nibble·x) - Σ (dmin·min)·(Σ x): scale and minimum leave the inner loop. With
+     * 16 lanes, a super-block's eight 6-bit scales and eight minima (llama.cpp's get_scale_min_k4)
+     * are unpacked and scaled by d and dmin as one vector, and the minima meet the activation sums
+     * ({@link #superBlockSums}) in one FMA: done a value at a time, that scalar work took a large
+     * share of the kernel's time. {@code scales}: scratch of 16 floats.
      */
-    private static float q4_KDot(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff) {
+    static float q4_KDotVectorScales(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff, float[] scales) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, mins = a0;
+        for (int b = 0; b < blocks; b++, o += 144) {
+            float d = Float.float16ToFloat(seg.get(HALF, o));
+            float dmin = Float.float16ToFloat(seg.get(HALF, o + Q4_K_DMIN));
+            IntVector packed = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, seg, o + Q4_K_SCALES, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, Q4KScaleLanes.INTS, 0);
+            IntVector unpacked = packed.rearrange(Q4KScaleLanes.LOW_BITS).lanewise(VectorOperators.LSHR, Q4KScaleLanes.LOW_SHIFT)
+                    .and(Q4KScaleLanes.LOW_MASK).or(packed.rearrange(Q4KScaleLanes.TOP_BITS).lanewise(VectorOperators.LSHR, 6)
+                            .lanewise(VectorOperators.LSHL, 4).and(Q4KScaleLanes.TOP_MASK));
+            FloatVector scaled = floats(unpacked).mul(FloatVector.broadcast(Q4KScaleLanes.FLOATS, d).blend(dmin, Q4KScaleLanes.MINIMA));
+            mins = scaled.fma(FloatVector.fromArray(Q4KScaleLanes.FLOATS, sums, sOff + 16 * b), mins);
+            scaled.intoArray(scales, 0);
+            for (int j = 0; j < 8; j += 2) {
+                FloatVector lo = FloatVector.zero(F), hi = lo;
+                for (int k = 0; k < 32; k += LANES) {
+                    IntVector q = unsignedBytes(seg, o + Q4_K_QS + 16L * j + k);
+                    int xo = xOff + 256 * b + 32 * j + k;
+                    lo = floats(q.and(0xF)).fma(FloatVector.fromArray(F, x, xo), lo);
+                    hi = floats(q.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
+                }
+                a0 = lo.fma(FloatVector.broadcast(F, scales[j]), a0);
+                a1 = hi.fma(FloatVector.broadcast(F, scales[j + 1]), a1);
+            }
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #q4_KDotVectorScales} for CPUs with fewer lanes: the 6-bit scales and minima are unpacked
+     * four at a time from two loads per super-block (llama.cpp's get_scale_min_k4 on 32-bit words).
+     */
+    static float q4_KDotScalarScales(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         float mins = 0;
         for (int b = 0; b < blocks; b++, o += 144) {
@@ -230,6 +285,7 @@ final class QuantizedMath {
             long low = seg.get(LONG, o + Q4_K_SCALES);
             int high = seg.get(INT, o + Q4_K_SCALES + 8);
             int first = (int) low, second = (int) (low >>> 32);
+            int s = sOff + 16 * b + 8;
             for (int half = 0; half < 2; half++) {
                 int scales = half == 0 ? first & 0x3F3F3F3F : (high & 0x0F0F0F0F) | ((first >>> 6 & 0x03030303) << 4);
                 int minima = half == 0 ? second & 0x3F3F3F3F : (high >>> 4 & 0x0F0F0F0F) | ((second >>> 6 & 0x03030303) << 4);
@@ -238,14 +294,14 @@ final class QuantizedMath {
                     int shift = 16 * pair;
                     FloatVector lo = FloatVector.zero(F), hi = lo;
                     for (int k = 0; k < 32; k += LANES) {
-                        IntVector q = bytes(seg, o + Q4_K_QS + 16L * j + k);
+                        IntVector q = unsignedBytes(seg, o + Q4_K_QS + 16L * j + k);
                         int xo = xOff + 256 * b + 32 * j + k;
                         lo = floats(q.and(0xF)).fma(FloatVector.fromArray(F, x, xo), lo);
-                        hi = floats(q.lanewise(VectorOperators.LSHR, 4).and(0xF)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
+                        hi = floats(q.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
                     }
                     a0 = lo.fma(FloatVector.broadcast(F, d * (scales >>> shift & 0xFF)), a0);
                     a1 = hi.fma(FloatVector.broadcast(F, d * (scales >>> shift + 8 & 0xFF)), a1);
-                    mins += dmin * (minima >>> shift & 0xFF) * sums[sOff + 8 * b + j] + dmin * (minima >>> shift + 8 & 0xFF) * sums[sOff + 8 * b + j + 1];
+                    mins += dmin * (minima >>> shift & 0xFF) * sums[s + j] + dmin * (minima >>> shift + 8 & 0xFF) * sums[s + j + 1];
                 }
             }
         }
@@ -298,9 +354,9 @@ final class QuantizedMath {
         return (FloatVector) ByteVector.fromMemorySegment(B, seg, o, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** {@code LANES} bytes sign-extended to 32-bit lanes, where shifts and masks are single instructions. */
-    private static IntVector bytes(MemorySegment seg, long o) {
-        return (IntVector) ByteVector.fromMemorySegment(B, seg, o, LE).convertShape(VectorOperators.B2I, I, 0);
+    /** {@code LANES} bytes zero-extended to 32-bit lanes, where shifts and masks are single instructions: a high nibble needs no mask. */
+    private static IntVector unsignedBytes(MemorySegment seg, long o) {
+        return (IntVector) ByteVector.fromMemorySegment(B, seg, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     private static FloatVector floats(IntVector v) {

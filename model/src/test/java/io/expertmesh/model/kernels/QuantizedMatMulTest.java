@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -119,6 +120,40 @@ class QuantizedMatMulTest {
                     }
                     float got = out.get(t, r);
                     String where = type + ", " + n + " activation rows, row " + t + " · weight row " + r + ": " + got + " vs " + exact;
+                    if (Double.isNaN(exact)) assertTrue(Float.isNaN(got), where);
+                    else assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where);
+                }
+            }
+        }
+    }
+
+    /**
+     * Both ways of unpacking Q4_K's scales and minima, one 16-lane vector per super-block or scalar
+     * words (the CPU's vector width picks one, so only a direct call runs the other here), give the
+     * exact product of the dequantized rows within the fp32 summation bound, on the fixture's extreme
+     * blocks and on random ones.
+     */
+    @Test
+    void bothQ4KScaleUnpackingsGiveTheProductOfTheDequantizedRow() {
+        MemorySegment fixture = QuantFixture.blocks(DType.Q4_K);
+        int fixtureCols = 3 * 256;
+        var extreme = new WeightMatrix("fixture", DType.Q4_K, (int) (fixture.byteSize() / DType.Q4_K.byteSize(fixtureCols)), fixtureCols, fixture);
+        for (WeightMatrix w : List.of(extreme, quantized(DType.Q4_K, 37, 5 * 256, 5))) {
+            int cols = w.cols();
+            FloatMatrix x = randomRows(1, cols, 11);
+            float[] sums = QuantizedMath.superBlockSums(x);
+            float[] row = new float[cols];
+            for (int r = 0; r < w.rows(); r++) {
+                w.readRow(r, row, 0);
+                double exact = 0, magnitude = 0;
+                for (int k = 0; k < cols; k++) {
+                    exact += (double) row[k] * x.get(0, k);
+                    magnitude += (Math.abs((double) row[k]) + 2 * offset(w, r, k)) * Math.abs(x.get(0, k));
+                }
+                float vector = QuantizedMath.q4_KDotVectorScales(w.data(), r * w.rowBytes(), cols / 256, x.data(), 0, sums, 0, new float[16]);
+                float scalar = QuantizedMath.q4_KDotScalarScales(w.data(), r * w.rowBytes(), cols / 256, x.data(), 0, sums, 0);
+                for (float got : new float[] {vector, scalar}) {
+                    String where = w.name() + " row " + r + ": vector scales " + vector + ", scalar scales " + scalar + ", exact " + exact;
                     if (Double.isNaN(exact)) assertTrue(Float.isNaN(got), where);
                     else assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where);
                 }
