@@ -1,8 +1,10 @@
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
@@ -15,17 +17,25 @@ import javax.crypto.spec.SecretKeySpec;
  * record has its own nonce), and the MAC-only choices that would drop confidentiality (GMAC,
  * Poly1305 by way of ChaCha20-Poly1305 with the record as associated data, HMAC-SHA256). The
  * ways alternate within each repeat; the first repeats warm up the JIT and are not printed.
+ *
+ * <p>With {@code --cold} each record is timed on its own, after the thread has slept 200 µs and
+ * written over 8 MiB: what a record costs on the MoE layer's path, where the link thread wakes up
+ * for it and the layer's compute has pushed the cipher's code and state out of the caches. A
+ * plain copy of the record, which a plaintext link pays too, is measured the same way beside them.
  * Run by scripts/bench-link-ciphers.
  */
 public class BenchLinkCiphers {
     private static final int WARMUP_REPEATS = 3;
+    private static final int COLD_RECORDS = 400;
+    private static final byte[] CACHE_SWEEP = new byte[8 << 20];
 
     private interface RecordOp {
         void run() throws Exception;
     }
 
     public static void main(String[] args) throws Exception {
-        int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+        boolean cold = List.of(args).contains("--cold");
+        int repeats = args.length > 0 && !args[0].equals("--cold") ? Integer.parseInt(args[0]) : 7;
         byte[] key = new byte[32];
         SecretKeySpec aes = new SecretKeySpec(key, "AES");
         SecretKeySpec chachaKey = new SecretKeySpec(key, "ChaCha20");
@@ -33,8 +43,10 @@ public class BenchLinkCiphers {
         Cipher chacha = Cipher.getInstance("ChaCha20-Poly1305");
         Mac hmac = Mac.getInstance("HmacSHA256");
         hmac.init(new SecretKeySpec(key, "HmacSHA256"));
-        System.out.println("µs per record, median of " + repeats + " repeats (min-max); " + System.getProperty("java.vm.version"));
-        for (int size : new int[] {700, 2_600, 10_000, 20_000, 40_000}) {
+        System.out.println("µs per record, median of " + repeats + " repeats (min-max)"
+                + (cold ? " of each repeat's median over " + COLD_RECORDS + " records, each after a 200 µs sleep and an 8 MiB sweep" : "")
+                + "; " + System.getProperty("java.vm.version"));
+        for (int size : cold ? new int[] {700, 1_300, 2_600} : new int[] {700, 2_600, 10_000, 20_000, 40_000}) {
             byte[] record = new byte[size];
             byte[] sealed = new byte[size + 16];
             byte[] opened = new byte[size];
@@ -68,13 +80,12 @@ public class BenchLinkCiphers {
                 hmac.update(record, 0, size);
                 hmac.doFinal(tag, 0);
             });
+            if (cold) ops.put("copy of the record (plaintext pays it too)", () -> System.arraycopy(record, 0, opened, 0, size));
             Map<String, List<Double>> micros = new LinkedHashMap<>();
             int records = 20_000_000 / (size + 2_000);
             for (int r = 0; r < WARMUP_REPEATS + repeats; r++) {
                 for (var op : ops.entrySet()) {
-                    long start = System.nanoTime();
-                    for (int i = 0; i < records; i++) op.getValue().run();
-                    double us = (System.nanoTime() - start) / 1e3 / records;
+                    double us = cold && r >= WARMUP_REPEATS ? coldMedian(op.getValue()) : hotMean(op.getValue(), records);
                     if (r >= WARMUP_REPEATS) micros.computeIfAbsent(op.getKey(), k -> new ArrayList<>()).add(us);
                 }
             }
@@ -85,6 +96,27 @@ public class BenchLinkCiphers {
                 System.out.printf("  %-45s %7.2f  (%.2f-%.2f)%n", e.getKey(), sorted.get(sorted.size() / 2), sorted.getFirst(), sorted.getLast());
             }
         }
+    }
+
+    /** µs per record over {@code records} records in a row. */
+    private static double hotMean(RecordOp op, int records) throws Exception {
+        long start = System.nanoTime();
+        for (int i = 0; i < records; i++) op.run();
+        return (System.nanoTime() - start) / 1e3 / records;
+    }
+
+    /** The median µs of {@link #COLD_RECORDS} records, each timed alone after a sleep and a sweep over memory. */
+    private static double coldMedian(RecordOp op) throws Exception {
+        long[] nanos = new long[COLD_RECORDS];
+        for (int i = 0; i < COLD_RECORDS; i++) {
+            LockSupport.parkNanos(200_000);
+            for (int b = 0; b < CACHE_SWEEP.length; b += 64) CACHE_SWEEP[b]++;
+            long start = System.nanoTime();
+            op.run();
+            nanos[i] = System.nanoTime() - start;
+        }
+        Arrays.sort(nanos);
+        return nanos[COLD_RECORDS / 2] / 1e3;
     }
 
     /** The next record's nonce: its sequence number, as the link numbers its records. */
