@@ -18,11 +18,15 @@ import sys
 import time
 
 
+# The command whose messages these are (scripts/bench_builds.py sets its own).
+PROGRAM = "bench-llamacpp"
+
+
 def start(name, command):
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
     line = proc.stdout.readline()
     if not line or not json.loads(line).get("ready"):
-        sys.exit(f"bench-llamacpp: {name} did not start: {' '.join(command)}")
+        sys.exit(f"{PROGRAM}: {name} did not start: {' '.join(command)}")
     return proc, json.loads(line)
 
 
@@ -31,7 +35,7 @@ def one_round(name, proc):
     proc.stdin.flush()
     line = proc.stdout.readline()
     if not line:
-        sys.exit(f"bench-llamacpp: {name} stopped in the middle of a round")
+        sys.exit(f"{PROGRAM}: {name} stopped in the middle of a round")
     return json.loads(line)
 
 
