@@ -245,7 +245,7 @@ final class QuantizedMath {
      * share of the kernel's time. {@code scales}: scratch of 16 floats.
      */
     static float q4_KDotVectorScales(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff, float[] scales) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, mins = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, mins = FloatVector.zero(Q4KScaleLanes.FLOATS);
         for (int b = 0; b < blocks; b++, o += 144) {
             float d = Float.float16ToFloat(seg.get(HALF, o));
             float dmin = Float.float16ToFloat(seg.get(HALF, o + Q4_K_DMIN));
