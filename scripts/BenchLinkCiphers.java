@@ -35,7 +35,16 @@ public class BenchLinkCiphers {
 
     public static void main(String[] args) throws Exception {
         boolean cold = List.of(args).contains("--cold");
-        int repeats = args.length > 0 && !args[0].equals("--cold") ? Integer.parseInt(args[0]) : 7;
+        int repeats = 7;
+        for (String arg : args) {
+            if (arg.equals("--cold")) continue;
+            if (!arg.matches("[1-9][0-9]{0,3}")) {
+                System.err.println("bench-link-ciphers: REPEATS must be a whole number from 1 to 9999, got \"" + arg
+                        + "\" (usage: scripts/bench-link-ciphers [REPEATS] [--cold])");
+                System.exit(2);
+            }
+            repeats = Integer.parseInt(arg);
+        }
         byte[] key = new byte[32];
         SecretKeySpec aes = new SecretKeySpec(key, "AES");
         SecretKeySpec chachaKey = new SecretKeySpec(key, "ChaCha20");
