@@ -311,20 +311,27 @@ public final class VectorMath {
         return s;
     }
 
-    /** Contraction elements per pass over a tile: four activation rows of this many floats stay in L1. */
+    /** Contraction elements per pass over a tile: the activation rows of a pass, this many floats each, stay in L1. */
     private static final int K_CHUNK = 512;
+    /**
+     * Activation rows per pass over a tile: six where there are 32 vector registers (AVX-512), which
+     * hold 4 × 6 accumulators, four weight vectors and an activation vector, and load the tile a third
+     * less often than passes of four (17 % more FLOP/s on the Intel machine, docs/performance.md).
+     */
+    private static final int PASS_ROWS = LANES >= 16 ? 6 : 4;
 
     /** Floats of accumulator scratch {@link #tileRows} needs for a tile of {@code tileRows} rows. */
     static int accumulatorFloats(int tileRows) {
-        return (tileRows + 3) / 4 * 16 * LANES;
+        return (tileRows + 3) / 4 * 4 * PASS_ROWS * LANES;
     }
 
     /**
      * Tiled product for many activation rows: {@code tile} holds weight rows [r0, r0+tileRows) already
      * widened to fp32 (permuted order, {@code cols} each); every activation row of {@code xp} is dotted
-     * with every tile row, four tile rows by four activation rows at a time. The contraction is walked
-     * in chunks so that the four activation rows stay in L1 while the tile streams from L2; between
-     * chunks the accumulators wait in {@code acc}, so each dot product keeps the canonical order.
+     * with every tile row, four tile rows by {@link #PASS_ROWS} (then four) activation rows at a time.
+     * The contraction is walked in chunks so that the pass's activation rows stay in L1 while the tile
+     * streams from L2; between chunks the accumulators wait in {@code acc}, so each dot product keeps
+     * the canonical order, whichever pass computes it.
      */
     static void tileRows(float[] tile, int tileRows, int cols, int r0, FloatMatrix xp, FloatMatrix out, float[] acc) {
         float[] xd = xp.data();
@@ -332,25 +339,9 @@ public final class VectorMath {
         int n = xp.rows();
         int oc = out.cols();
         int bound = cols - cols % BLOCK;
-        int quads = tileRows / 4;
         int t = 0;
-        for (; t + 4 <= n; t += 4) {
-            int x0 = t * cols;
-            java.util.Arrays.fill(acc, 0, accumulatorFloats(tileRows), 0f);
-            for (int kc = 0; kc < bound; kc += K_CHUNK) {
-                int kEnd = Math.min(bound, kc + K_CHUNK);
-                for (int q = 0; q < quads; q++) fourByFour(tile, 4 * q * cols, cols, xd, x0, kc, kEnd, acc, q * 16 * LANES);
-                for (int r = 4 * quads; r < tileRows; r++) {
-                    oneByFour(tile, r * cols, cols, xd, x0, kc, kEnd, acc, quads * 16 * LANES + (r - 4 * quads) * 4 * LANES);
-                }
-            }
-            for (int r = 0; r < tileRows; r++) {
-                int a = r < 4 * quads ? (r / 4) * 16 * LANES + (r % 4) * 4 * LANES : quads * 16 * LANES + (r - 4 * quads) * 4 * LANES;
-                for (int j = 0; j < 4; j++) {
-                    od[(t + j) * oc + r0 + r] = tail(fold(acc, a + j * LANES), tile, r * cols, xd, x0 + j * cols, bound, cols);
-                }
-            }
-        }
+        for (; t + PASS_ROWS <= n; t += PASS_ROWS) pass(PASS_ROWS, tile, tileRows, cols, r0, xd, t, bound, od, oc, acc);
+        for (; t + 4 <= n; t += 4) pass(4, tile, tileRows, cols, r0, xd, t, bound, od, oc, acc);
         for (; t < n; t++) {
             int r = 0;
             for (; r + 4 <= tileRows; r += 4) {
@@ -360,6 +351,32 @@ public final class VectorMath {
             for (; r < tileRows; r++) {
                 accumulate(tile, r * cols, xd, t * cols, bound, acc);
                 od[t * oc + r0 + r] = tail(fold(acc, 0), tile, r * cols, xd, t * cols, bound, cols);
+            }
+        }
+    }
+
+    /**
+     * Activation rows [t, t+tokens) (4 or 6) times every tile row: four tile rows at a time, then the
+     * rest one at a time. Tile row r's accumulator for token j is at {@code acc[(tokens·r + j)·LANES]}.
+     */
+    private static void pass(int tokens, float[] tile, int tileRows, int cols, int r0, float[] xd, int t, int bound, float[] od, int oc, float[] acc) {
+        int x0 = t * cols;
+        int quads = tileRows / 4;
+        java.util.Arrays.fill(acc, 0, tileRows * tokens * LANES, 0f);
+        for (int kc = 0; kc < bound; kc += K_CHUNK) {
+            int kEnd = Math.min(bound, kc + K_CHUNK);
+            for (int q = 0; q < quads; q++) {
+                int a = 4 * q * tokens * LANES;
+                if (tokens == 6) fourBySix(tile, 4 * q * cols, cols, xd, x0, kc, kEnd, acc, a);
+                else fourByFour(tile, 4 * q * cols, cols, xd, x0, kc, kEnd, acc, a);
+            }
+            for (int r = 4 * quads; r < tileRows; r++) {
+                for (int j = 0; j < tokens; j += 2) twoTokens(tile, r * cols, cols, xd, x0 + j * cols, kc, kEnd, acc, (tokens * r + j) * LANES);
+            }
+        }
+        for (int r = 0; r < tileRows; r++) {
+            for (int j = 0; j < tokens; j++) {
+                od[(t + j) * oc + r0 + r] = tail(fold(acc, (tokens * r + j) * LANES), tile, r * cols, xd, x0 + j * cols, bound, cols);
             }
         }
     }
@@ -399,21 +416,61 @@ public final class VectorMath {
         a30.intoArray(acc, a + 12 * LANES); a31.intoArray(acc, a + 13 * LANES); a32.intoArray(acc, a + 14 * LANES); a33.intoArray(acc, a + 15 * LANES);
     }
 
-    /** acc[a + token·LANES] += tile row w times activation rows x..x+3 over [k0, k1). */
-    private static void oneByFour(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+    /**
+     * acc[a + (6·row + token)·LANES] += tile rows w..w+3 times activation rows x..x+5 over [k0, k1):
+     * {@link #fourByFour} with two more activation rows, 24 accumulators.
+     */
+    private static void fourBySix(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+        int w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols, x4 = x3 + cols, x5 = x4 + cols;
+        FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + LANES);
+        FloatVector a02 = FloatVector.fromArray(F, acc, a + 2 * LANES), a03 = FloatVector.fromArray(F, acc, a + 3 * LANES);
+        FloatVector a04 = FloatVector.fromArray(F, acc, a + 4 * LANES), a05 = FloatVector.fromArray(F, acc, a + 5 * LANES);
+        FloatVector a10 = FloatVector.fromArray(F, acc, a + 6 * LANES), a11 = FloatVector.fromArray(F, acc, a + 7 * LANES);
+        FloatVector a12 = FloatVector.fromArray(F, acc, a + 8 * LANES), a13 = FloatVector.fromArray(F, acc, a + 9 * LANES);
+        FloatVector a14 = FloatVector.fromArray(F, acc, a + 10 * LANES), a15 = FloatVector.fromArray(F, acc, a + 11 * LANES);
+        FloatVector a20 = FloatVector.fromArray(F, acc, a + 12 * LANES), a21 = FloatVector.fromArray(F, acc, a + 13 * LANES);
+        FloatVector a22 = FloatVector.fromArray(F, acc, a + 14 * LANES), a23 = FloatVector.fromArray(F, acc, a + 15 * LANES);
+        FloatVector a24 = FloatVector.fromArray(F, acc, a + 16 * LANES), a25 = FloatVector.fromArray(F, acc, a + 17 * LANES);
+        FloatVector a30 = FloatVector.fromArray(F, acc, a + 18 * LANES), a31 = FloatVector.fromArray(F, acc, a + 19 * LANES);
+        FloatVector a32 = FloatVector.fromArray(F, acc, a + 20 * LANES), a33 = FloatVector.fromArray(F, acc, a + 21 * LANES);
+        FloatVector a34 = FloatVector.fromArray(F, acc, a + 22 * LANES), a35 = FloatVector.fromArray(F, acc, a + 23 * LANES);
+        for (int k = k0; k < k1; k += LANES) {
+            FloatVector v0 = FloatVector.fromArray(F, tile, w + k), v1 = FloatVector.fromArray(F, tile, w1 + k);
+            FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k), v3 = FloatVector.fromArray(F, tile, w3 + k);
+            FloatVector u = FloatVector.fromArray(F, x, x0 + k);
+            a00 = v0.fma(u, a00); a10 = v1.fma(u, a10); a20 = v2.fma(u, a20); a30 = v3.fma(u, a30);
+            u = FloatVector.fromArray(F, x, x1 + k);
+            a01 = v0.fma(u, a01); a11 = v1.fma(u, a11); a21 = v2.fma(u, a21); a31 = v3.fma(u, a31);
+            u = FloatVector.fromArray(F, x, x2 + k);
+            a02 = v0.fma(u, a02); a12 = v1.fma(u, a12); a22 = v2.fma(u, a22); a32 = v3.fma(u, a32);
+            u = FloatVector.fromArray(F, x, x3 + k);
+            a03 = v0.fma(u, a03); a13 = v1.fma(u, a13); a23 = v2.fma(u, a23); a33 = v3.fma(u, a33);
+            u = FloatVector.fromArray(F, x, x4 + k);
+            a04 = v0.fma(u, a04); a14 = v1.fma(u, a14); a24 = v2.fma(u, a24); a34 = v3.fma(u, a34);
+            u = FloatVector.fromArray(F, x, x5 + k);
+            a05 = v0.fma(u, a05); a15 = v1.fma(u, a15); a25 = v2.fma(u, a25); a35 = v3.fma(u, a35);
+        }
+        a00.intoArray(acc, a); a01.intoArray(acc, a + LANES); a02.intoArray(acc, a + 2 * LANES);
+        a03.intoArray(acc, a + 3 * LANES); a04.intoArray(acc, a + 4 * LANES); a05.intoArray(acc, a + 5 * LANES);
+        a10.intoArray(acc, a + 6 * LANES); a11.intoArray(acc, a + 7 * LANES); a12.intoArray(acc, a + 8 * LANES);
+        a13.intoArray(acc, a + 9 * LANES); a14.intoArray(acc, a + 10 * LANES); a15.intoArray(acc, a + 11 * LANES);
+        a20.intoArray(acc, a + 12 * LANES); a21.intoArray(acc, a + 13 * LANES); a22.intoArray(acc, a + 14 * LANES);
+        a23.intoArray(acc, a + 15 * LANES); a24.intoArray(acc, a + 16 * LANES); a25.intoArray(acc, a + 17 * LANES);
+        a30.intoArray(acc, a + 18 * LANES); a31.intoArray(acc, a + 19 * LANES); a32.intoArray(acc, a + 20 * LANES);
+        a33.intoArray(acc, a + 21 * LANES); a34.intoArray(acc, a + 22 * LANES); a35.intoArray(acc, a + 23 * LANES);
+    }
+
+    /** acc[a + token·LANES] += tile row w times activation rows x and x+1 over [k0, k1). */
+    private static void twoTokens(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
         FloatVector a0 = FloatVector.fromArray(F, acc, a), a1 = FloatVector.fromArray(F, acc, a + LANES);
-        FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * LANES), a3 = FloatVector.fromArray(F, acc, a + 3 * LANES);
         for (int k = k0; k < k1; k += LANES) {
             FloatVector v = FloatVector.fromArray(F, tile, w + k);
             a0 = v.fma(FloatVector.fromArray(F, x, x0 + k), a0);
             a1 = v.fma(FloatVector.fromArray(F, x, x0 + cols + k), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x0 + 2 * cols + k), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x0 + 3 * cols + k), a3);
         }
         a0.intoArray(acc, a);
         a1.intoArray(acc, a + LANES);
-        a2.intoArray(acc, a + 2 * LANES);
-        a3.intoArray(acc, a + 3 * LANES);
     }
 
     /** acc[j·LANES] = tile rows w..w+3 times activation row x over the whole vector part [0, bound). */
