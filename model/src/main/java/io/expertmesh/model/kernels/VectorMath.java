@@ -316,7 +316,7 @@ public final class VectorMath {
     /**
      * Activation rows per pass over a tile: six where there are 32 vector registers (AVX-512), which
      * hold 4 × 6 accumulators, four weight vectors and an activation vector, and load the tile a third
-     * less often than passes of four (17 % more FLOP/s on the Intel machine, docs/performance.md).
+     * less often than passes of four (prefill 1.11× on the Intel machine: docs/performance.md, "Two builds").
      */
     private static final int PASS_ROWS = LANES >= 16 ? 6 : 4;
 
