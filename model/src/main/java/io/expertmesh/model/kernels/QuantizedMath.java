@@ -150,19 +150,34 @@ final class QuantizedMath {
         }
     }
 
+    /**
+     * Sub-blocks j and j+1 share 32 quant bytes (low and high nibbles), so each byte is loaded and
+     * widened once for both; the 16 scales and minima come from three words per super-block as in
+     * {@link #q4_KDotScalarScales}. {@code scale · q} is exact (an fp16 times a 6-bit times a 4-bit
+     * integer), so the fma gives {@link QuantizedBlocks}'s values bit for bit.
+     */
     private static void q4_KRow(MemorySegment seg, long base, int blocks, float[] out, int off) {
         for (int b = 0; b < blocks; b++) {
             long o = base + 144L * b;
-            float d = QuantizedBlocks.half(seg, o);
-            float dmin = QuantizedBlocks.half(seg, o + Q4_K_DMIN);
-            for (int j = 0; j < 8; j++) {
-                float scale = d * QuantizedBlocks.q4KScale(seg, o + Q4_K_SCALES, j);
-                float min = dmin * QuantizedBlocks.q4KMin(seg, o + Q4_K_SCALES, j);
-                long q = o + Q4_K_QS + 32L * (j / 2);
-                for (int p = 0; p < 32; p += LANES) {
-                    ((FloatVector) ByteVector.fromMemorySegment(B, seg, q + p, LE).lanewise(VectorOperators.LSHR, 4 * (j % 2))
-                            .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(scale, -min)
-                            .intoArray(out, off + 256 * b + 32 * j + p);
+            float d = Float.float16ToFloat(seg.get(HALF, o));
+            float dmin = Float.float16ToFloat(seg.get(HALF, o + Q4_K_DMIN));
+            long low = seg.get(LONG, o + Q4_K_SCALES);
+            int high = seg.get(INT, o + Q4_K_SCALES + 8);
+            int first = (int) low, second = (int) (low >>> 32);
+            for (int half = 0; half < 2; half++) {
+                int scales = half == 0 ? first & 0x3F3F3F3F : (high & 0x0F0F0F0F) | ((first >>> 6 & 0x03030303) << 4);
+                int minima = half == 0 ? second & 0x3F3F3F3F : (high >>> 4 & 0x0F0F0F0F) | ((second >>> 6 & 0x03030303) << 4);
+                for (int pair = 0; pair < 2; pair++) {
+                    int j = 4 * half + 2 * pair;
+                    int shift = 16 * pair;
+                    float loScale = d * (scales >>> shift & 0xFF), loMin = -(dmin * (minima >>> shift & 0xFF));
+                    float hiScale = d * (scales >>> shift + 8 & 0xFF), hiMin = -(dmin * (minima >>> shift + 8 & 0xFF));
+                    for (int p = 0; p < 32; p += LANES) {
+                        IntVector q = unsignedBytes(seg, o + Q4_K_QS + 16L * j + p);
+                        int at = off + 256 * b + 32 * j + p;
+                        floats(q.and(0xF)).fma(loScale, loMin).intoArray(out, at);
+                        floats(q.lanewise(VectorOperators.LSHR, 4)).fma(hiScale, hiMin).intoArray(out, at + 32);
+                    }
                 }
             }
         }
