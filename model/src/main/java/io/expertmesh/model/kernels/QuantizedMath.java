@@ -152,8 +152,8 @@ final class QuantizedMath {
 
     /**
      * Sub-blocks j and j+1 share 32 quant bytes (low and high nibbles), so each byte is loaded and
-     * widened once for both; the 16 scales and minima come from three words per super-block as in
-     * {@link #q4_KDotScalarScales}. {@code scale · q} is exact (an fp16 times a 6-bit times a 4-bit
+     * widened once for both; the 16 scales and minima come from three words per super-block
+     * ({@link #q4KScales}, {@link #q4KMinima}). {@code scale · q} is exact (an fp16 times a 6-bit times a 4-bit
      * integer), so the fma gives {@link QuantizedBlocks}'s values bit for bit.
      */
     private static void q4_KRow(MemorySegment seg, long base, int blocks, float[] out, int off) {
@@ -165,8 +165,7 @@ final class QuantizedMath {
             int high = seg.get(INT, o + Q4_K_SCALES + 8);
             int first = (int) low, second = (int) (low >>> 32);
             for (int half = 0; half < 2; half++) {
-                int scales = half == 0 ? first & 0x3F3F3F3F : (high & 0x0F0F0F0F) | ((first >>> 6 & 0x03030303) << 4);
-                int minima = half == 0 ? second & 0x3F3F3F3F : (high >>> 4 & 0x0F0F0F0F) | ((second >>> 6 & 0x03030303) << 4);
+                int scales = q4KScales(first, high, half), minima = q4KMinima(second, high, half);
                 for (int pair = 0; pair < 2; pair++) {
                     int j = 4 * half + 2 * pair;
                     int shift = 16 * pair;
@@ -302,8 +301,7 @@ final class QuantizedMath {
             int first = (int) low, second = (int) (low >>> 32);
             int s = sOff + 16 * b + 8;
             for (int half = 0; half < 2; half++) {
-                int scales = half == 0 ? first & 0x3F3F3F3F : (high & 0x0F0F0F0F) | ((first >>> 6 & 0x03030303) << 4);
-                int minima = half == 0 ? second & 0x3F3F3F3F : (high >>> 4 & 0x0F0F0F0F) | ((second >>> 6 & 0x03030303) << 4);
+                int scales = q4KScales(first, high, half), minima = q4KMinima(second, high, half);
                 for (int pair = 0; pair < 2; pair++) {
                     int j = 4 * half + 2 * pair;
                     int shift = 16 * pair;
@@ -367,6 +365,19 @@ final class QuantizedMath {
     /** {@code LANES} signed quant bytes as floats. */
     private static FloatVector quants(MemorySegment seg, long o) {
         return (FloatVector) ByteVector.fromMemorySegment(B, seg, o, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * The 6-bit scales of Q4_K sub-blocks 4·half .. 4·half+3, one per byte of the result (llama.cpp's
+     * get_scale_min_k4 on 32-bit words): {@code first} is bytes 0–3 of the 12 packed bytes, {@code high} bytes 8–11.
+     */
+    private static int q4KScales(int first, int high, int half) {
+        return half == 0 ? first & 0x3F3F3F3F : (high & 0x0F0F0F0F) | ((first >>> 6 & 0x03030303) << 4);
+    }
+
+    /** The 6-bit minima of Q4_K sub-blocks 4·half .. 4·half+3, as {@link #q4KScales}; {@code second} is bytes 4–7. */
+    private static int q4KMinima(int second, int high, int half) {
+        return half == 0 ? second & 0x3F3F3F3F : (high >>> 4 & 0x0F0F0F0F) | ((second >>> 6 & 0x03030303) << 4);
     }
 
     /** {@code LANES} bytes zero-extended to 32-bit lanes, where shifts and masks are single instructions: a high nibble needs no mask. */
