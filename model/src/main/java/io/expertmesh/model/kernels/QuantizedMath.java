@@ -67,7 +67,7 @@ final class QuantizedMath {
         float[] xd = x.data();
         float[] od = out.data();
         float[] sums = w.dtype() == DType.Q4_K ? superBlockSums(x) : null;
-        float[] scales = new float[16];
+        float[] scales = new float[w.dtype() == DType.Q4_K ? 16 * blocks : 16];
         for (int r = r0; r < r1; r++) {
             long base = r * rowBytes;
             for (int t = 0; t < x.rows(); t++) {
@@ -256,32 +256,40 @@ final class QuantizedMath {
      * 16 lanes, a super-block's eight 6-bit scales and eight minima (llama.cpp's get_scale_min_k4)
      * are unpacked and scaled by d and dmin as one vector, and the minima meet the activation sums
      * ({@link #superBlockSums}) in one FMA: done a value at a time, that scalar work took a large
-     * share of the kernel's time. {@code scales}: scratch of 16 floats.
+     * share of the kernel's time. {@code scales}: scratch of 16 floats per super-block.
      */
     static float q4_KDotVectorScales(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff, float[] scales) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, mins = FloatVector.zero(Q4KScaleLanes.FLOATS);
-        for (int b = 0; b < blocks; b++, o += 144) {
-            float d = Float.float16ToFloat(seg.get(HALF, o));
-            float dmin = Float.float16ToFloat(seg.get(HALF, o + Q4_K_DMIN));
-            IntVector packed = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, seg, o + Q4_K_SCALES, LE)
+        FloatVector mins = FloatVector.zero(Q4KScaleLanes.FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long sb = o + 144L * b;
+            float d = Float.float16ToFloat(seg.get(HALF, sb));
+            float dmin = Float.float16ToFloat(seg.get(HALF, sb + Q4_K_DMIN));
+            IntVector packed = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, seg, sb + Q4_K_SCALES, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, Q4KScaleLanes.INTS, 0);
             IntVector unpacked = packed.rearrange(Q4KScaleLanes.LOW_BITS).lanewise(VectorOperators.LSHR, Q4KScaleLanes.LOW_SHIFT)
                     .and(Q4KScaleLanes.LOW_MASK).or(packed.rearrange(Q4KScaleLanes.TOP_BITS).lanewise(VectorOperators.LSHR, 6)
                             .lanewise(VectorOperators.LSHL, 4).and(Q4KScaleLanes.TOP_MASK));
             FloatVector scaled = floats(unpacked).mul(FloatVector.broadcast(Q4KScaleLanes.FLOATS, d).blend(dmin, Q4KScaleLanes.MINIMA));
             mins = scaled.fma(FloatVector.fromArray(Q4KScaleLanes.FLOATS, sums, sOff + 16 * b), mins);
-            scaled.intoArray(scales, 0);
-            for (int j = 0; j < 8; j += 2) {
-                FloatVector lo = FloatVector.zero(F), hi = lo;
-                for (int k = 0; k < 32; k += LANES) {
-                    IntVector q = unsignedBytes(seg, o + Q4_K_QS + 16L * j + k);
-                    int xo = xOff + 256 * b + 32 * j + k;
-                    lo = floats(q.and(0xF)).fma(FloatVector.fromArray(F, x, xo), lo);
-                    hi = floats(q.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
-                }
-                a0 = lo.fma(FloatVector.broadcast(F, scales[j]), a0);
-                a1 = hi.fma(FloatVector.broadcast(F, scales[j + 1]), a1);
+            scaled.intoArray(scales, 16 * b);
+        }
+        // Then one loop over the row's pairs of sub-blocks (two per 32 quant bytes, four per
+        // super-block), not a loop of four inside the loop over super-blocks: C2 rebuilt that inner
+        // loop's range checks on every super-block. (Two pairs per iteration outgrow C2's inlining
+        // node limit: the vectors are boxed and the kernel runs 4x slower.)
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        for (int i = 0; i < 4 * blocks; i++) {
+            long q = o + 144L * (i >> 2) + Q4_K_QS + 32 * (i & 3);
+            FloatVector lo = FloatVector.zero(F), hi = lo;
+            for (int k = 0; k < 32; k += LANES) {
+                IntVector v = unsignedBytes(seg, q + k);
+                int xo = xOff + 64 * i + k;
+                lo = floats(v.and(0xF)).fma(FloatVector.fromArray(F, x, xo), lo);
+                hi = floats(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
             }
+            int s = 16 * (i >> 2) + 2 * (i & 3);
+            a0 = lo.fma(FloatVector.broadcast(F, scales[s]), a0);
+            a1 = hi.fma(FloatVector.broadcast(F, scales[s + 1]), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
     }

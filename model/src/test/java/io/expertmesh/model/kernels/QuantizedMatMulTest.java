@@ -150,7 +150,7 @@ class QuantizedMatMulTest {
                     exact += (double) row[k] * x.get(0, k);
                     magnitude += (Math.abs((double) row[k]) + 2 * offset(w, r, k)) * Math.abs(x.get(0, k));
                 }
-                float vector = QuantizedMath.q4_KDotVectorScales(w.data(), r * w.rowBytes(), cols / 256, x.data(), 0, sums, 0, new float[16]);
+                float vector = QuantizedMath.q4_KDotVectorScales(w.data(), r * w.rowBytes(), cols / 256, x.data(), 0, sums, 0, new float[16 * (cols / 256)]);
                 float scalar = QuantizedMath.q4_KDotScalarScales(w.data(), r * w.rowBytes(), cols / 256, x.data(), 0, sums, 0);
                 for (float got : new float[] {vector, scalar}) {
                     String where = w.name() + " row " + r + ": vector scales " + vector + ", scalar scales " + scalar + ", exact " + exact;
