@@ -2,6 +2,8 @@ package io.expertmesh.model.kernels;
 
 import io.expertmesh.model.safetensors.DType;
 import io.expertmesh.model.weights.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,19 +31,30 @@ public final class CpuBackend implements KernelBackend {
     private static final int STREAM_TASKS_PER_THREAD = 8;
     private static final long TILE_BYTES = 384 * 1024;
     private static final int ELEMENTWISE_TASK = 16 * 1024;
+    private static final long CACHE_LINE = 64;
 
     private final ParallelRunner runner;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    /** A thread's buffers for widened weight tiles. */
+    /**
+     * A thread's buffers for widened weight tiles. The tile lives off the heap, aligned to a cache
+     * line, so that no vector load of the tiled product straddles two lines: a Java array starts
+     * wherever the allocator put it, and aligning the tile made prefill 5–9% faster on the Intel
+     * machine (docs/performance.md).
+     */
     private static final class Scratch {
-        float[] tile = new float[0];
+        MemorySegment tile = MemorySegment.NULL;
         float[] row = new float[0];
+        float[] permuted = new float[0];
         float[] acc = new float[0];
 
         void ensure(int tileRows, int cols) {
-            if (tile.length < tileRows * cols) tile = new float[tileRows * cols];
-            if (row.length < cols) row = new float[cols];
+            long bytes = 4L * tileRows * cols;
+            if (tile.byteSize() < bytes) tile = Arena.ofAuto().allocate(bytes, CACHE_LINE);
+            if (row.length < cols) {
+                row = new float[cols];
+                permuted = new float[cols];
+            }
             if (acc.length < VectorMath.accumulatorFloats(tileRows)) acc = new float[VectorMath.accumulatorFloats(tileRows)];
         }
     }
@@ -138,7 +151,7 @@ public final class CpuBackend implements KernelBackend {
         int rows = r1 - r0;
         Scratch s = scratch.get();
         s.ensure(rows, w.cols());
-        VectorMath.widenRows(w, r0, rows, s.tile, s.row);
+        VectorMath.widenRows(w, r0, rows, s.tile, s.row, s.permuted);
         VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
     }
 

@@ -52,6 +52,7 @@ final class QuantizedMath {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private QuantizedMath() {}
 
@@ -104,15 +105,12 @@ final class QuantizedMath {
     }
 
     /**
-     * Weight row {@code r} dequantized into {@code out[off..off+cols)} in natural order: the values of
-     * {@link WeightMatrix#readRow}, bit for bit, computed a vector at a time with the fp32 operations
-     * of {@link QuantizedBlocks} (the prefill path fills its tiles with it).
+     * Weight row {@code r} dequantized into the floats [off, off+cols) of {@code out} (native byte
+     * order, natural order of the weights): the values of {@link WeightMatrix#readRow}, bit for bit,
+     * computed a vector at a time with the fp32 operations of {@link QuantizedBlocks} (the prefill
+     * path fills its tiles with it). Needs {@link #STREAMS}.
      */
-    static void dequantizeRow(WeightMatrix w, int r, float[] out, int off) {
-        if (!STREAMS) {
-            w.readRow(r, out, off);
-            return;
-        }
+    static void dequantizeRow(WeightMatrix w, int r, MemorySegment out, int off) {
         MemorySegment seg = w.data();
         long base = r * w.rowBytes();
         int blocks = w.cols() / w.dtype().blockElements();
@@ -125,18 +123,18 @@ final class QuantizedMath {
         }
     }
 
-    private static void q8_0Row(MemorySegment seg, long base, int blocks, float[] out, int off) {
+    private static void q8_0Row(MemorySegment seg, long base, int blocks, MemorySegment out, int off) {
         for (int b = 0; b < blocks; b++) {
             long o = base + 34L * b;
             float d = Float.float16ToFloat(seg.get(HALF, o));
             for (int p = 0; p < 32; p += LANES) {
                 ((FloatVector) ByteVector.fromMemorySegment(B, seg, o + 2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d)
-                        .intoArray(out, off + 32 * b + p);
+                        .intoMemorySegment(out, 4L * (off + 32 * b + p), NATIVE);
             }
         }
     }
 
-    private static void q4_0Row(MemorySegment seg, long base, int blocks, float[] out, int off) {
+    private static void q4_0Row(MemorySegment seg, long base, int blocks, MemorySegment out, int off) {
         for (int b = 0; b < blocks; b++) {
             long o = base + 18L * b;
             float d = Float.float16ToFloat(seg.get(HALF, o));
@@ -144,7 +142,7 @@ final class QuantizedMath {
                 for (int p = 0; p < 16; p += LANES) {
                     ((FloatVector) ByteVector.fromMemorySegment(B, seg, o + 2 + p, LE).lanewise(VectorOperators.LSHR, 4 * half)
                             .and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d)
-                            .intoArray(out, off + 32 * b + 16 * half + p);
+                            .intoMemorySegment(out, 4L * (off + 32 * b + 16 * half + p), NATIVE);
                 }
             }
         }
@@ -156,7 +154,7 @@ final class QuantizedMath {
      * ({@link #q4KScales}, {@link #q4KMinima}). {@code scale · q} is exact (an fp16 times a 6-bit times a 4-bit
      * integer), so the fma gives {@link QuantizedBlocks}'s values bit for bit.
      */
-    private static void q4_KRow(MemorySegment seg, long base, int blocks, float[] out, int off) {
+    private static void q4_KRow(MemorySegment seg, long base, int blocks, MemorySegment out, int off) {
         for (int b = 0; b < blocks; b++) {
             long o = base + 144L * b;
             float d = Float.float16ToFloat(seg.get(HALF, o));
@@ -174,15 +172,15 @@ final class QuantizedMath {
                     for (int p = 0; p < 32; p += LANES) {
                         IntVector q = unsignedBytes(seg, o + Q4_K_QS + 16L * j + p);
                         int at = off + 256 * b + 32 * j + p;
-                        floats(q.and(0xF)).fma(loScale, loMin).intoArray(out, at);
-                        floats(q.lanewise(VectorOperators.LSHR, 4)).fma(hiScale, hiMin).intoArray(out, at + 32);
+                        floats(q.and(0xF)).fma(loScale, loMin).intoMemorySegment(out, 4L * at, NATIVE);
+                        floats(q.lanewise(VectorOperators.LSHR, 4)).fma(hiScale, hiMin).intoMemorySegment(out, 4L * (at + 32), NATIVE);
                     }
                 }
             }
         }
     }
 
-    private static void q6_KRow(MemorySegment seg, long base, int blocks, float[] out, int off) {
+    private static void q6_KRow(MemorySegment seg, long base, int blocks, MemorySegment out, int off) {
         for (int b = 0; b < blocks; b++) {
             long o = base + 210L * b;
             float d = QuantizedBlocks.half(seg, o + Q6_K_D);
@@ -197,7 +195,7 @@ final class QuantizedMath {
                                 .and((byte) 0xF).or(ByteVector.fromMemorySegment(B, seg, qh + p, LE)
                                         .lanewise(VectorOperators.LSHR, 2 * part).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
                                 .sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(scale)
-                                .intoArray(out, off + 256 * b + e);
+                                .intoMemorySegment(out, 4L * (off + 256 * b + e), NATIVE);
                     }
                 }
             }

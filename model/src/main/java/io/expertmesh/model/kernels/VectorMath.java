@@ -31,6 +31,7 @@ public final class VectorMath {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     /** Elements per even/odd block: one int vector of bf16 pairs. */
     private static final int BLOCK = 2 * LANES;
 
@@ -327,13 +328,13 @@ public final class VectorMath {
 
     /**
      * Tiled product for many activation rows: {@code tile} holds weight rows [r0, r0+tileRows) already
-     * widened to fp32 (permuted order, {@code cols} each); every activation row of {@code xp} is dotted
+     * widened to fp32 ({@link #widenRows}); every activation row of {@code xp} is dotted
      * with every tile row, four tile rows by {@link #PASS_ROWS} (then four) activation rows at a time.
      * The contraction is walked in chunks so that the pass's activation rows stay in L1 while the tile
      * streams from L2; between chunks the accumulators wait in {@code acc}, so each dot product keeps
      * the canonical order, whichever pass computes it.
      */
-    static void tileRows(float[] tile, int tileRows, int cols, int r0, FloatMatrix xp, FloatMatrix out, float[] acc) {
+    static void tileRows(MemorySegment tile, int tileRows, int cols, int r0, FloatMatrix xp, FloatMatrix out, float[] acc) {
         float[] xd = xp.data();
         float[] od = out.data();
         int n = xp.rows();
@@ -346,11 +347,11 @@ public final class VectorMath {
             int r = 0;
             for (; r + 4 <= tileRows; r += 4) {
                 fourByOne(tile, r * cols, cols, xd, t * cols, bound, acc);
-                for (int j = 0; j < 4; j++) od[t * oc + r0 + r + j] = tail(fold(acc, j * LANES), tile, (r + j) * cols, xd, t * cols, bound, cols);
+                for (int j = 0; j < 4; j++) od[t * oc + r0 + r + j] = tileTail(fold(acc, j * LANES), tile, (r + j) * cols, xd, t * cols, bound, cols);
             }
             for (; r < tileRows; r++) {
-                accumulate(tile, r * cols, xd, t * cols, bound, acc);
-                od[t * oc + r0 + r] = tail(fold(acc, 0), tile, r * cols, xd, t * cols, bound, cols);
+                oneByOne(tile, r * cols, xd, t * cols, bound, acc);
+                od[t * oc + r0 + r] = tileTail(fold(acc, 0), tile, r * cols, xd, t * cols, bound, cols);
             }
         }
     }
@@ -359,7 +360,7 @@ public final class VectorMath {
      * Activation rows [t, t+tokens) (4 or 6) times every tile row: four tile rows at a time, then the
      * rest one at a time. Tile row r's accumulator for token j is at {@code acc[(tokens·r + j)·LANES]}.
      */
-    private static void pass(int tokens, float[] tile, int tileRows, int cols, int r0, float[] xd, int t, int bound, float[] od, int oc, float[] acc) {
+    private static void pass(int tokens, MemorySegment tile, int tileRows, int cols, int r0, float[] xd, int t, int bound, float[] od, int oc, float[] acc) {
         int x0 = t * cols;
         int quads = tileRows / 4;
         java.util.Arrays.fill(acc, 0, tileRows * tokens * LANES, 0f);
@@ -376,7 +377,7 @@ public final class VectorMath {
         }
         for (int r = 0; r < tileRows; r++) {
             for (int j = 0; j < tokens; j++) {
-                od[(t + j) * oc + r0 + r] = tail(fold(acc, (tokens * r + j) * LANES), tile, r * cols, xd, x0 + j * cols, bound, cols);
+                od[(t + j) * oc + r0 + r] = tileTail(fold(acc, (tokens * r + j) * LANES), tile, r * cols, xd, x0 + j * cols, bound, cols);
             }
         }
     }
@@ -385,7 +386,7 @@ public final class VectorMath {
      * acc[a + (4·row + token)·LANES] += tile rows w..w+3 times activation rows x..x+3 over [k0, k1).
      * Lane groups are laid out row-major: row j's four tokens occupy 4·LANES floats.
      */
-    private static void fourByFour(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+    private static void fourByFour(MemorySegment tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
         int w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + LANES);
@@ -399,8 +400,8 @@ public final class VectorMath {
         // Written as the 4 × 4 block it is: one line per activation row (its products with the four
         // weight rows), and one line per weight row's accumulators at the end.
         for (int k = k0; k < k1; k += LANES) {
-            FloatVector v0 = FloatVector.fromArray(F, tile, w + k), v1 = FloatVector.fromArray(F, tile, w1 + k);
-            FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k), v3 = FloatVector.fromArray(F, tile, w3 + k);
+            FloatVector v0 = FloatVector.fromMemorySegment(F, tile, 4L * (w + k), NATIVE), v1 = FloatVector.fromMemorySegment(F, tile, 4L * (w1 + k), NATIVE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, tile, 4L * (w2 + k), NATIVE), v3 = FloatVector.fromMemorySegment(F, tile, 4L * (w3 + k), NATIVE);
             FloatVector u = FloatVector.fromArray(F, x, x0 + k);
             a00 = v0.fma(u, a00); a10 = v1.fma(u, a10); a20 = v2.fma(u, a20); a30 = v3.fma(u, a30);
             u = FloatVector.fromArray(F, x, x1 + k);
@@ -420,7 +421,7 @@ public final class VectorMath {
      * acc[a + (6·row + token)·LANES] += tile rows w..w+3 times activation rows x..x+5 over [k0, k1):
      * {@link #fourByFour} with two more activation rows, 24 accumulators.
      */
-    private static void fourBySix(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+    private static void fourBySix(MemorySegment tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
         int w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols, x4 = x3 + cols, x5 = x4 + cols;
         FloatVector a00 = FloatVector.fromArray(F, acc, a), a01 = FloatVector.fromArray(F, acc, a + LANES);
@@ -436,8 +437,8 @@ public final class VectorMath {
         FloatVector a32 = FloatVector.fromArray(F, acc, a + 20 * LANES), a33 = FloatVector.fromArray(F, acc, a + 21 * LANES);
         FloatVector a34 = FloatVector.fromArray(F, acc, a + 22 * LANES), a35 = FloatVector.fromArray(F, acc, a + 23 * LANES);
         for (int k = k0; k < k1; k += LANES) {
-            FloatVector v0 = FloatVector.fromArray(F, tile, w + k), v1 = FloatVector.fromArray(F, tile, w1 + k);
-            FloatVector v2 = FloatVector.fromArray(F, tile, w2 + k), v3 = FloatVector.fromArray(F, tile, w3 + k);
+            FloatVector v0 = FloatVector.fromMemorySegment(F, tile, 4L * (w + k), NATIVE), v1 = FloatVector.fromMemorySegment(F, tile, 4L * (w1 + k), NATIVE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, tile, 4L * (w2 + k), NATIVE), v3 = FloatVector.fromMemorySegment(F, tile, 4L * (w3 + k), NATIVE);
             FloatVector u = FloatVector.fromArray(F, x, x0 + k);
             a00 = v0.fma(u, a00); a10 = v1.fma(u, a10); a20 = v2.fma(u, a20); a30 = v3.fma(u, a30);
             u = FloatVector.fromArray(F, x, x1 + k);
@@ -462,10 +463,10 @@ public final class VectorMath {
     }
 
     /** acc[a + token·LANES] += tile row w times activation rows x and x+1 over [k0, k1). */
-    private static void twoTokens(float[] tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
+    private static void twoTokens(MemorySegment tile, int w, int cols, float[] x, int x0, int k0, int k1, float[] acc, int a) {
         FloatVector a0 = FloatVector.fromArray(F, acc, a), a1 = FloatVector.fromArray(F, acc, a + LANES);
         for (int k = k0; k < k1; k += LANES) {
-            FloatVector v = FloatVector.fromArray(F, tile, w + k);
+            FloatVector v = FloatVector.fromMemorySegment(F, tile, 4L * (w + k), NATIVE);
             a0 = v.fma(FloatVector.fromArray(F, x, x0 + k), a0);
             a1 = v.fma(FloatVector.fromArray(F, x, x0 + cols + k), a1);
         }
@@ -474,19 +475,33 @@ public final class VectorMath {
     }
 
     /** acc[j·LANES] = tile rows w..w+3 times activation row x over the whole vector part [0, bound). */
-    private static void fourByOne(float[] tile, int w, int cols, float[] x, int x0, int bound, float[] acc) {
+    private static void fourByOne(MemorySegment tile, int w, int cols, float[] x, int x0, int bound, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < bound; k += LANES) {
             FloatVector u = FloatVector.fromArray(F, x, x0 + k);
-            a0 = FloatVector.fromArray(F, tile, w + k).fma(u, a0);
-            a1 = FloatVector.fromArray(F, tile, w + cols + k).fma(u, a1);
-            a2 = FloatVector.fromArray(F, tile, w + 2 * cols + k).fma(u, a2);
-            a3 = FloatVector.fromArray(F, tile, w + 3 * cols + k).fma(u, a3);
+            a0 = FloatVector.fromMemorySegment(F, tile, 4L * (w + k), NATIVE).fma(u, a0);
+            a1 = FloatVector.fromMemorySegment(F, tile, 4L * (w + cols + k), NATIVE).fma(u, a1);
+            a2 = FloatVector.fromMemorySegment(F, tile, 4L * (w + 2 * cols + k), NATIVE).fma(u, a2);
+            a3 = FloatVector.fromMemorySegment(F, tile, 4L * (w + 3 * cols + k), NATIVE).fma(u, a3);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, LANES);
         a2.intoArray(acc, 2 * LANES);
         a3.intoArray(acc, 3 * LANES);
+    }
+
+    /** acc[0..LANES) = tile row w times activation row x over the whole vector part [0, bound). */
+    private static void oneByOne(MemorySegment tile, int w, float[] x, int x0, int bound, float[] acc) {
+        FloatVector a = FloatVector.zero(F);
+        for (int k = 0; k < bound; k += LANES) {
+            a = FloatVector.fromMemorySegment(F, tile, 4L * (w + k), NATIVE).fma(FloatVector.fromArray(F, x, x0 + k), a);
+        }
+        a.intoArray(acc, 0);
+    }
+
+    private static float tileTail(float s, MemorySegment tile, int wOff, float[] x, int xOff, int from, int cols) {
+        for (int k = from; k < cols; k++) s = Math.fma(tile.get(ValueLayout.JAVA_FLOAT, 4L * (wOff + k)), x[xOff + k], s);
+        return s;
     }
 
     private static float tail(float s, float[] w, int wOff, float[] x, int xOff, int from, int cols) {
@@ -495,32 +510,38 @@ public final class VectorMath {
     }
 
     /**
-     * Weight rows [r0, r0+rows) widened to fp32 into {@code tile}, each row in the permuted order;
-     * quantized rows are dequantized in their natural order, as {@link QuantizedMath} reads them.
+     * Weight rows [r0, r0+rows) widened to fp32 into {@code tile} (native byte order), each row in the
+     * permuted order; quantized rows are dequantized in their natural order, as {@link QuantizedMath}
+     * reads them. {@code rowScratch} and {@code permuted}: {@code cols} floats each.
      */
-    static void widenRows(WeightMatrix w, int r0, int rows, float[] tile, float[] rowScratch) {
+    static void widenRows(WeightMatrix w, int r0, int rows, MemorySegment tile, float[] rowScratch, float[] permuted) {
         int cols = w.cols();
         int bound = cols - cols % BLOCK;
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            if (w.dtype().isQuantized()) {
+            if (w.dtype().isQuantized() && QuantizedMath.STREAMS) {
                 QuantizedMath.dequantizeRow(w, r0 + r, tile, o);
             } else if (w.dtype() == DType.BF16) {
                 long base = (r0 + r) * w.rowBytes();
                 widenBf16(w.data(), base, bound, tile, o);
-                for (int k = bound; k < cols; k++) tile[o + k] = bf16(w.data(), base + 2L * k);
+                for (int k = bound; k < cols; k++) tile.set(ValueLayout.JAVA_FLOAT, 4L * (o + k), bf16(w.data(), base + 2L * k));
             } else {
                 w.readRow(r0 + r, rowScratch, 0);
-                permute(rowScratch, 0, cols, tile, o);
+                float[] row = rowScratch;
+                if (!w.dtype().isQuantized()) {
+                    permute(rowScratch, 0, cols, permuted, 0);
+                    row = permuted;
+                }
+                MemorySegment.copy(row, 0, tile, ValueLayout.JAVA_FLOAT, 4L * o, cols);
             }
         }
     }
 
-    private static void widenBf16(MemorySegment seg, long base, int bound, float[] tile, int o) {
+    private static void widenBf16(MemorySegment seg, long base, int bound, MemorySegment tile, int o) {
         for (int k = 0; k < bound; k += BLOCK) {
             IntVector v = IntVector.fromMemorySegment(I, seg, base + 2L * k, LE);
-            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(tile, o + k);
-            v.and(HIGH_HALF).reinterpretAsFloats().intoArray(tile, o + k + LANES);
+            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(tile, 4L * (o + k), NATIVE);
+            v.and(HIGH_HALF).reinterpretAsFloats().intoMemorySegment(tile, 4L * (o + k + LANES), NATIVE);
         }
     }
 }
