@@ -1,6 +1,5 @@
 package io.expertmesh.protocol;
 
-import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -116,53 +115,77 @@ final class LinkSeal {
         }
     }
 
-    /** Reads sealed records and serves their bytes; a record that does not open ends the stream with an IOException. */
+    /**
+     * Reads sealed records straight from the socket and serves their bytes; a record that does not
+     * open ends the stream with an IOException. What comes off the socket lands in one buffer that
+     * the records open from, so a record is copied only by its decryption.
+     */
     static final class Input extends InputStream {
         private final LinkSeal seal;
-        private final DataInputStream wire;
+        private final InputStream wire;
         private final int maxRecord;
         private byte[] plain = new byte[0];
-        private byte[] sealed = new byte[INITIAL_BUFFER];
+        /** Bytes from the wire not yet opened are [start, end); it grows only as bytes arrive: a length is the peer's word until the tag checks. */
+        private byte[] received;
+        private int start;
+        private int end;
         private int position;
         private int size;
 
-        Input(LinkSeal seal, InputStream wire, int maxRecord) {
+        /** Reads {@code wire} into a buffer of {@code initialBuffer} bytes, grown for larger records up to what a record of {@code maxRecord} takes. */
+        Input(LinkSeal seal, InputStream wire, int maxRecord, int initialBuffer) {
             this.seal = seal;
-            this.wire = new DataInputStream(wire);
+            this.wire = wire;
             this.maxRecord = maxRecord;
+            this.received = new byte[initialBuffer];
+        }
+
+        /** Blocks until the peer has sent at least one byte more than has been read, without consuming it; throws at the end of the stream. */
+        void awaitData() throws IOException {
+            if (position < size) return;
+            if (!receive(1)) throw new EOFException();
+        }
+
+        /** Reads from the wire until {@code need} bytes from {@link #start} are buffered; false if the stream ends first. */
+        private boolean receive(long need) throws IOException {
+            if (start == end) start = end = 0;
+            while (end - start < need) {
+                if (end == received.length) {
+                    if (start > 0) {
+                        System.arraycopy(received, start, received, 0, end - start);
+                        end -= start;
+                        start = 0;
+                    } else {
+                        received = Arrays.copyOf(received, (int) Math.min(need, 2L * received.length));
+                    }
+                }
+                int r = wire.read(received, end, received.length - end);
+                if (r < 0) return false;
+                end += r;
+            }
+            return true;
         }
 
         private boolean fill() throws IOException {
-            int n;
-            try {
-                n = wire.readInt();
-            } catch (EOFException e) {
-                return false;
+            if (!receive(4)) {
+                if (start == end) return false;
+                throw new EOFException("dispatch link record ended after " + (end - start) + " of its 4 length bytes");
             }
-            if (n < TAG_BYTES || n - TAG_BYTES > maxRecord) throw new IOException("dispatch link record of " + n + " bytes is outside its limits");
-            readSealed(n);
+            int n = ByteBuffer.wrap(received, start, 4).getInt();
+            if (n < TAG_BYTES || n - TAG_BYTES > maxRecord || 4L + n > Integer.MAX_VALUE - 8) throw new IOException("dispatch link record of " + n + " bytes is outside its limits");
+            if (!receive(4L + n)) throw new EOFException("dispatch link record ended after " + (end - start - 4) + " of " + n + " bytes");
             if (plain.length < n - TAG_BYTES) plain = new byte[n - TAG_BYTES];
             try {
                 seal.cipher.init(Cipher.DECRYPT_MODE, seal.key, seal.nextNonce());
-                size = seal.cipher.doFinal(sealed, 0, n, plain, 0);
+                size = seal.cipher.doFinal(received, start + 4, n, plain, 0);
             } catch (GeneralSecurityException e) {
                 throw new IOException("dispatch link record does not open (altered, replayed, reordered or from another connection)", e);
             }
+            start += 4 + n;
             seal.bytes += size;
             if (seal.bytes >= 2 * KEY_BYTE_LIMIT) throw new IOException("dispatch link peer kept one key past its limit");
             position = 0;
             return true;
-        }
-
-        /** Reads a record of {@code n} bytes into {@link #sealed}, which grows only as bytes arrive: the length is the peer's word until the tag checks. */
-        private void readSealed(int n) throws IOException {
-            int got = 0;
-            while (got < n) {
-                if (got == sealed.length) sealed = Arrays.copyOf(sealed, (int) Math.min(n, 2L * sealed.length));
-                int r = wire.read(sealed, got, Math.min(n, sealed.length) - got);
-                if (r < 0) throw new EOFException("dispatch link record ended after " + got + " of " + n + " bytes");
-                got += r;
-            }
         }
 
         @Override

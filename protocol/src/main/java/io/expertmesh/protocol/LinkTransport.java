@@ -5,7 +5,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -29,8 +28,8 @@ public final class LinkTransport {
     /** Larger than a 16-stream dispatch frame, so a frame or sealed record usually comes in with one read from the socket. */
     static final int BUFFER = 1 << 16;
     /**
-     * What an accepted (server-side) sealed link reads its socket through: anyone may open one, so it
-     * stays small (255 stalled inbound links with 64 KiB each pushed an expert node past the 100 MB the
+     * What an accepted (server-side) sealed link's socket buffer starts at: anyone may open one, so it
+     * starts small (255 stalled inbound links with 64 KiB each pushed an expert node past the 100 MB the
      * hostile-frames test allows). Outbound links go only to expert nodes this node chose, and take {@link #BUFFER}.
      */
     static final int INBOUND_SEALED_BUFFER = 8 * 1024;
@@ -100,15 +99,10 @@ public final class LinkTransport {
         }
     }
 
-    /** What a link reads its socket through. */
-    static BufferedInputStream wireInput(InputStream socketInput, int size) {
-        return new BufferedInputStream(socketInput, size);
-    }
-
     private static LinkConnection plain(Socket socket) throws IOException {
-        var wire = wireInput(socket.getInputStream(), BUFFER);
-        return new LinkConnection(socket, wire, new DataInputStream(wire),
-                new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER)), null);
+        var wire = new BufferedInputStream(socket.getInputStream(), BUFFER);
+        return new LinkConnection(socket, new DataInputStream(wire), new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER)),
+                () -> LinkConnection.awaitBuffered(wire), null);
     }
 
     private static LinkConnection sealed(Socket socket, SSLSocket ssl, boolean client, int maxRecord) throws IOException {
@@ -116,11 +110,11 @@ public final class LinkTransport {
         byte[] toServer = Arrays.copyOfRange(keys, 0, KEY_BYTES);
         byte[] toClient = Arrays.copyOfRange(keys, KEY_BYTES, 2 * KEY_BYTES);
         Arrays.fill(keys, (byte) 0);
-        var wire = wireInput(socket.getInputStream(), client ? BUFFER : INBOUND_SEALED_BUFFER);
-        InputStream in = new LinkSeal.Input(new LinkSeal(client ? toClient : toServer), wire, maxRecord);
+        var in = new LinkSeal.Input(new LinkSeal(client ? toClient : toServer), socket.getInputStream(), maxRecord,
+                client ? BUFFER : INBOUND_SEALED_BUFFER);
         LinkSeal sending = new LinkSeal(client ? toServer : toClient);
         // Unbuffered: a sealed record is one write of its own buffer.
         var out = new LinkSeal.Output(sending, socket.getOutputStream(), maxRecord);
-        return new LinkConnection(socket, wire, new DataInputStream(in), new DataOutputStream(out), sending);
+        return new LinkConnection(socket, new DataInputStream(in), new DataOutputStream(out), in::awaitData, sending);
     }
 }

@@ -50,7 +50,7 @@ class LinkTransportTest {
         out.write(record);
         out.flush();
         var socket = new CountingInput(wire.toByteArray());
-        var in = new DataInputStream(new LinkSeal.Input(new LinkSeal(key), LinkTransport.wireInput(socket, LinkTransport.BUFFER), 1 << 20));
+        var in = new DataInputStream(new LinkSeal.Input(new LinkSeal(key), socket, 1 << 20, LinkTransport.BUFFER));
         assertArrayEquals(record, in.readNBytes(record.length));
         assertEquals(1, socket.reads);
     }
