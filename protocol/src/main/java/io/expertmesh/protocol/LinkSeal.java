@@ -137,6 +137,7 @@ final class LinkSeal {
             this.seal = seal;
             this.wire = wire;
             this.maxRecord = maxRecord;
+            if (initialBuffer < 1) throw new IllegalArgumentException("a link's record buffer must start at 1 byte or more, got " + initialBuffer);
             this.received = new byte[initialBuffer];
         }
 

@@ -107,9 +107,9 @@ class LinkSealTest {
         Arrays.fill(big, (byte) 4);
         byte[] wire = sealed(new byte[] {1, 2, 3}, big, new byte[] {9});
         // 1 byte per read: every boundary split; 7: lengths split; the whole wire at once: records joined
-        // in one read. A buffer of 16 bytes grows for every record; one of 64 takes the next record's
+        // in one read. Buffers of 1 and 16 bytes grow for every record; one of 64 takes the next record's
         // start with the first and must move it to the front before it grows.
-        for (int buffer : new int[] {16, 64}) {
+        for (int buffer : new int[] {1, 16, 64}) {
             for (int chunk : new int[] {1, 7, 100, wire.length}) {
                 String what = "buffer " + buffer + ", chunk " + chunk;
                 var in = new DataInputStream(new LinkSeal.Input(new LinkSeal(KEY), new Trickle(wire, chunk), 1 << 20, buffer));
@@ -166,6 +166,11 @@ class LinkSealTest {
         input.awaitData();
         var e = assertThrows(IOException.class, input::read);
         assertEquals("stalled", e.getMessage());
+    }
+
+    @Test
+    void aReaderWithoutABufferIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new LinkSeal.Input(new LinkSeal(KEY), new ByteArrayInputStream(new byte[0]), 1 << 20, 0));
     }
 
     @Test

@@ -38,7 +38,8 @@ import jdk.incubator.vector.VectorSpecies;
  * on the machines we measured). Nibbles are picked in 32-bit lanes, where shifts and masks are
  * single instructions, and each block's scale is applied once to the block's partial sum where the
  * layout allows, so a product is the fp32 product of the dequantized row up to the rounding of
- * fp32 sums in another order, not bit for bit. The prefill path dequantizes tile rows exactly as
+ * fp32 sums in another order, not bit for bit. A row's lanes are summed by {@link VectorMath#sum}'s
+ * fixed tree, so the product does not change when the JIT compiles the kernel. The prefill path dequantizes tile rows exactly as
  * {@link QuantizedBlocks} does ({@link #dequantizeRow}).
  */
 final class QuantizedMath {
@@ -98,7 +99,7 @@ final class QuantizedMath {
             for (int g = 0; g < x.cols() / 32; g++) {
                 FloatVector v = FloatVector.zero(F);
                 for (int k = 0; k < 32; k += LANES) v = v.add(FloatVector.fromArray(F, xd, t * x.cols() + 32 * g + k));
-                sums[t * perRow + 16 * (g / 8) + 8 + g % 8] = v.reduceLanes(VectorOperators.ADD);
+                sums[t * perRow + 16 * (g / 8) + 8 + g % 8] = VectorMath.sum(v);
             }
         }
         return sums;
@@ -213,7 +214,7 @@ final class QuantizedMath {
                 a1 = quants(seg, o + 2 + k + LANES).mul(d).fma(FloatVector.fromArray(F, x, xo + LANES), a1);
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(a0.add(a1));
     }
 
     /** Q4_0: w = d · (nibble - 8); the 16 low nibbles are weights 0..15 and the high ones 16..31. */
@@ -231,7 +232,7 @@ final class QuantizedMath {
             if ((b & 1) == 0) a0 = t.fma(FloatVector.broadcast(F, d), a0);
             else a1 = t.fma(FloatVector.broadcast(F, d), a1);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(a0.add(a1));
     }
 
     /** Q4_K's scales and minima of a super-block unpacked as one 16-lane vector: for CPUs with 512-bit vectors ({@link #q4_KDotVectorScales}). */
@@ -246,6 +247,16 @@ final class QuantizedMath {
         static final VectorShuffle<Integer> TOP_BITS = VectorShuffle.fromValues(INTS, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7);
         static final IntVector TOP_MASK = IntVector.fromArray(INTS, new int[] {0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30}, 0);
         static final VectorMask<Float> MINIMA = VectorMask.fromLong(FLOATS, 0xFF00L);
+        private static final VectorShuffle<Float> DOWN_8 = VectorShuffle.iota(FLOATS, 8, 1, true), DOWN_4 = VectorShuffle.iota(FLOATS, 4, 1, true),
+                DOWN_2 = VectorShuffle.iota(FLOATS, 2, 1, true), DOWN_1 = VectorShuffle.iota(FLOATS, 1, 1, true);
+
+        /** {@link VectorMath#sum} of these 16 lanes, whatever the preferred species (the tests run this kernel with 8-lane vectors too). */
+        static float sum(FloatVector v) {
+            v = v.add(v.rearrange(DOWN_8));
+            v = v.add(v.rearrange(DOWN_4));
+            v = v.add(v.rearrange(DOWN_2));
+            return v.add(v.rearrange(DOWN_1)).lane(0);
+        }
     }
 
     /**
@@ -289,7 +300,7 @@ final class QuantizedMath {
             a0 = lo.fma(FloatVector.broadcast(F, scales[s]), a0);
             a1 = hi.fma(FloatVector.broadcast(F, scales[s + 1]), a1);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(a0.add(a1)) - Q4KScaleLanes.sum(mins);
     }
 
     /**
@@ -324,7 +335,7 @@ final class QuantizedMath {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD) - mins;
+        return VectorMath.sum(a0.add(a1)) - mins;
     }
 
     /**
@@ -359,7 +370,7 @@ final class QuantizedMath {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(a0.add(a1));
     }
 
     /** Adds scale·Σ (q - 32)·x over {@code LANES} weights whose unsigned 6-bit quants are the bytes of {@code q}. */

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -60,6 +61,23 @@ public final class VectorMath {
             for (int i = 0; i < half; i++) lanes[off + i] += lanes[off + i + half];
         }
         return lanes[off];
+    }
+
+    /** Shuffles that bring lane i + h to lane i (wrapping), for the halvings of {@link #sum}. */
+    private static final VectorShuffle<Float> DOWN_16 = VectorShuffle.iota(F, 16, 1, true), DOWN_8 = VectorShuffle.iota(F, 8, 1, true),
+            DOWN_4 = VectorShuffle.iota(F, 4, 1, true), DOWN_2 = VectorShuffle.iota(F, 2, 1, true), DOWN_1 = VectorShuffle.iota(F, 1, 1, true);
+
+    /**
+     * Sum of {@code v}'s lanes by {@link #fold}'s tree, in registers. Unlike {@code reduceLanes}, whose
+     * order of additions the API leaves open (the interpreter adds lane after lane, C2 by halves), the
+     * result does not change when the JIT compiles the caller. Up to 32 lanes.
+     */
+    static float sum(FloatVector v) {
+        if (LANES >= 32) v = v.add(v.rearrange(DOWN_16));
+        if (LANES >= 16) v = v.add(v.rearrange(DOWN_8));
+        if (LANES >= 8) v = v.add(v.rearrange(DOWN_4));
+        if (LANES >= 4) v = v.add(v.rearrange(DOWN_2));
+        return v.add(v.rearrange(DOWN_1)).lane(0);
     }
 
     /** Canonical dot product of {@code a[aOff..aOff+n)} and {@code b[bOff..bOff+n)} (no permutation). */

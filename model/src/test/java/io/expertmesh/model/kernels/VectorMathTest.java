@@ -68,6 +68,24 @@ class VectorMathTest {
     }
 
     @Test
+    void sumAddsTheLanesInFoldsOrderNotLaneAfterLane() {
+        var r = new SplittableRandom(12);
+        int sequentialDiffers = 0;
+        for (int trial = 0; trial < 1000; trial++) {
+            float[] lanes = new float[VectorMath.LANES];
+            for (int i = 0; i < lanes.length; i++) lanes[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(-6, 7)));
+            float sequential = 0;
+            for (float v : lanes) sequential += v;
+            float sum = VectorMath.sum(jdk.incubator.vector.FloatVector.fromArray(VectorMath.F, lanes, 0));
+            float fold = VectorMath.fold(lanes.clone(), 0);
+            assertEquals(Float.floatToRawIntBits(fold), Float.floatToRawIntBits(sum), "trial " + trial);
+            if (Float.floatToRawIntBits(sequential) != Float.floatToRawIntBits(fold)) sequentialDiffers++;
+        }
+        // The values are spread over 12 decades, so the two orders part often: the check above can tell them apart.
+        assertTrue(VectorMath.LANES <= 2 || sequentialDiffers > 100, sequentialDiffers + " of 1000 trials told the orders apart");
+    }
+
+    @Test
     void matmulAgreesWithADoublePrecisionProduct() {
         WeightMatrix w = randomBf16(70, 300, 3);
         FloatMatrix x = randomRows(9, 300, 4);
