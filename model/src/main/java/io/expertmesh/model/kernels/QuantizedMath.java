@@ -39,8 +39,8 @@ import jdk.incubator.vector.VectorSpecies;
  * single instructions, and each block's scale is applied once to the block's partial sum where the
  * layout allows, so a product is the fp32 product of the dequantized row up to the rounding of
  * fp32 sums in another order, not bit for bit. A row's lanes are summed by {@link VectorMath#sum}'s
- * fixed tree, so the product does not change when the JIT compiles the kernel. The prefill path dequantizes tile rows exactly as
- * {@link QuantizedBlocks} does ({@link #dequantizeRow}).
+ * fixed tree, so the product does not change when the JIT compiles the kernel. The prefill path
+ * dequantizes tile rows exactly as {@link QuantizedBlocks} does ({@link #dequantizeRow}).
  */
 final class QuantizedMath {
     /** Whether a byte vector of {@code LANES} lanes exists, i.e. the float vector has 8 lanes or more. */
