@@ -16,8 +16,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -27,6 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A MoE layer's feed-forward through the expert hosts: for each destination host ONE
@@ -37,15 +41,18 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  *
  * <p>Runs on the step's compute thread, which waits for the replies; no actor thread blocks. A host
  * that refuses (its expert moved), fails or does not answer in time makes the layer wait for the
- * next placement version and try again, until the layer's deadline.
+ * next placement version, or {@code retry-interval} if none comes, and try again, until the layer's
+ * deadline. Sending a batch again is safe: a host's answer is a pure function of the batch.
  */
 public final class DispatchedMoeFeedForward implements MoeFeedForward {
+    private static final Logger LOG = LoggerFactory.getLogger(DispatchedMoeFeedForward.class);
     private final ErnieWeights weights;
     private final PlacementView placement;
     private final ActorRef<SharedExpert.Command> shared;
     private final ActorSystem<?> system;
     private final DispatchLinks links;
     private final Duration replyTimeout;
+    private final Duration retryInterval;
     private final Duration layerDeadline;
     private final Duration sharedExpertWait;
     private final DispatchMetrics metrics;
@@ -70,8 +77,9 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
         this.system = system;
         this.links = new DispatchLinks(frames, transport, settings.replyTimeout());
         this.replyTimeout = settings.replyTimeout();
+        this.retryInterval = settings.retryInterval();
         this.layerDeadline = settings.layerDeadline();
-        this.sharedExpertWait = settings.replyTimeout().plus(settings.sharedExpertWaitMargin());
+        this.sharedExpertWait = settings.layerDeadline().plus(settings.sharedExpertWaitMargin());
         this.metrics = metrics;
     }
 
@@ -84,7 +92,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     public FloatMatrix apply(int layer, FloatMatrix x, Routing routing) {
         CompletableFuture<SharedExpert.Output> sharedOut = weights.layers().get(layer).moe().shared() == null ? null
                 : AskPattern.<SharedExpert.Command, SharedExpert.Output>ask(shared,
-                        replyTo -> new SharedExpert.Compute(layer, x, replyTo), replyTimeout, system.scheduler()).toCompletableFuture();
+                        replyTo -> new SharedExpert.Compute(layer, x, replyTo), layerDeadline, system.scheduler()).toCompletableFuture();
         FloatMatrix out = routed(calls.incrementAndGet(), layer, x, routing);
         if (sharedOut != null) {
             SharedExpert.Output s = await(sharedOut, "the shared expert of layer " + layer);
@@ -95,28 +103,38 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
     }
 
     private FloatMatrix routed(long step, int layer, FloatMatrix x, Routing routing) {
-        long deadline = System.nanoTime() + layerDeadline.toNanos();
+        long started = System.nanoTime();
+        long deadline = started + layerDeadline.toNanos();
         Placement p = placement.current();
-        List<String> problems = new ArrayList<>();
+        Set<String> problems = new LinkedHashSet<>();
+        int tries = 0;
         while (true) {
             String missing = missingExpert(p, routing);
             if (missing == null) {
+                tries++;
                 FloatMatrix out = exchange(step, layer, x, routing, p, problems);
-                if (out != null) return out;
-            } else if (problems.isEmpty() || !problems.getLast().equals(missing)) {
+                if (out != null) {
+                    if (tries > 1) {
+                        LOG.warn("MoE layer {} of step {} answered on try {} after {} ms: {}", layer, step, tries,
+                                (System.nanoTime() - started) / 1_000_000, String.join("; ", problems));
+                    }
+                    return out;
+                }
+            } else {
                 problems.add(missing);
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) break;
+            // A new placement is tried at once; without one the same hosts are tried again, since a host that stalled may answer now.
             try {
-                p = placement.awaitNewerThan(p.version(), Math.max(1, left / 1_000_000));
+                p = placement.awaitNewerThan(p.version(), Math.max(1, Math.min(left, retryInterval.toNanos()) / 1_000_000));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for expert placement", e);
             }
         }
         throw new IllegalStateException("routed experts of layer " + layer + " did not answer within "
-                + layerDeadline.toMillis() + " ms: " + String.join("; ", problems));
+                + layerDeadline.toMillis() + " ms (" + tries + " tries): " + String.join("; ", problems));
     }
 
     private static String missingExpert(Placement p, Routing routing) {
@@ -131,7 +149,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
      * Sends every host its batch, then adds up the replies into a fresh result; null when some host
      * failed or refused (reasons added to problems).
      */
-    private FloatMatrix exchange(long step, int layer, FloatMatrix x, Routing routing, Placement p, List<String> problems) {
+    private FloatMatrix exchange(long step, int layer, FloatMatrix x, Routing routing, Placement p, Set<String> problems) {
         Map<String, Sent> sent = new LinkedHashMap<>();
         boolean ok = true;
         for (var e : batches(step, layer, x, routing, p).entrySet()) {
@@ -176,7 +194,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
         return ok ? out : null;
     }
 
-    private DispatchLinks.Reply receive(String link, Sent s, List<String> problems) {
+    private DispatchLinks.Reply receive(String link, Sent s, Set<String> problems) {
         try {
             return links.receive(link, s.batch());
         } catch (SocketTimeoutException e) {
@@ -232,7 +250,7 @@ public final class DispatchedMoeFeedForward implements MoeFeedForward {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for " + what, e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException(what + " did not answer within " + replyTimeout.toMillis() + " ms", e);
+            throw new IllegalStateException(what + " did not answer within " + layerDeadline.toMillis() + " ms", e);
         }
     }
 }

@@ -18,7 +18,7 @@ class DispatchSettingsTest {
 
     @Test
     void defaultsComeFromTheModulesReferenceConf() {
-        assertEquals(new DispatchSettings(true, Duration.ofSeconds(2), Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ofMillis(200)),
+        assertEquals(new DispatchSettings(true, Duration.ofSeconds(2), Duration.ofMillis(250), Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ofMillis(200)),
                 read(""));
         var load = ConfigFactory.load();
         assertEquals(1, load.getInt(Scheduler.ENGINE_DISPATCHER + ".thread-pool-executor.fixed-pool-size"));
@@ -28,6 +28,7 @@ class DispatchSettingsTest {
     @Test
     void anInvalidValueFailsNamingTheKeyAndTheValue() {
         assertFails("expertmesh.dispatch.reply-timeout = 0s", "expertmesh.dispatch.reply-timeout must be positive, got 0 ms");
+        assertFails("expertmesh.dispatch.retry-interval = 0ms", "expertmesh.dispatch.retry-interval must be positive, got 0 ms");
         assertFails("expertmesh.dispatch.layer-deadline = -1s", "expertmesh.dispatch.layer-deadline must be positive, got -1000 ms");
         assertFails("expertmesh.dispatch.shared-expert-wait-margin = 0ms",
                 "expertmesh.dispatch.shared-expert-wait-margin must be positive, got 0 ms");

@@ -1,6 +1,7 @@
 package io.expertmesh.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,12 +13,15 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -27,8 +31,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * A real cluster on loopback, each node its own JVM: a gateway+attention node and expert nodes.
- * The experts spread over the expert nodes and give the one-node tokens; streams keep flowing while
- * an expert node leaves and while one joins; after an expert node is killed (kill -9) the streams in
+ * The experts spread over the expert nodes and give the one-node tokens; streams keep their tokens
+ * while an expert node stalls past the reply timeout; streams keep flowing while an expert node
+ * leaves and while one joins; after an expert node is killed (kill -9) the streams in
  * flight wait for its experts to move and finish with the tokens of an undisturbed run, and new
  * requests succeed within 15 s.
  */
@@ -40,11 +45,14 @@ class MultiNodeTest {
     private static NodeProcess expertB;
     private static NodeProcess expertC;
     private static ReferenceGenerator reference;
+    /** Short, so a stall of an expert node that the failure detector tolerates still outlasts it. */
+    private static final Duration REPLY_TIMEOUT = Duration.ofMillis(500);
+    private static final Pattern RETRIED = Pattern.compile("answered on try \\d+ after (\\d+) ms");
 
     @BeforeAll
     static void startCluster() throws Exception {
         int seed = NodeProcess.freePort();
-        gateway = start("A", "gateway,attention", seed, seed);
+        gateway = start("A", "gateway,attention", seed, seed, "-Dexpertmesh.dispatch.reply-timeout=" + REPLY_TIMEOUT.toMillis() + "ms");
         expertB = start("B", "expert", seed, NodeProcess.freePort());
         expertC = start("C", "expert", seed, NodeProcess.freePort());
         reference = new ReferenceGenerator();
@@ -57,8 +65,8 @@ class MultiNodeTest {
         if (reference != null) reference.close();
     }
 
-    private static NodeProcess start(String name, String roles, int seed, int port) {
-        NodeProcess n = NodeProcess.start(name, roles, seed, port);
+    private static NodeProcess start(String name, String roles, int seed, int port, String... jvmOptions) {
+        NodeProcess n = NodeProcess.start(name, roles, seed, port, jvmOptions);
         NODES.add(n);
         return n;
     }
@@ -147,10 +155,23 @@ class MultiNodeTest {
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (metric("mesh:num_requests_running") < n) {
-            assertTrue(System.nanoTime() < deadline, "streams never all ran");
+            if (System.nanoTime() >= deadline) throw new AssertionError("streams never all ran: " + describe(streams) + "\n--- A ---\n" + tail(gateway.log()));
             TestServer.sleep(20);
         }
         return streams;
+    }
+
+    /** Each stream's state for a failure message: still open, or its status and last events. */
+    private static String describe(List<Stream> streams) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < streams.size(); i++) {
+            var f = streams.get(i).response();
+            b.append("\nstream ").append(i).append(": ");
+            if (!f.isDone()) b.append("open");
+            else if (f.isCompletedExceptionally()) b.append(f.exceptionNow());
+            else b.append(f.resultNow().statusCode()).append(' ').append(f.resultNow().body().lines().reduce((a, c) -> c).orElse(""));
+        }
+        return b.toString();
     }
 
     private static void awaitAll(List<Stream> streams, Duration timeout, Predicate<Stream> check, String what) {
@@ -181,6 +202,26 @@ class MultiNodeTest {
 
     @Test
     @Order(2)
+    void streamsKeepTheirTokensWhileAnExpertNodeStallsPastTheReplyTimeout() throws Exception {
+        int tokens = 160;
+        List<Stream> streams = startStreams(3, tokens);
+        // Longer than the reply timeout, shorter than the failure detector's 2 s of acceptable pause: no placement change follows.
+        expertB.stop(REPLY_TIMEOUT.multipliedBy(12).dividedBy(5));
+        awaitAll(streams, Duration.ofSeconds(120), s -> true, "");
+        for (int i = 0; i < streams.size(); i++) {
+            List<JsonNode> ev = streams.get(i).events();
+            assertTrue(streams.get(i).finishedNormally(), "stream " + i + " ended with " + ev.get(ev.size() - 2) + "\n--- A ---\n" + tail(gateway.log()));
+            assertEquals(reference.greedyChat(streamPrompt(i), tokens).text(), TestServer.text(ev), "stream " + i);
+        }
+        List<Long> waits = gateway.log().lines().map(RETRIED::matcher).filter(Matcher::find).map(m -> Long.parseLong(m.group(1))).toList();
+        assertFalse(waits.isEmpty(), "no MoE layer outlasted the stall, so nothing was retried\n--- A ---\n" + tail(gateway.log()));
+        // Not the layer deadline (20 s): the same host is tried again soon after it wakes, without waiting for a placement change.
+        assertTrue(Collections.max(waits) < 10_000, "a layer waited " + waits + " ms for the stalled node\n--- A ---\n" + tail(gateway.log()));
+        assertEquals(Set.of(expertB.address(), expertC.address()), hosts());
+    }
+
+    @Test
+    @Order(3)
     void anExpertNodeThatLeavesHandsItsExpertsOverWithoutErrors() throws Exception {
         List<Stream> streams = startStreams(3, 400);
         expertC.terminate();
@@ -190,7 +231,7 @@ class MultiNodeTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void aJoiningExpertNodeTakesExpertsWhileStreamsFlow() {
         List<Stream> streams = startStreams(3, 400);
         int seed = gateway.clusterPort;
@@ -201,7 +242,7 @@ class MultiNodeTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void streamsSurviveAKilledExpertNodeWithTheirUndisturbedTokensAndNewRequestsSucceedWithin15s() {
         int tokens = 160;
         List<Stream> streams = startStreams(8, tokens);

@@ -116,6 +116,21 @@ final class NodeProcess implements AutoCloseable {
         process.toHandle().destroyForcibly();
     }
 
+    /** SIGSTOP, then SIGCONT after {@code pause}: a stall (a long GC pause, a starved CPU) that the node does not notice. */
+    void stop(Duration pause) throws IOException, InterruptedException {
+        signal("STOP");
+        try {
+            Thread.sleep(pause);
+        } finally {
+            signal("CONT");
+        }
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        int exit = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+        if (exit != 0) throw new IOException("kill -" + name + " " + process.pid() + " exited with " + exit);
+    }
+
     boolean awaitExit(Duration timeout) throws InterruptedException {
         return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
