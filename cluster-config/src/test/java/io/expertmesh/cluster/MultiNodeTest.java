@@ -28,6 +28,9 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * A real cluster on loopback, each node its own JVM: a gateway+attention node and expert nodes.
@@ -50,6 +53,18 @@ class MultiNodeTest {
     /** Short, so a stall of an expert node that the failure detector tolerates still outlasts it. */
     private static final Duration REPLY_TIMEOUT = Duration.ofMillis(500);
     private static final Pattern RETRIED = Pattern.compile("answered on try \\d+ after (\\d+) ms");
+
+    /** On a failure every node's last log lines go to the test's output: the assertion alone rarely explains a cluster's failure. */
+    @RegisterExtension
+    static final TestWatcher NODE_LOGS = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            for (NodeProcess n : List.copyOf(NODES)) {
+                System.out.println("--- " + n.name + " (pid " + n.pid() + ", " + (n.alive() ? "running" : "exited") + ") after "
+                        + context.getDisplayName() + " failed ---\n" + tail(n.log()));
+            }
+        }
+    };
 
     @BeforeAll
     static void startCluster() throws Exception {
@@ -260,6 +275,7 @@ class MultiNodeTest {
             }
             TestServer.sleep(250);
         }
+        System.out.printf("MultiNodeTest: first successful request %.1f s after the kill%n", firstSuccess);
         assertTrue(firstSuccess >= 0 && firstSuccess <= 15.0, "first successful request " + firstSuccess + " s after the kill; last answer at "
                 + lastFailure + "\n--- A ---\n" + tail(gateway.log()) + "\n--- D ---\n" + tail(expertD.log()));
         awaitAll(streams, Duration.ofSeconds(120), s -> true, "");
