@@ -172,7 +172,7 @@ class MultiNodeTest {
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (metric("mesh:num_requests_running") < n) {
-            if (System.nanoTime() >= deadline) throw new AssertionError("streams never all ran: " + describe(streams) + "\n--- A ---\n" + tail(gateway.log()));
+            if (System.nanoTime() >= deadline) throw new AssertionError("streams never all ran: " + describe(streams));
             TestServer.sleep(20);
         }
         return streams;
@@ -227,13 +227,13 @@ class MultiNodeTest {
         awaitAll(streams, Duration.ofSeconds(120), s -> true, "");
         for (int i = 0; i < streams.size(); i++) {
             List<JsonNode> ev = streams.get(i).events();
-            assertTrue(streams.get(i).finishedNormally(), "stream " + i + " ended with " + ev.get(ev.size() - 2) + "\n--- A ---\n" + tail(gateway.log()));
+            assertTrue(streams.get(i).finishedNormally(), "stream " + i + " ended with " + ev.get(ev.size() - 2));
             assertEquals(reference.greedyChat(streamPrompt(i), tokens).text(), TestServer.text(ev), "stream " + i);
         }
         List<Long> waits = gateway.log().lines().map(RETRIED::matcher).filter(Matcher::find).map(m -> Long.parseLong(m.group(1))).toList();
-        assertFalse(waits.isEmpty(), "no MoE layer outlasted the stall, so nothing was retried\n--- A ---\n" + tail(gateway.log()));
+        assertFalse(waits.isEmpty(), "no MoE layer outlasted the stall, so nothing was retried");
         // Not the layer deadline (20 s): the same host is tried again soon after it wakes, without waiting for a placement change.
-        assertTrue(Collections.max(waits) < 10_000, "a layer waited " + waits + " ms for the stalled node\n--- A ---\n" + tail(gateway.log()));
+        assertTrue(Collections.max(waits) < 10_000, "a layer waited " + waits + " ms for the stalled node");
         assertEquals(Set.of(expertB.address(), expertC.address()), hosts());
     }
 
@@ -277,7 +277,7 @@ class MultiNodeTest {
         }
         System.out.printf("MultiNodeTest: first successful request %.1f s after the kill%n", firstSuccess);
         assertTrue(firstSuccess >= 0 && firstSuccess <= 15.0, "first successful request " + firstSuccess + " s after the kill; last answer at "
-                + lastFailure + "\n--- A ---\n" + tail(gateway.log()) + "\n--- D ---\n" + tail(expertD.log()));
+                + lastFailure);
         awaitAll(streams, Duration.ofSeconds(120), s -> true, "");
         int undisturbed = 0;
         List<String> lost = new ArrayList<>();
@@ -294,8 +294,7 @@ class MultiNodeTest {
                 lost.add("stream " + i + ": " + ev.get(ev.size() - 2));
             }
         }
-        assertTrue(undisturbed >= 7, undisturbed + " of 8 streams finished with their undisturbed tokens; " + lost
-                + "\n--- A ---\n" + tail(gateway.log()));
+        assertTrue(undisturbed >= 7, undisturbed + " of 8 streams finished with their undisturbed tokens; " + lost);
         awaitPlacement(Set.of(expertD.address()), Duration.ofSeconds(30));
     }
 }
