@@ -265,7 +265,7 @@ final class QuantizedMath {
      * 16 lanes, a super-block's eight 6-bit scales and eight minima (llama.cpp's get_scale_min_k4)
      * are unpacked and scaled by d and dmin as one vector, and the minima meet the activation sums
      * ({@link #superBlockSums}) in one FMA: done a value at a time, that scalar work took a large
-     * share of the kernel's time. {@code scales}: scratch of 16 floats per super-block.
+     * share of the kernel's time. {@code scales}: scratch of 8 floats per super-block and 8 more.
      */
     static float q4_KDotVectorScales(MemorySegment seg, long o, int blocks, float[] x, int xOff, float[] sums, int sOff, float[] scales) {
         FloatVector mins = FloatVector.zero(Q4KScaleLanes.FLOATS);
@@ -280,7 +280,8 @@ final class QuantizedMath {
                             .lanewise(VectorOperators.LSHL, 4).and(Q4KScaleLanes.TOP_MASK));
             FloatVector scaled = floats(unpacked).mul(FloatVector.broadcast(Q4KScaleLanes.FLOATS, d).blend(dmin, Q4KScaleLanes.MINIMA));
             mins = scaled.fma(FloatVector.fromArray(Q4KScaleLanes.FLOATS, sums, sOff + 16 * b), mins);
-            scaled.intoArray(scales, 16 * b);
+            // The next super-block's scales overwrite these minima (already added up), so pair i's two scales are scales[2i] and scales[2i+1].
+            scaled.intoArray(scales, 8 * b);
         }
         // Then one loop over the row's pairs of sub-blocks (two per 32 quant bytes, four per
         // super-block), not a loop of four inside the loop over super-blocks: C2 rebuilt that inner
@@ -296,9 +297,8 @@ final class QuantizedMath {
                 lo = floats(v.and(0xF)).fma(FloatVector.fromArray(F, x, xo), lo);
                 hi = floats(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32), hi);
             }
-            int s = 16 * (i >> 2) + 2 * (i & 3);
-            a0 = lo.fma(FloatVector.broadcast(F, scales[s]), a0);
-            a1 = hi.fma(FloatVector.broadcast(F, scales[s + 1]), a1);
+            a0 = lo.fma(FloatVector.broadcast(F, scales[2 * i]), a0);
+            a1 = hi.fma(FloatVector.broadcast(F, scales[2 * i + 1]), a1);
         }
         return VectorMath.sum(a0.add(a1)) - Q4KScaleLanes.sum(mins);
     }
