@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * How an attention node's MoE layers reach the experts (HOCON {@code expertmesh.dispatch}): whether a
  * node with the expert role too runs them in-process, how long a layer waits for a reply, how long it
- * waits for a new placement before it tries the same hosts again, and how long it keeps retrying, the
+ * waits for a new placement before it tries the same hosts again, how long it keeps retrying, the
  * shared expert's extra wait, and how often the placement tracker wakes experts that have no host.
  */
 public record DispatchSettings(boolean localFastPath, Duration replyTimeout, Duration retryInterval, Duration layerDeadline,
