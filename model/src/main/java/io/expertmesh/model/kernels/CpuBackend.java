@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
  * tile of rows into a per-thread scratch buffer that stays in L2 and runs a 4×4 register-blocked
  * kernel over all activation rows. BF16, F16 and F32 weights are dotted with activations permuted
  * into {@link VectorMath#permute}'s order, quantized ones with the activations as they are
- * ({@link QuantizedMath}).
+ * ({@link QuantizedMath}, or its C twin {@link NativeQuantizedMath}: {@link QuantizedKernels}).
  */
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
@@ -34,6 +34,7 @@ public final class CpuBackend implements KernelBackend {
     private static final long CACHE_LINE = 64;
 
     private final ParallelRunner runner;
+    private final QuantizedKernels kernels;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     /**
@@ -59,13 +60,26 @@ public final class CpuBackend implements KernelBackend {
         }
     }
 
+    /** A backend with the quantized kernels {@link QuantizedKernels#configured()} chooses. */
     public CpuBackend(int threads) {
+        this(threads, QuantizedKernels.configured());
+    }
+
+    public CpuBackend(int threads, QuantizedKernels kernels) {
+        if (kernels == QuantizedKernels.NATIVE && NativeQuantizedMath.UNAVAILABLE != null) {
+            throw new IllegalArgumentException("the native quantized kernels cannot run here: " + NativeQuantizedMath.UNAVAILABLE);
+        }
         this.runner = new ParallelRunner(threads);
+        this.kernels = kernels;
     }
 
     @Override
     public String name() {
-        return "cpu";
+        return kernels == QuantizedKernels.NATIVE ? "cpu (native quantized kernels)" : "cpu";
+    }
+
+    public QuantizedKernels kernels() {
+        return kernels;
     }
 
     @Override
@@ -79,7 +93,7 @@ public final class CpuBackend implements KernelBackend {
         Map<FloatMatrix, FloatMatrix> permuted = new IdentityHashMap<>();
         for (MatMul m : products) if (permutes(m)) permuted.computeIfAbsent(m.x(), this::permuted);
         long streamed = 0;
-        for (MatMul m : products) if (streams(m)) streamed += m.linear().weight().byteSize();
+        for (MatMul m : products) if (streams(m, kernels)) streamed += m.linear().weight().byteSize();
         long taskBytes = Math.clamp(streamed / ((long) runner.threads() * STREAM_TASKS_PER_THREAD), MIN_STREAM_TASK_BYTES,
                 MAX_STREAM_TASK_BYTES);
         int[] firstTask = new int[count + 1];
@@ -87,7 +101,7 @@ public final class CpuBackend implements KernelBackend {
         for (int p = 0; p < count; p++) {
             MatMul m = products.get(p);
             WeightMatrix w = m.linear().weight();
-            rowsPerTask[p] = streams(m) ? streamRows(w, taskBytes) : tileRows(w.cols());
+            rowsPerTask[p] = streams(m, kernels) ? streamRows(w, taskBytes) : tileRows(w.cols());
             firstTask[p + 1] = firstTask[p] + (w.rows() + rowsPerTask[p] - 1) / rowsPerTask[p];
         }
         runner.run(firstTask[count], task -> {
@@ -96,7 +110,7 @@ public final class CpuBackend implements KernelBackend {
             FloatMatrix xp = permutes(m) ? permuted.get(m.x()) : m.x();
             int r0 = (task - firstTask[p]) * rowsPerTask[p];
             int r1 = Math.min(m.linear().outFeatures(), r0 + rowsPerTask[p]);
-            if (streams(m)) streamRows(m.linear().weight(), xp, m.out(), r0, r1);
+            if (streams(m, kernels)) streamRows(m.linear().weight(), xp, m.out(), r0, r1);
             else tiledRows(m.linear().weight(), xp, m.out(), r0, r1);
             addBias(m, r0, r1);
         });
@@ -106,10 +120,11 @@ public final class CpuBackend implements KernelBackend {
         return !m.linear().weight().dtype().isQuantized();
     }
 
-    /** Few activation rows stream the weights: BF16 always, quantized types where byte vectors of {@code LANES} lanes exist. */
-    private static boolean streams(MatMul m) {
+    /** Few activation rows stream the weights: BF16 always, quantized types with the native kernels or where byte vectors of {@code LANES} lanes exist. */
+    private static boolean streams(MatMul m, QuantizedKernels kernels) {
         DType t = m.linear().weight().dtype();
-        return m.x().rows() <= STREAM_MAX_ROWS && (t == DType.BF16 || (t.isQuantized() && QuantizedMath.STREAMS));
+        return m.x().rows() <= STREAM_MAX_ROWS
+                && (t == DType.BF16 || (t.isQuantized() && (kernels == QuantizedKernels.NATIVE || QuantizedMath.STREAMS)));
     }
 
     private static int streamRows(WeightMatrix w, long taskBytes) {
@@ -139,7 +154,8 @@ public final class CpuBackend implements KernelBackend {
 
     private void streamRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
         if (w.dtype().isQuantized()) {
-            QuantizedMath.rows(w, r0, r1, xp, out);
+            if (kernels == QuantizedKernels.NATIVE) NativeQuantizedMath.rows(w, r0, r1, xp, out);
+            else QuantizedMath.rows(w, r0, r1, xp, out);
             return;
         }
         for (int t = 0; t < xp.rows(); t++) {

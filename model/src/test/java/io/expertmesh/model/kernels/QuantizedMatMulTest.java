@@ -1,6 +1,7 @@
 package io.expertmesh.model.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -10,17 +11,27 @@ import io.expertmesh.model.weights.QuantFixture;
 import io.expertmesh.model.weights.Quantize;
 import io.expertmesh.model.weights.QuantizedBlocks;
 import io.expertmesh.model.weights.WeightMatrix;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link CpuBackend#matmul} over block-quantized weights: decode (up to four activation rows, the
@@ -29,16 +40,44 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class QuantizedMatMulTest {
     private static final int[] ACTIVATION_ROWS = {1, 3, 4, 5, 37};
-    private static CpuBackend backend;
+    private static final Map<QuantizedKernels, CpuBackend> backends = new EnumMap<>(QuantizedKernels.class);
 
     @BeforeAll
     static void start() {
-        backend = new CpuBackend(2);
+        for (QuantizedKernels k : kernelsOfThisMachine()) backends.put(k, new CpuBackend(2, k));
     }
 
     @AfterAll
     static void stop() {
-        backend.close();
+        backends.values().forEach(CpuBackend::close);
+    }
+
+    /** The Java kernels everywhere; the native ones too where this machine's CPU (read from /proc/cpuinfo, not from the library) can run them. */
+    private static List<QuantizedKernels> kernelsOfThisMachine() {
+        return nativeKernelsExpected() ? List.of(QuantizedKernels.JAVA, QuantizedKernels.NATIVE) : List.of(QuantizedKernels.JAVA);
+    }
+
+    private static boolean nativeKernelsExpected() {
+        if (!System.getProperty("os.name").equals("Linux") || !System.getProperty("os.arch").equals("amd64")) return false;
+        try {
+            String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("flags")).findFirst().orElse("");
+            Set<String> have = Set.of(flags.substring(flags.indexOf(':') + 1).trim().split("\\s+"));
+            return have.containsAll(Set.of("avx512f", "avx512bw", "avx512vl", "f16c", "fma"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Stream<Arguments> typesAndKernels() {
+        return Stream.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K).flatMap(t -> kernelsOfThisMachine().stream().map(k -> Arguments.of(t, k)));
+    }
+
+    /** The build makes the native kernels wherever they can run (a C compiler is part of the build's requirements): a lost library fails here, not silently slower. */
+    @Test
+    void nativeKernelsLoadWhereTheCpuCanRunThem() {
+        assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
+        assertNull(QuantizedKernels.nativeUnavailable());
+        assertEquals(QuantizedKernels.NATIVE, QuantizedKernels.configured());
     }
 
     /** Gaussian weights of varied magnitude per row, quantized by {@link Quantize}. */
@@ -67,8 +106,9 @@ class QuantizedMatMulTest {
      * only the rounding of the sums may differ. A wrong weight, scale or activation is off by far more.
      */
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
-    void productEqualsTheFp32ProductOfTheDequantizedMatrix(DType type) {
+    @MethodSource("typesAndKernels")
+    void productEqualsTheFp32ProductOfTheDequantizedMatrix(DType type, QuantizedKernels kernels) {
+        CpuBackend backend = backends.get(kernels);
         for (int[] shape : new int[][] {{13, 3 * type.blockElements()}, {37, 5 * type.blockElements()}}) {
             int rows = shape[0], cols = shape[1];
             WeightMatrix w = quantized(type, rows, cols, rows);
@@ -86,7 +126,7 @@ class QuantizedMatMulTest {
                             magnitude += (Math.abs((double) dequantized[r][k]) + 2 * offset(w, r, k)) * Math.abs(x.get(t, k));
                         }
                         float got = out.get(t, r);
-                        String where = type + " [" + rows + "x" + cols + "], " + n + " activation rows, row " + t + " · weight row " + r;
+                        String where = kernels + " " + type + " [" + rows + "x" + cols + "], " + n + " activation rows, row " + t + " · weight row " + r;
                         assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where + ": " + got + " vs exact " + exact);
                     }
                 }
@@ -100,8 +140,9 @@ class QuantizedMatMulTest {
      * within the fp32 summation bound on every one of them (NaN where a row holds one).
      */
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
-    void productOverExtremeBlocksEqualsTheCanonicalDotOfTheirDequantization(DType type) {
+    @MethodSource("typesAndKernels")
+    void productOverExtremeBlocksEqualsTheCanonicalDotOfTheirDequantization(DType type, QuantizedKernels kernels) {
+        CpuBackend backend = backends.get(kernels);
         MemorySegment blocks = QuantFixture.blocks(type);
         int cols = 3 * type.blockElements();
         int rows = (int) (blocks.byteSize() / type.byteSize(cols));
@@ -120,7 +161,7 @@ class QuantizedMatMulTest {
                         magnitude += (Math.abs((double) row[k]) + 2 * offset(w, r, k)) * Math.abs(x.get(t, k));
                     }
                     float got = out.get(t, r);
-                    String where = type + ", " + n + " activation rows, row " + t + " · weight row " + r + ": " + got + " vs " + exact;
+                    String where = kernels + " " + type + ", " + n + " activation rows, row " + t + " · weight row " + r + ": " + got + " vs " + exact;
                     if (Double.isNaN(exact)) assertTrue(Float.isNaN(got), where);
                     else assertTrue(Math.abs(got - exact) <= cols * 0x1p-24 * magnitude, where);
                 }
