@@ -16,7 +16,8 @@ import java.util.function.IntConsumer;
  * tile of rows into a per-thread scratch buffer that stays in L2 and runs a 4×4 register-blocked
  * kernel over all activation rows. BF16, F16 and F32 weights are dotted with activations permuted
  * into {@link VectorMath#permute}'s order, quantized ones with the activations as they are
- * ({@link QuantizedMath}, or its C twin {@link NativeQuantizedMath}: {@link QuantizedKernels}).
+ * ({@link QuantizedMath}). Where {@link CpuKernels} says so, the quantized decode products and the
+ * tile products run in C instead ({@link NativeKernels}).
  */
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
@@ -34,7 +35,7 @@ public final class CpuBackend implements KernelBackend {
     private static final long CACHE_LINE = 64;
 
     private final ParallelRunner runner;
-    private final QuantizedKernels kernels;
+    private final CpuKernels kernels;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     /**
@@ -60,14 +61,14 @@ public final class CpuBackend implements KernelBackend {
         }
     }
 
-    /** A backend with the quantized kernels {@link QuantizedKernels#configured()} chooses. */
+    /** A backend with the quantized kernels {@link CpuKernels#configured()} chooses. */
     public CpuBackend(int threads) {
-        this(threads, QuantizedKernels.configured());
+        this(threads, CpuKernels.configured());
     }
 
-    public CpuBackend(int threads, QuantizedKernels kernels) {
-        if (kernels == QuantizedKernels.NATIVE && NativeQuantizedMath.UNAVAILABLE != null) {
-            throw new IllegalArgumentException("the native quantized kernels cannot run here: " + NativeQuantizedMath.UNAVAILABLE);
+    public CpuBackend(int threads, CpuKernels kernels) {
+        if (kernels == CpuKernels.NATIVE && NativeKernels.UNAVAILABLE != null) {
+            throw new IllegalArgumentException("the native CPU kernels cannot run here: " + NativeKernels.UNAVAILABLE);
         }
         this.runner = new ParallelRunner(threads);
         this.kernels = kernels;
@@ -75,10 +76,10 @@ public final class CpuBackend implements KernelBackend {
 
     @Override
     public String name() {
-        return kernels == QuantizedKernels.NATIVE ? "cpu (native quantized kernels)" : "cpu";
+        return kernels == CpuKernels.NATIVE ? "cpu (native kernels)" : "cpu";
     }
 
-    public QuantizedKernels kernels() {
+    public CpuKernels kernels() {
         return kernels;
     }
 
@@ -121,10 +122,10 @@ public final class CpuBackend implements KernelBackend {
     }
 
     /** Few activation rows stream the weights: BF16 always, quantized types with the native kernels or where byte vectors of {@code LANES} lanes exist. */
-    private static boolean streams(MatMul m, QuantizedKernels kernels) {
+    private static boolean streams(MatMul m, CpuKernels kernels) {
         DType t = m.linear().weight().dtype();
         return m.x().rows() <= STREAM_MAX_ROWS
-                && (t == DType.BF16 || (t.isQuantized() && (kernels == QuantizedKernels.NATIVE || QuantizedMath.STREAMS)));
+                && (t == DType.BF16 || (t.isQuantized() && (kernels == CpuKernels.NATIVE || QuantizedMath.STREAMS)));
     }
 
     private static int streamRows(WeightMatrix w, long taskBytes) {
@@ -154,7 +155,7 @@ public final class CpuBackend implements KernelBackend {
 
     private void streamRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
         if (w.dtype().isQuantized()) {
-            if (kernels == QuantizedKernels.NATIVE) NativeQuantizedMath.rows(w, r0, r1, xp, out);
+            if (kernels == CpuKernels.NATIVE) NativeKernels.quantizedRows(w, r0, r1, xp, out);
             else QuantizedMath.rows(w, r0, r1, xp, out);
             return;
         }
@@ -168,7 +169,9 @@ public final class CpuBackend implements KernelBackend {
         Scratch s = scratch.get();
         s.ensure(rows, w.cols());
         VectorMath.widenRows(w, r0, rows, s.tile, s.row, s.permuted);
-        VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
+        // The C kernel is the Java one for 16 lanes, bit for bit; with other vector widths the Java order differs, so it keeps the product.
+        if (kernels == CpuKernels.NATIVE && VectorMath.LANES == 16) NativeKernels.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
+        else VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
     }
 
     private static void addBias(MatMul m, int r0, int r1) {

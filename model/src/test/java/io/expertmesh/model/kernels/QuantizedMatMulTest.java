@@ -1,7 +1,6 @@
 package io.expertmesh.model.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -11,18 +10,13 @@ import io.expertmesh.model.weights.QuantFixture;
 import io.expertmesh.model.weights.Quantize;
 import io.expertmesh.model.weights.QuantizedBlocks;
 import io.expertmesh.model.weights.WeightMatrix;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -40,11 +34,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class QuantizedMatMulTest {
     private static final int[] ACTIVATION_ROWS = {1, 3, 4, 5, 37};
-    private static final Map<QuantizedKernels, CpuBackend> backends = new EnumMap<>(QuantizedKernels.class);
+    private static final Map<CpuKernels, CpuBackend> backends = new EnumMap<>(CpuKernels.class);
 
     @BeforeAll
     static void start() {
-        for (QuantizedKernels k : kernelsOfThisMachine()) backends.put(k, new CpuBackend(2, k));
+        for (CpuKernels k : NativeKernelsTest.kernelsOfThisMachine()) backends.put(k, new CpuBackend(2, k));
     }
 
     @AfterAll
@@ -52,32 +46,8 @@ class QuantizedMatMulTest {
         backends.values().forEach(CpuBackend::close);
     }
 
-    /** The Java kernels everywhere; the native ones too where this machine's CPU (read from /proc/cpuinfo, not from the library) can run them. */
-    private static List<QuantizedKernels> kernelsOfThisMachine() {
-        return nativeKernelsExpected() ? List.of(QuantizedKernels.JAVA, QuantizedKernels.NATIVE) : List.of(QuantizedKernels.JAVA);
-    }
-
-    private static boolean nativeKernelsExpected() {
-        if (!System.getProperty("os.name").equals("Linux") || !System.getProperty("os.arch").equals("amd64")) return false;
-        try {
-            String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("flags")).findFirst().orElse("");
-            Set<String> have = Set.of(flags.substring(flags.indexOf(':') + 1).trim().split("\\s+"));
-            return have.containsAll(Set.of("avx512f", "avx512bw", "avx512vl", "f16c", "fma"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private static Stream<Arguments> typesAndKernels() {
-        return Stream.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K).flatMap(t -> kernelsOfThisMachine().stream().map(k -> Arguments.of(t, k)));
-    }
-
-    /** The build makes the native kernels wherever they can run (a C compiler is part of the build's requirements): a lost library fails here, not silently slower. */
-    @Test
-    void nativeKernelsLoadWhereTheCpuCanRunThem() {
-        assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
-        assertNull(QuantizedKernels.nativeUnavailable());
-        assertEquals(QuantizedKernels.NATIVE, QuantizedKernels.configured());
+        return Stream.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K).flatMap(t -> NativeKernelsTest.kernelsOfThisMachine().stream().map(k -> Arguments.of(t, k)));
     }
 
     /** Gaussian weights of varied magnitude per row, quantized by {@link Quantize}. */
@@ -107,7 +77,7 @@ class QuantizedMatMulTest {
      */
     @ParameterizedTest
     @MethodSource("typesAndKernels")
-    void productEqualsTheFp32ProductOfTheDequantizedMatrix(DType type, QuantizedKernels kernels) {
+    void productEqualsTheFp32ProductOfTheDequantizedMatrix(DType type, CpuKernels kernels) {
         CpuBackend backend = backends.get(kernels);
         for (int[] shape : new int[][] {{13, 3 * type.blockElements()}, {37, 5 * type.blockElements()}}) {
             int rows = shape[0], cols = shape[1];
@@ -141,7 +111,7 @@ class QuantizedMatMulTest {
      */
     @ParameterizedTest
     @MethodSource("typesAndKernels")
-    void productOverExtremeBlocksEqualsTheCanonicalDotOfTheirDequantization(DType type, QuantizedKernels kernels) {
+    void productOverExtremeBlocksEqualsTheCanonicalDotOfTheirDequantization(DType type, CpuKernels kernels) {
         CpuBackend backend = backends.get(kernels);
         MemorySegment blocks = QuantFixture.blocks(type);
         int cols = 3 * type.blockElements();

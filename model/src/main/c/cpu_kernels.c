@@ -1,19 +1,25 @@
 /*
- * Decode products of GGML block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) with fp32 activations,
- * for x86-64 CPUs with AVX-512: the native twin of QuantizedMath's streaming kernels, called through
- * the FFM API by NativeQuantizedMath. Same algebra as the Java kernels (a block's scale is applied
- * once to its partial sum, Q4_K's minima meet the activation sums of their sub-blocks), so a product
- * differs from the Java one only in the rounding of fp32 sums.
+ * The CPU backend's two hottest kernels for x86-64 CPUs with AVX-512, called through the FFM API by
+ * NativeKernels (the backend picks them at run time: CpuKernels):
  *
- * Why native at all: the Java kernels cannot prefetch. A thread streaming rows at the rate these
- * kernels consume them gets only half the bandwidth it gets with software prefetches a few KiB
- * ahead (one thread, Q4_K rows from memory, a throwaway C harness on the Xeon machine: 3.1 vs
- * 6.3 GB/s); and C2's loops carry segment bounds checks and address arithmetic that these do not.
+ * - em_quantized_rows: decode products of GGML block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) with
+ *   fp32 activations, the twin of QuantizedMath's streaming kernels. Same algebra (a block's scale is
+ *   applied once to its partial sum, Q4_K's minima meet the activation sums of their sub-blocks), so
+ *   a product differs from the Java one only in the rounding of fp32 sums. Why native: Java cannot
+ *   prefetch, and a thread streaming rows at the rate these kernels consume them gets only half the
+ *   bandwidth it gets with software prefetches a few KiB ahead (one thread, Q4_K rows from memory, a
+ *   throwaway C harness on the Xeon machine: 3.1 vs 6.3 GB/s); and C2's loops carry segment bounds
+ *   checks and address arithmetic that these do not.
+ * - em_tile_rows: the prefill product over a tile of weight rows widened to fp32, VectorMath.tileRows
+ *   for 16 lanes bit for bit (same fused multiply-adds in the same order, same fold), without the
+ *   bounds checks of the Java loops.
  *
- * The file is compiled without -m flags: only the kernels carry target attributes, and
+ * The file is compiled without -m flags (and with -ffp-contract=off, so that no a * b + c of the
+ * scalar code is fused behind the Java order's back): only the kernels carry target attributes, and
  * em_cpu_supported() says (from CPUID) whether they may be called.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -190,6 +196,82 @@ KERNEL void em_quantized_rows(int type, const uint8_t* w, int64_t row_bytes, int
                 default: v = q6_K_dot(row, blocks, xt); break;
             }
             out[(int64_t) t * out_cols + r] = v;
+        }
+    }
+}
+
+/* Contraction elements per pass over a tile, as VectorMath's K_CHUNK: a pass's activation rows stay in L1. */
+#define TILE_K_CHUNK 512
+
+/*
+ * acc[(T·i + j)·16 ..] += tile rows w + i·cols (i < R) times activation rows x + j·cols (j < T) over
+ * [k0, k1), one fused multiply-add per lane and 16 columns, in ascending k: VectorMath's fourBySix
+ * and its smaller kin, for any R ≤ 4 and T ≤ 6 (inlined with constant R and T, the loops unroll and
+ * the 24 accumulators stay in registers).
+ */
+KERNEL static inline __attribute__((always_inline)) void tile_block(int R, int T, const float* w, int cols, const float* x, int k0, int k1,
+        float* acc) {
+    __m512 a[4][6];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++) a[i][j] = _mm512_loadu_ps(acc + (T * i + j) * 16);
+    for (int k = k0; k < k1; k += 16) {
+        __m512 v[4];
+        for (int i = 0; i < R; i++) v[i] = _mm512_loadu_ps(w + i * cols + k);
+        for (int j = 0; j < T; j++) {
+            __m512 u = _mm512_loadu_ps(x + j * cols + k);
+            for (int i = 0; i < R; i++) a[i][j] = _mm512_fmadd_ps(v[i], u, a[i][j]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++) _mm512_storeu_ps(acc + (T * i + j) * 16, a[i][j]);
+}
+
+#define TILE_BLOCK_CASE(R, T) case 8 * (R) + (T): tile_block(R, T, w, cols, x, k0, k1, acc); break;
+
+KERNEL static void tile_block_any(int R, int T, const float* w, int cols, const float* x, int k0, int k1, float* acc) {
+    switch (8 * R + T) {
+        TILE_BLOCK_CASE(4, 6) TILE_BLOCK_CASE(4, 5) TILE_BLOCK_CASE(4, 4) TILE_BLOCK_CASE(4, 3) TILE_BLOCK_CASE(4, 2) TILE_BLOCK_CASE(4, 1)
+        TILE_BLOCK_CASE(3, 6) TILE_BLOCK_CASE(3, 5) TILE_BLOCK_CASE(3, 4) TILE_BLOCK_CASE(3, 3) TILE_BLOCK_CASE(3, 2) TILE_BLOCK_CASE(3, 1)
+        TILE_BLOCK_CASE(2, 6) TILE_BLOCK_CASE(2, 5) TILE_BLOCK_CASE(2, 4) TILE_BLOCK_CASE(2, 3) TILE_BLOCK_CASE(2, 2) TILE_BLOCK_CASE(2, 1)
+        TILE_BLOCK_CASE(1, 6) TILE_BLOCK_CASE(1, 5) TILE_BLOCK_CASE(1, 4) TILE_BLOCK_CASE(1, 3) TILE_BLOCK_CASE(1, 2) TILE_BLOCK_CASE(1, 1)
+    }
+}
+
+/* VectorMath.fold's tree over 16 lanes: lane i with lane i + 8, then i + 4, then (0 + 2) + (1 + 3). */
+static float fold16(const float* l) {
+    float s0 = l[0] + l[8], s1 = l[1] + l[9], s2 = l[2] + l[10], s3 = l[3] + l[11];
+    float s4 = l[4] + l[12], s5 = l[5] + l[13], s6 = l[6] + l[14], s7 = l[7] + l[15];
+    float t0 = s0 + s4, t1 = s1 + s5, t2 = s2 + s6, t3 = s3 + s7;
+    return (t0 + t2) + (t1 + t3);
+}
+
+/*
+ * VectorMath.tileRows for 16-lane vectors, bit for bit: out[t·out_cols + r0 + r] = tile row r ·
+ * activation row t for r < tile_rows (rows of cols floats) and t < n. Every product keeps the canonical order, whichever block computes it: lane l sums
+ * k ≡ l (mod 16) over [0, bound) in ascending k with fused multiply-adds, the lanes fold by
+ * VectorMath.fold's tree, then the columns from bound = cols - cols % 32 on are added one fused
+ * multiply-add at a time. acc: scratch of 4·ceil(tile_rows/4)·6·16 floats.
+ */
+KERNEL void em_tile_rows(const float* tile, int tile_rows, int cols, int r0, const float* x, int n, float* out, int out_cols, float* acc) {
+    int bound = cols - cols % 32;
+    for (int t = 0; t < n; t += 6) {
+        int T = n - t < 6 ? n - t : 6;
+        const float* xt = x + (int64_t) t * cols;
+        memset(acc, 0, sizeof(float) * 16 * T * (size_t) tile_rows);
+        for (int k0 = 0; k0 < bound; k0 += TILE_K_CHUNK) {
+            int k1 = k0 + TILE_K_CHUNK < bound ? k0 + TILE_K_CHUNK : bound;
+            for (int r = 0; r < tile_rows; r += 4) {
+                int R = tile_rows - r < 4 ? tile_rows - r : 4;
+                tile_block_any(R, T, tile + (int64_t) r * cols, cols, xt, k0, k1, acc + 16 * T * r);
+            }
+        }
+        for (int r = 0; r < tile_rows; r++) {
+            const float* w = tile + (int64_t) r * cols;
+            for (int j = 0; j < T; j++) {
+                float s = fold16(acc + 16 * (T * r + j));
+                for (int k = bound; k < cols; k++) s = fmaf(w[k], xt[(int64_t) j * cols + k], s);
+                out[(int64_t) (t + j) * out_cols + r0 + r] = s;
+            }
         }
     }
 }

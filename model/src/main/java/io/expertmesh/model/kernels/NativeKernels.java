@@ -18,20 +18,22 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 
 /**
- * The decode products of block-quantized weights in C ({@code src/main/c/quantized_kernels.c}, built
- * by Maven into this package's resources), called through the FFM API: what {@link QuantizedMath#rows}
- * computes, up to the rounding of fp32 sums, about twice as fast from memory because C can prefetch.
+ * The CPU backend's two hottest kernels in C ({@code src/main/c/cpu_kernels.c}, built by Maven into
+ * this package's resources), called through the FFM API: the decode products of block-quantized
+ * weights, what {@link QuantizedMath#rows} computes up to the rounding of fp32 sums, but able to
+ * prefetch; and the prefill product over a widened tile, {@link VectorMath#tileRows} bit for bit.
  * Present on x86-64 Linux with AVX-512 where the build found a C compiler; {@link #UNAVAILABLE} says
  * why not otherwise.
  */
-final class NativeQuantizedMath {
-    private static final String LIBRARY = "linux-x86_64/libquantized_kernels.so";
+final class NativeKernels {
+    private static final String LIBRARY = "linux-x86_64/libcpu_kernels.so";
     private static final MethodHandle ROWS;
+    private static final MethodHandle TILE_ROWS;
     /** Why the native kernels cannot be used here, or null when they can. */
     static final String UNAVAILABLE;
 
     static {
-        MethodHandle rows = null;
+        MethodHandle rows = null, tileRows = null;
         String unavailable;
         try {
             SymbolLookup library = load();
@@ -40,11 +42,16 @@ final class NativeQuantizedMath {
             if ((int) supported.invokeExact() == 0) {
                 unavailable = "this CPU lacks AVX-512 (F, BW, VL), F16C or FMA";
             } else {
-                // critical: the activations and outputs are Java arrays, passed without a copy; a call is one task's rows (well under a millisecond).
+                // critical: activations, outputs and scratch are Java arrays, passed without a copy; a call is one task's rows
+                // or one tile (milliseconds at most), during which this thread holds up a garbage collection.
                 rows = linker.downcallHandle(library.find("em_quantized_rows").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
                                 ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                                 ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                        Linker.Option.critical(true));
+                tileRows = linker.downcallHandle(library.find("em_tile_rows").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                                ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         Linker.Option.critical(true));
                 unavailable = null;
             }
@@ -52,10 +59,11 @@ final class NativeQuantizedMath {
             unavailable = e.getMessage() == null ? e.toString() : e.getMessage();
         }
         ROWS = rows;
+        TILE_ROWS = tileRows;
         UNAVAILABLE = unavailable;
     }
 
-    private NativeQuantizedMath() {}
+    private NativeKernels() {}
 
     /**
      * The library from this package's resources: loaded where it lies, or, from inside a jar, from a
@@ -64,10 +72,10 @@ final class NativeQuantizedMath {
     private static SymbolLookup load() throws IOException, URISyntaxException {
         String platform = System.getProperty("os.name").toLowerCase(Locale.ROOT) + "-" + System.getProperty("os.arch");
         if (!platform.equals("linux-amd64")) throw new IOException("the native kernels are built for x86-64 Linux only, not " + platform);
-        URL url = NativeQuantizedMath.class.getResource(LIBRARY);
+        URL url = NativeKernels.class.getResource(LIBRARY);
         if (url == null) throw new IOException("the build made no " + LIBRARY + " (it found no C compiler)");
         if (url.getProtocol().equals("file")) return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
-        Path copy = Files.createTempFile("expertmesh-quantized-kernels", ".so");
+        Path copy = Files.createTempFile("expertmesh-cpu-kernels", ".so");
         try {
             try (InputStream in = url.openStream()) {
                 Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
@@ -82,7 +90,7 @@ final class NativeQuantizedMath {
      * {@code out[t][r] = W[r] · x[t]} for weight rows [r0, r1) and every activation row t of {@code x}
      * (natural order), as {@link QuantizedMath#rows}. Every bound the C code relies on is checked here.
      */
-    static void rows(WeightMatrix w, int r0, int r1, FloatMatrix x, FloatMatrix out) {
+    static void quantizedRows(WeightMatrix w, int r0, int r1, FloatMatrix x, FloatMatrix out) {
         int type = switch (w.dtype()) {
             case Q8_0 -> 0;
             case Q4_0 -> 1;
@@ -103,6 +111,25 @@ final class NativeQuantizedMath {
                     x.cols(), MemorySegment.ofArray(out.data()), out.cols(), MemorySegment.ofArray(sums));
         } catch (Throwable e) {
             throw new IllegalStateException("native quantized kernel failed on " + w.name(), e);
+        }
+    }
+
+    /**
+     * {@link VectorMath#tileRows} for 16-lane vectors, bit for bit: every activation row of {@code xp}
+     * times the {@code tileRows} fp32 rows of {@code tile}, into columns [r0, r0+tileRows) of {@code out}.
+     * {@code acc}: at least {@link VectorMath#accumulatorFloats} floats with six-row passes.
+     */
+    static void tileRows(MemorySegment tile, int tileRows, int cols, int r0, FloatMatrix xp, FloatMatrix out, float[] acc) {
+        if (xp.cols() != cols || tile.byteSize() < 4L * tileRows * cols || r0 < 0 || r0 + tileRows > out.cols() || out.rows() < xp.rows()
+                || acc.length < 4 * ((tileRows + 3) / 4) * 6 * 16) {
+            throw new IllegalArgumentException("tile of " + tileRows + " x " + cols + " at row " + r0 + " for activations [" + xp.rows() + ", "
+                    + xp.cols() + "] into [" + out.rows() + ", " + out.cols() + "]");
+        }
+        try {
+            TILE_ROWS.invokeExact(tile, tileRows, cols, r0, MemorySegment.ofArray(xp.data()), xp.rows(), MemorySegment.ofArray(out.data()), out.cols(),
+                    MemorySegment.ofArray(acc));
+        } catch (Throwable e) {
+            throw new IllegalStateException("native tile kernel failed", e);
         }
     }
 }
