@@ -168,7 +168,8 @@ public final class CpuBackend implements KernelBackend {
         int rows = r1 - r0;
         Scratch s = scratch.get();
         s.ensure(rows, w.cols());
-        VectorMath.widenRows(w, r0, rows, s.tile, s.row, s.permuted);
+        if (kernels == CpuKernels.NATIVE && w.dtype().isQuantized()) NativeKernels.dequantizeRows(w, r0, rows, s.tile);
+        else VectorMath.widenRows(w, r0, rows, s.tile, s.row, s.permuted);
         // The C kernel is the Java one for 16 lanes, bit for bit; with other vector widths the Java order differs, so it keeps the product.
         if (kernels == CpuKernels.NATIVE && VectorMath.LANES == 16) NativeKernels.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
         else VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);

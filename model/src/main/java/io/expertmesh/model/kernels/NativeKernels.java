@@ -21,7 +21,8 @@ import java.util.Locale;
  * The CPU backend's two hottest kernels in C ({@code src/main/c/cpu_kernels.c}, built by Maven into
  * this package's resources), called through the FFM API: the decode products of block-quantized
  * weights, what {@link QuantizedMath#rows} computes up to the rounding of fp32 sums, but able to
- * prefetch; and the prefill product over a widened tile, {@link VectorMath#tileRows} bit for bit.
+ * prefetch; and, for prefill, the dequantization of a tile ({@link QuantizedMath#dequantizeRow}) and the
+ * product over it ({@link VectorMath#tileRows}), both bit for bit.
  * Present on x86-64 Linux with AVX-512 where the build found a C compiler; {@link #UNAVAILABLE} says
  * why not otherwise.
  */
@@ -29,11 +30,12 @@ final class NativeKernels {
     private static final String LIBRARY = "linux-x86_64/libcpu_kernels.so";
     private static final MethodHandle ROWS;
     private static final MethodHandle TILE_ROWS;
+    private static final MethodHandle DEQUANTIZE_ROWS;
     /** Why the native kernels cannot be used here, or null when they can. */
     static final String UNAVAILABLE;
 
     static {
-        MethodHandle rows = null, tileRows = null;
+        MethodHandle rows = null, tileRows = null, dequantizeRows = null;
         String unavailable;
         try {
             SymbolLookup library = load();
@@ -53,6 +55,10 @@ final class NativeKernels {
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                                 ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         Linker.Option.critical(true));
+                dequantizeRows = linker.downcallHandle(library.find("em_dequantize_rows").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                        Linker.Option.critical(true));
                 unavailable = null;
             }
         } catch (Throwable e) {
@@ -60,6 +66,7 @@ final class NativeKernels {
         }
         ROWS = rows;
         TILE_ROWS = tileRows;
+        DEQUANTIZE_ROWS = dequantizeRows;
         UNAVAILABLE = unavailable;
     }
 
@@ -91,13 +98,7 @@ final class NativeKernels {
      * (natural order), as {@link QuantizedMath#rows}. Every bound the C code relies on is checked here.
      */
     static void quantizedRows(WeightMatrix w, int r0, int r1, FloatMatrix x, FloatMatrix out) {
-        int type = switch (w.dtype()) {
-            case Q8_0 -> 0;
-            case Q4_0 -> 1;
-            case Q4_K -> 2;
-            case Q6_K -> 3;
-            default -> throw new IllegalArgumentException(w.name() + ": " + w.dtype() + " is not block-quantized");
-        };
+        int type = typeCode(w);
         if (x.cols() != w.cols() || w.cols() % w.dtype().blockElements() != 0) {
             throw new IllegalArgumentException(w.name() + ": " + x.cols() + " activations for " + w.cols() + " columns of " + w.dtype());
         }
@@ -131,5 +132,35 @@ final class NativeKernels {
         } catch (Throwable e) {
             throw new IllegalStateException("native tile kernel failed", e);
         }
+    }
+
+    /**
+     * Weight rows [r0, r0+rows) of a block-quantized matrix dequantized into the first {@code rows}
+     * rows of {@code tile} (natural order, native byte order): {@link WeightMatrix#readRow}'s values,
+     * bit for bit, as {@link QuantizedMath#dequantizeRow} gives them.
+     */
+    static void dequantizeRows(WeightMatrix w, int r0, int rows, MemorySegment tile) {
+        int type = typeCode(w);
+        if (w.cols() % w.dtype().blockElements() != 0 || r0 < 0 || rows < 0 || r0 + rows > w.rows() || w.data().byteSize() < w.byteSize()
+                || tile.byteSize() < 4L * rows * w.cols()) {
+            throw new IllegalArgumentException(w.name() + ": rows [" + r0 + ", " + (r0 + rows) + ") of " + w.rows() + " into a tile of "
+                    + tile.byteSize() + " bytes");
+        }
+        try {
+            DEQUANTIZE_ROWS.invokeExact(type, w.data(), w.rowBytes(), w.cols() / w.dtype().blockElements(), r0, rows, tile);
+        } catch (Throwable e) {
+            throw new IllegalStateException("native dequantization failed on " + w.name(), e);
+        }
+    }
+
+    /** The C code's number for a block-quantized type (cpu_kernels.c's enum). */
+    private static int typeCode(WeightMatrix w) {
+        return switch (w.dtype()) {
+            case Q8_0 -> 0;
+            case Q4_0 -> 1;
+            case Q4_K -> 2;
+            case Q6_K -> 3;
+            default -> throw new IllegalArgumentException(w.name() + ": " + w.dtype() + " is not block-quantized");
+        };
     }
 }

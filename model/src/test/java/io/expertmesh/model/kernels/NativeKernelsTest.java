@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import io.expertmesh.model.safetensors.DType;
+import io.expertmesh.model.weights.QuantFixture;
+import io.expertmesh.model.weights.Quantize;
+import io.expertmesh.model.weights.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -16,8 +20,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The C kernels ({@link NativeKernels}): built and loaded where they can run, and the same tile products as the Java ones. */
+/** The C kernels ({@link NativeKernels}): built and loaded where they can run, and the same tiles and tile products as the Java ones. */
 class NativeKernelsTest {
     /** Whether this machine can run the C kernels, from /proc/cpuinfo rather than from the library itself. */
     static boolean nativeKernelsExpected() {
@@ -75,6 +81,37 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * The gguf-py fixture's blocks (random bytes, zero, -0, ±65504, subnormal and NaN scales), and
+     * rows quantized from Gaussian weights, dequantized into a tile: {@link WeightMatrix#readRow}'s
+     * values bit for bit (NaN where it gives NaN).
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void tileDequantizationEqualsReadRowBitForBit(DType type) {
+        assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
+        MemorySegment blocks = QuantFixture.blocks(type);
+        int fixtureCols = 3 * type.blockElements();
+        var extreme = new WeightMatrix("fixture", type, (int) (blocks.byteSize() / type.byteSize(fixtureCols)), fixtureCols, blocks);
+        int cols = 5 * type.blockElements();
+        MemorySegment f32 = Arena.ofAuto().allocate(4L * 11 * cols);
+        var random = new SplittableRandom(5);
+        for (long i = 0; i < 11L * cols; i++) f32.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());
+        WeightMatrix gaussian = Quantize.matrix(new WeightMatrix("gaussian", DType.F32, 11, cols, f32), type, Arena.ofAuto());
+        for (WeightMatrix w : List.of(extreme, gaussian)) {
+            int r0 = 1, rows = w.rows() - 1;
+            MemorySegment tile = Arena.ofAuto().allocate(4L * rows * w.cols(), 64);
+            NativeKernels.dequantizeRows(w, r0, rows, tile);
+            float[] expected = new float[w.cols()];
+            for (int r = 0; r < rows; r++) {
+                w.readRow(r0 + r, expected, 0);
+                float[] actual = tile.asSlice(4L * r * w.cols(), 4L * w.cols()).toArray(ValueLayout.JAVA_FLOAT);
+                int i = QuantFixture.firstMismatch(expected, actual), row = r0 + r;
+                assertEquals(-1, i, () -> type + " " + w.name() + " row " + row + " column " + i + ": " + expected[i] + " vs " + actual[i]);
+            }
+        }
+    }
+
     @Test
     void aTileThatDoesNotFitItsOutputIsRefusedBeforeTheCall() {
         assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
@@ -83,5 +120,8 @@ class NativeKernelsTest {
         assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 1, x, FloatMatrix.zeros(2, 4), new float[384]));
         assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 5, 32, 0, x, FloatMatrix.zeros(2, 8), new float[768]));
         assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 0, x, FloatMatrix.zeros(2, 4), new float[100]));
+        var w = new WeightMatrix("w", DType.Q8_0, 8, 32, Arena.ofAuto().allocate(8 * 34));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 4, 5, Arena.ofAuto().allocate(4L * 5 * 32)));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 0, 5, tile));
     }
 }
