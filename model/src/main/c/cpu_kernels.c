@@ -10,9 +10,10 @@
  *   bandwidth it gets with software prefetches a few KiB ahead (one thread, Q4_K rows from memory, a
  *   throwaway C harness on the Xeon machine: 3.1 vs 6.3 GB/s); and C2's loops carry segment bounds
  *   checks and address arithmetic that these do not.
- * - em_tile_rows: the prefill product over a tile of weight rows widened to fp32, VectorMath.tileRows
- *   for 16 lanes bit for bit (same fused multiply-adds in the same order, same fold), without the
- *   bounds checks of the Java loops.
+ * - em_dequantize_rows and em_tile_rows, for prefill: quantized weight rows dequantized into a tile
+ *   (WeightMatrix.readRow's values bit for bit), and the product over a tile of rows widened to fp32,
+ *   VectorMath.tileRows for 16 lanes bit for bit (same fused multiply-adds in the same order, same
+ *   fold), without the bounds checks of the Java loops.
  *
  * The file is compiled without -m flags (and with -ffp-contract=off, so that no a * b + c of the
  * scalar code is fused behind the Java order's back): only the kernels carry target attributes, and
@@ -131,15 +132,25 @@ KERNEL static float q4_K_dot(const uint8_t* w, int blocks, const float* x, const
 /*
  * Q6_K: w = (d·scale)·(q - 32), a signed scale per 16 weights. Half h of a super-block keeps its low
  * nibbles in ql[64h..64h+64) and its high bits in qh[32h..32h+32): weight 128h + 32·part + k takes
- * nibble part/2 of ql[64h + 32·(part%2) + k] and bits 2·part of qh[32h + k]. The quants are
- * assembled as bytes, 32 to a 256-bit operation, and widened from a small buffer.
+ * nibble part/2 of ql[64h + 32·(part%2) + k] and bits 2·part of qh[32h + k]. The quants of half h
+ * are assembled as bytes minus 32, 32 to a 256-bit operation, into q[part][k], and widened from there.
  */
+KERNEL static inline void q6_K_quants(const uint8_t* w, int h, int8_t q[4][32]) {
+    const __m256i low = _mm256_set1_epi8(0xF), top = _mm256_set1_epi8(0x30), offset = _mm256_set1_epi8(32);
+    __m256i qa = _mm256_loadu_si256((const __m256i*) (w + 64 * h)), qb = _mm256_loadu_si256((const __m256i*) (w + 64 * h + 32));
+    __m256i qh = _mm256_loadu_si256((const __m256i*) (w + 128 + 32 * h));
+    _mm256_storeu_si256((__m256i*) q[0], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(qa, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top)), offset));
+    _mm256_storeu_si256((__m256i*) q[1], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(qb, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top)), offset));
+    _mm256_storeu_si256((__m256i*) q[2], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qa, 4), low), _mm256_and_si256(qh, top)), offset));
+    _mm256_storeu_si256((__m256i*) q[3], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low), _mm256_and_si256(_mm256_srli_epi16(qh, 2), top)), offset));
+}
+
+/* Sixteen signed bytes as floats. */
 KERNEL static inline __m512 signed_bytes_as_floats(const int8_t* p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*) p)));
 }
 
 KERNEL static float q6_K_dot(const uint8_t* w, int blocks, const float* x) {
-    const __m256i low = _mm256_set1_epi8(0xF), top = _mm256_set1_epi8(0x30), offset = _mm256_set1_epi8(32);
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int8_t q[4][32];
     for (int b = 0; b < blocks; b++, w += 210, x += 256) {
@@ -147,12 +158,7 @@ KERNEL static float q6_K_dot(const uint8_t* w, int blocks, const float* x) {
         float d = half_to_float(w + 208);
         const int8_t* scales = (const int8_t*) (w + 192);
         for (int h = 0; h < 2; h++) {
-            __m256i qa = _mm256_loadu_si256((const __m256i*) (w + 64 * h)), qb = _mm256_loadu_si256((const __m256i*) (w + 64 * h + 32));
-            __m256i qh = _mm256_loadu_si256((const __m256i*) (w + 128 + 32 * h));
-            _mm256_storeu_si256((__m256i*) q[0], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(qa, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top)), offset));
-            _mm256_storeu_si256((__m256i*) q[1], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(qb, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top)), offset));
-            _mm256_storeu_si256((__m256i*) q[2], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qa, 4), low), _mm256_and_si256(qh, top)), offset));
-            _mm256_storeu_si256((__m256i*) q[3], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low), _mm256_and_si256(_mm256_srli_epi16(qh, 2), top)), offset));
+            q6_K_quants(w, h, q);
             const float* xp = x + 128 * h;
             const int8_t* sc = scales + 8 * h;
             for (int part = 0; part < 4; part++) {
@@ -242,18 +248,12 @@ KERNEL static void q4_K_row(const uint8_t* w, int blocks, float* y) {
 }
 
 KERNEL static void q6_K_row(const uint8_t* w, int blocks, float* y) {
-    const __m256i low = _mm256_set1_epi8(0xF), top = _mm256_set1_epi8(0x30), offset = _mm256_set1_epi8(32);
     int8_t q[4][32];
     for (int b = 0; b < blocks; b++, w += 210, y += 256) {
         float d = half_to_float(w + 208);
         const int8_t* scales = (const int8_t*) (w + 192);
         for (int h = 0; h < 2; h++) {
-            __m256i qa = _mm256_loadu_si256((const __m256i*) (w + 64 * h)), qb = _mm256_loadu_si256((const __m256i*) (w + 64 * h + 32));
-            __m256i qh = _mm256_loadu_si256((const __m256i*) (w + 128 + 32 * h));
-            _mm256_storeu_si256((__m256i*) q[0], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(qa, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top)), offset));
-            _mm256_storeu_si256((__m256i*) q[1], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(qb, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top)), offset));
-            _mm256_storeu_si256((__m256i*) q[2], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qa, 4), low), _mm256_and_si256(qh, top)), offset));
-            _mm256_storeu_si256((__m256i*) q[3], _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low), _mm256_and_si256(_mm256_srli_epi16(qh, 2), top)), offset));
+            q6_K_quants(w, h, q);
             for (int part = 0; part < 4; part++) {
                 for (int l = 0; l < 32; l += 16) {
                     int e = 128 * h + 32 * part + l;

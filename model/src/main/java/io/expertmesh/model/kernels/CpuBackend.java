@@ -61,7 +61,7 @@ public final class CpuBackend implements KernelBackend {
         }
     }
 
-    /** A backend with the quantized kernels {@link CpuKernels#configured()} chooses. */
+    /** A backend with the kernels {@link CpuKernels#configured()} chooses. */
     public CpuBackend(int threads) {
         this(threads, CpuKernels.configured());
     }
@@ -77,10 +77,6 @@ public final class CpuBackend implements KernelBackend {
     @Override
     public String name() {
         return kernels == CpuKernels.NATIVE ? "cpu (native kernels)" : "cpu";
-    }
-
-    public CpuKernels kernels() {
-        return kernels;
     }
 
     @Override
