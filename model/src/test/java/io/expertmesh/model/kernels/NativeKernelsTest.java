@@ -113,7 +113,7 @@ class NativeKernelsTest {
     }
 
     @Test
-    void aTileThatDoesNotFitItsOutputIsRefusedBeforeTheCall() {
+    void tilesAndRowsThatDoNotFitAreRefusedBeforeTheCall() {
         assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
         MemorySegment tile = Arena.ofAuto().allocate(4L * 4 * 32, 64);
         FloatMatrix x = FloatMatrix.zeros(2, 32);
