@@ -338,8 +338,9 @@ KERNEL static inline float fold16(const float* lanes) {
 
 /*
  * VectorMath.tileRows for 16-lane vectors, bit for bit: out[t·out_cols + r0 + r] = tile row r ·
- * activation row t for r < tile_rows (rows of cols floats) and t < n. Every product keeps the canonical order, whichever block computes it: lane l sums
- * k ≡ l (mod 16) over [0, bound) in ascending k with fused multiply-adds, the lanes fold by
+ * activation row t for r < tile_rows (rows of cols floats) and t < n. Every product keeps the
+ * canonical order, whichever block computes it: lane l sums k ≡ l (mod 16) over [0, bound) in
+ * ascending k with fused multiply-adds, the lanes fold by
  * VectorMath.fold's tree, then the columns from bound = cols - cols % 32 on are added one fused
  * multiply-add at a time. acc: scratch of 4·ceil(tile_rows/4)·6·16 floats.
  */
