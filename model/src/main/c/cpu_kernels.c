@@ -228,20 +228,24 @@ KERNEL static void q4_0_row(const uint8_t* w, int blocks, float* y) {
     }
 }
 
+/*
+ * A sub-block's 16 possible values, (d·scale)·n - dmin·min for n = 0..15, rounded as the per-weight
+ * formula rounds them, and looked up by nibble (vpermps reads the low four bits of each index).
+ */
 KERNEL static void q4_K_row(const uint8_t* w, int blocks, float* y) {
-    const __m512i low = _mm512_set1_epi32(0xF);
+    const __m512 nibble = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int b = 0; b < blocks; b++, w += 144, y += 256) {
         float d = half_to_float(w), dmin = half_to_float(w + 2);
         const uint8_t* s = w + 4;
         for (int j = 0; j < 8; j++) {
             int scale = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
             int min = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-            __m512 sc = _mm512_set1_ps(d * (float) scale), mn = _mm512_set1_ps(dmin * (float) min);
+            __m512 values = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float) scale), nibble), _mm512_set1_ps(dmin * (float) min));
             const uint8_t* q = w + 16 + 32 * (j / 2);
             for (int l = 0; l < 32; l += 16) {
                 __m512i v = unsigned_bytes(q + l);
-                v = j % 2 == 0 ? _mm512_and_si512(v, low) : _mm512_srli_epi32(v, 4);
-                _mm512_storeu_ps(y + 32 * j + l, _mm512_sub_ps(_mm512_mul_ps(sc, _mm512_cvtepi32_ps(v)), mn));
+                if (j % 2 == 1) v = _mm512_srli_epi32(v, 4);
+                _mm512_storeu_ps(y + 32 * j + l, _mm512_permutexvar_ps(v, values));
             }
         }
     }
@@ -266,13 +270,16 @@ KERNEL static void q6_K_row(const uint8_t* w, int blocks, float* y) {
 }
 
 /*
- * Weight rows [r0, r0 + rows) dequantized into tile rows 0 .. rows-1 of cols = blocks · block
- * elements floats each, in their natural order: WeightMatrix.readRow's values, bit for bit.
+ * Blocks [first_block, first_block + blocks) of weight rows [r0, r0 + rows) dequantized into tile rows
+ * 0 .. rows-1 of blocks · block elements floats each, in their natural order: WeightMatrix.readRow's
+ * values, bit for bit.
  */
-KERNEL void em_dequantize_rows(int type, const uint8_t* w, int64_t row_bytes, int blocks, int r0, int rows, float* tile) {
-    int cols = blocks * (type == EM_Q4_K || type == EM_Q6_K ? 256 : 32);
+KERNEL void em_dequantize_rows(int type, const uint8_t* w, int64_t row_bytes, int first_block, int blocks, int r0, int rows, float* tile) {
+    int k_quants = type == EM_Q4_K || type == EM_Q6_K;
+    int cols = blocks * (k_quants ? 256 : 32);
+    int64_t skip = (int64_t) first_block * (type == EM_Q8_0 ? 34 : type == EM_Q4_0 ? 18 : type == EM_Q4_K ? 144 : 210);
     for (int r = 0; r < rows; r++) {
-        const uint8_t* row = w + (r0 + r) * row_bytes;
+        const uint8_t* row = w + (r0 + r) * row_bytes + skip;
         float* y = tile + (int64_t) r * cols;
         switch (type) {
             case EM_Q8_0: q8_0_row(row, blocks, y); break;
@@ -291,21 +298,21 @@ KERNEL void em_dequantize_rows(int type, const uint8_t* w, int64_t row_bytes, in
 #define TILE_K_CHUNK 1024
 
 /*
- * acc[(T·i + j)·16 ..] += tile rows w + i·cols (i < R) times activation rows x + j·cols (j < T) over
- * [k0, k1), one fused multiply-add per lane and 16 columns, in ascending k: VectorMath's fourBySix
- * and its smaller kin, for any R ≤ 4 and T ≤ 6 (inlined with constant R and T, the loops unroll and
- * the 24 accumulators stay in registers).
+ * acc[(T·i + j)·16 ..] += tile rows w + i·w_stride (i < R) times activation rows x + j·x_stride (j < T)
+ * over len columns, one fused multiply-add per lane and 16 columns, in ascending k: VectorMath's
+ * fourBySix and its smaller kin, for any R ≤ 4 and T ≤ 6 (inlined with constant R and T, the loops
+ * unroll and the 24 accumulators stay in registers).
  */
-KERNEL static inline __attribute__((always_inline)) void tile_block(int R, int T, const float* w, int cols, const float* x, int k0, int k1,
-        float* acc) {
+KERNEL static inline __attribute__((always_inline)) void tile_block(int R, int T, const float* w, int w_stride, const float* x, int x_stride,
+        int len, float* acc) {
     __m512 a[4][6];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) a[i][j] = _mm512_loadu_ps(acc + (T * i + j) * 16);
-    for (int k = k0; k < k1; k += 16) {
+    for (int k = 0; k < len; k += 16) {
         __m512 v[4];
-        for (int i = 0; i < R; i++) v[i] = _mm512_loadu_ps(w + i * cols + k);
+        for (int i = 0; i < R; i++) v[i] = _mm512_loadu_ps(w + i * w_stride + k);
         for (int j = 0; j < T; j++) {
-            __m512 u = _mm512_loadu_ps(x + j * cols + k);
+            __m512 u = _mm512_loadu_ps(x + j * x_stride + k);
             for (int i = 0; i < R; i++) a[i][j] = _mm512_fmadd_ps(v[i], u, a[i][j]);
         }
     }
@@ -313,9 +320,9 @@ KERNEL static inline __attribute__((always_inline)) void tile_block(int R, int T
         for (int j = 0; j < T; j++) _mm512_storeu_ps(acc + (T * i + j) * 16, a[i][j]);
 }
 
-#define TILE_BLOCK_CASE(R, T) case 8 * (R) + (T): tile_block(R, T, w, cols, x, k0, k1, acc); break;
+#define TILE_BLOCK_CASE(R, T) case 8 * (R) + (T): tile_block(R, T, w, w_stride, x, x_stride, len, acc); break;
 
-KERNEL static void tile_block_any(int R, int T, const float* w, int cols, const float* x, int k0, int k1, float* acc) {
+KERNEL static void tile_block_any(int R, int T, const float* w, int w_stride, const float* x, int x_stride, int len, float* acc) {
     switch (8 * R + T) {
         TILE_BLOCK_CASE(4, 6) TILE_BLOCK_CASE(4, 5) TILE_BLOCK_CASE(4, 4) TILE_BLOCK_CASE(4, 3) TILE_BLOCK_CASE(4, 2) TILE_BLOCK_CASE(4, 1)
         TILE_BLOCK_CASE(3, 6) TILE_BLOCK_CASE(3, 5) TILE_BLOCK_CASE(3, 4) TILE_BLOCK_CASE(3, 3) TILE_BLOCK_CASE(3, 2) TILE_BLOCK_CASE(3, 1)
@@ -337,32 +344,167 @@ KERNEL static inline float fold16(const float* lanes) {
 }
 
 /*
- * VectorMath.tileRows for 16-lane vectors, bit for bit: out[t·out_cols + r0 + r] = tile row r ·
- * activation row t for r < tile_rows (rows of cols floats) and t < n. Every product keeps the
- * canonical order, whichever block computes it: lane l sums k ≡ l (mod 16) over [0, bound) in
- * ascending k with fused multiply-adds, the lanes fold by
- * VectorMath.fold's tree, then the columns from bound = cols - cols % 32 on are added one fused
- * multiply-add at a time. acc: scratch of 4·ceil(tile_rows/4)·6·16 floats.
+ * VectorMath.tileRows for 16-lane vectors, bit for bit: out[t·out_cols + r0 + r] = weight row r ·
+ * activation row t for r < tile_rows and t < n, activation rows of cols floats every x_stride floats
+ * (the caller copies them to rows that start on cache lines: loads that straddle two lines made the
+ * kernel 12 % slower in a throwaway one-thread harness, 92 vs 105 GFLOP/s). Every product keeps
+ * the canonical order, whichever block computes it: lane l sums k ≡ l (mod 16) over [0, bound) in
+ * ascending k with fused multiply-adds, the lanes fold by VectorMath.fold's tree, then the columns
+ * from bound = cols - cols % 32 on are added one fused multiply-add at a time.
+ *
+ * The tile holds columns [k0, k0 + tile_cols) of its rows (rows of tile_cols floats), so a matrix
+ * whose whole rows would leave room for only a few in L2 is walked in column blocks, one call each,
+ * in ascending k0: then acc keeps every product's lanes between calls (16·n·tile_rows floats, zeroed
+ * by the call with k0 = 0) and the call whose block ends at cols writes out. A tile of whole rows
+ * needs only 4·ceil(tile_rows/4)·6·16 floats of acc. Blocks other than the last start and end on
+ * multiples of 32 (the caller checks).
  */
-KERNEL void em_tile_rows(const float* tile, int tile_rows, int cols, int r0, const float* x, int n, float* out, int out_cols, float* acc) {
+KERNEL void em_tile_rows(const float* tile, int tile_rows, int tile_cols, int k0, int cols, int r0, const float* x, int x_stride, int n,
+        float* out, int out_cols, float* acc) {
     int bound = cols - cols % 32;
+    int whole = k0 == 0 && tile_cols == cols, last = k0 + tile_cols == cols;
+    int k_end = k0 + tile_cols < bound ? k0 + tile_cols : bound;
     for (int t = 0; t < n; t += 6) {
         int T = n - t < 6 ? n - t : 6;
-        const float* xt = x + (int64_t) t * cols;
-        memset(acc, 0, sizeof(float) * 16 * T * (size_t) tile_rows);
-        for (int k0 = 0; k0 < bound; k0 += TILE_K_CHUNK) {
-            int k1 = k0 + TILE_K_CHUNK < bound ? k0 + TILE_K_CHUNK : bound;
+        const float* xt = x + (int64_t) t * x_stride;
+        float* at = whole ? acc : acc + (int64_t) 16 * t * tile_rows;
+        if (k0 == 0) memset(at, 0, sizeof(float) * 16 * T * (size_t) tile_rows);
+        for (int kc = k0; kc < k_end; kc += TILE_K_CHUNK) {
+            int len = (kc + TILE_K_CHUNK < k_end ? kc + TILE_K_CHUNK : k_end) - kc;
             for (int r = 0; r < tile_rows; r += 4) {
                 int R = tile_rows - r < 4 ? tile_rows - r : 4;
-                tile_block_any(R, T, tile + (int64_t) r * cols, cols, xt, k0, k1, acc + 16 * T * r);
+                tile_block_any(R, T, tile + (int64_t) r * tile_cols + (kc - k0), tile_cols, xt + kc, x_stride, len, at + 16 * T * r);
             }
         }
+        if (!last) continue;
         for (int r = 0; r < tile_rows; r++) {
-            const float* w = tile + (int64_t) r * cols;
+            const float* w = tile + (int64_t) r * tile_cols;
             for (int j = 0; j < T; j++) {
-                float s = fold16(acc + 16 * (T * r + j));
-                for (int k = bound; k < cols; k++) s = fmaf(w[k], xt[(int64_t) j * cols + k], s);
+                float s = fold16(at + 16 * (T * r + j));
+                for (int k = bound; k < cols; k++) s = fmaf(w[k - k0], xt[(int64_t) j * x_stride + k], s);
                 out[(int64_t) (t + j) * out_cols + r0 + r] = s;
+            }
+        }
+    }
+}
+
+/*
+ * Attention, VectorMath.causalAttention bit for bit: the same fused multiply-adds in the same order for
+ * the dot products (VectorMath.dot: lanes over the head dimension, fold16, the tail one at a time) and
+ * the weighted values (one per position, in position order), Math.max's choice for the maximum, the
+ * exp below for VectorMath.exp, and the scores summed one after another.
+ */
+static const float EXP_HI = 88.3762626647949f, EXP_LO = -87.3f, LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f,
+        LN2_LO = -2.12194440e-4f, ROUND = 12582912.0f;
+static const float EXP_POLY[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f,
+        5.0000001201e-1f};
+
+/* VectorMath.exp(FloatVector): min (minps returns its second operand, x, when either is NaN, as Java's min does), a degree-5 polynomial, 2^k. */
+KERNEL static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_set1_ps(EXP_HI), x);
+    __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(EXP_LO), _CMP_LT_OQ);
+    __m512 k = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)), _mm512_set1_ps(ROUND)), _mm512_set1_ps(ROUND));
+    __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-LN2_HI), x);
+    r = _mm512_fmadd_ps(k, _mm512_set1_ps(-LN2_LO), r);
+    __m512 p = _mm512_set1_ps(EXP_POLY[0]);
+    for (int i = 1; i < 6; i++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_POLY[i]));
+    __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i scale = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(k), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mov_ps(~underflow, _mm512_mul_ps(y, _mm512_castsi512_ps(scale)));
+}
+
+/* Math.max: NaN wins, +0 is greater than -0. */
+static inline float java_max(float a, float b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    if (a == 0.0f && b == 0.0f) return signbit(a) ? b : a;
+    return a >= b ? a : b;
+}
+
+/* The canonical dot products of q with keys p .. p+3 (dims floats each, one after another). */
+KERNEL static inline void dot4_canonical(const float* q, const float* keys, int dims, float* out) {
+    int bound = dims - dims % 16;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int k = 0; k < bound; k += 16) {
+        __m512 u = _mm512_loadu_ps(q + k);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(keys + k), u, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(keys + dims + k), u, a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(keys + 2 * dims + k), u, a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(keys + 3 * dims + k), u, a3);
+    }
+    float lanes[4][16];
+    _mm512_storeu_ps(lanes[0], a0);
+    _mm512_storeu_ps(lanes[1], a1);
+    _mm512_storeu_ps(lanes[2], a2);
+    _mm512_storeu_ps(lanes[3], a3);
+    for (int j = 0; j < 4; j++) {
+        float s = fold16(lanes[j]);
+        for (int k = bound; k < dims; k++) s = fmaf(q[k], keys[j * dims + k], s);
+        out[j] = s;
+    }
+}
+
+KERNEL static inline float dot_canonical(const float* q, const float* key, int dims) {
+    int bound = dims - dims % 16;
+    __m512 a = _mm512_setzero_ps();
+    for (int k = 0; k < bound; k += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(key + k), _mm512_loadu_ps(q + k), a);
+    float lanes[16];
+    _mm512_storeu_ps(lanes, a);
+    float s = fold16(lanes);
+    for (int k = bound; k < dims; k++) s = fmaf(q[k], key[k], s);
+    return s;
+}
+
+/* Lanes [0, count) of a 16-lane operation. */
+static inline __mmask16 first_lanes(int count) {
+    return count >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << count) - 1);
+}
+
+/*
+ * Query head g of row i: q[i·q_stride + g·dims ..], out likewise; keys and values: positions
+ * [0, first_position + rows), dims floats each. scores: first_position + rows floats of scratch.
+ */
+KERNEL void em_causal_attention(const float* q, int q_stride, int rows, int heads, int dims, int first_position, const float* keys,
+        const float* values, float scale, float* out, int out_stride, float* scores) {
+    for (int i = 0; i < rows; i++) {
+        int n = first_position + i + 1;
+        for (int g = 0; g < heads; g++) {
+            const float* qi = q + (int64_t) i * q_stride + g * dims;
+            int p = 0;
+            for (; p + 4 <= n; p += 4) dot4_canonical(qi, keys + (int64_t) p * dims, dims, scores + p);
+            for (; p < n; p++) scores[p] = dot_canonical(qi, keys + (int64_t) p * dims, dims);
+            float max = -INFINITY;
+            for (int j = 0; j < n; j++) {
+                scores[j] *= scale;
+                max = java_max(max, scores[j]);
+            }
+            for (int j = 0; j < n; j += 16) {
+                __mmask16 m = first_lanes(n - j);
+                __m512 s = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), _mm512_set1_ps(max));
+                _mm512_mask_storeu_ps(scores + j, m, exp16(s));
+            }
+            float sum = 0;
+            for (int j = 0; j < n; j++) sum += scores[j];
+            for (int j = 0; j < n; j++) scores[j] /= sum;
+            float* o = out + (int64_t) i * out_stride + g * dims;
+            int d = 0;
+            for (; d + 128 <= dims; d += 128) {
+                __m512 acc[8];
+                for (int v = 0; v < 8; v++) acc[v] = _mm512_setzero_ps();
+                for (int j = 0; j < n; j++) {
+                    __m512 w = _mm512_set1_ps(scores[j]);
+                    const float* row = values + (int64_t) j * dims + d;
+                    for (int v = 0; v < 8; v++) acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * v), w, acc[v]);
+                }
+                for (int v = 0; v < 8; v++) _mm512_storeu_ps(o + d + 16 * v, acc[v]);
+            }
+            for (; d < dims; d += 16) {
+                __mmask16 m = first_lanes(dims - d);
+                __m512 acc = _mm512_setzero_ps();
+                for (int j = 0; j < n; j++) {
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, values + (int64_t) j * dims + d), _mm512_set1_ps(scores[j]), acc);
+                }
+                _mm512_mask_storeu_ps(o + d, m, acc);
             }
         }
     }

@@ -1,9 +1,8 @@
 package io.expertmesh.model.engine;
 
+import io.expertmesh.model.kernels.CausalAttention;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.kernels.KernelBackend;
-import io.expertmesh.model.kernels.VectorMath;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -35,11 +34,16 @@ final class Attention {
         }
     }
 
+    /**
+     * One task per sequence, KV head and run of up to {@link #ROWS_PER_TASK} query rows: the keys and
+     * values the rows see are gathered from the cache's blocks into one run each, and the query heads
+     * that read that KV head attend over them ({@link KernelBackend#attention}).
+     */
     static void compute(KernelBackend backend, List<Span> spans, int layer, FloatMatrix q, int heads, int kvHeads,
                         int headDim, FloatMatrix out) {
         int[] firstTask = new int[spans.size() + 1];
         for (int i = 0; i < spans.size(); i++) {
-            firstTask[i + 1] = firstTask[i] + heads * ((spans.get(i).rows() + ROWS_PER_TASK - 1) / ROWS_PER_TASK);
+            firstTask[i + 1] = firstTask[i] + kvHeads * ((spans.get(i).rows() + ROWS_PER_TASK - 1) / ROWS_PER_TASK);
         }
         int group = heads / kvHeads;
         float scale = (float) Math.pow(headDim, -0.5);
@@ -48,52 +52,41 @@ final class Attention {
             while (firstTask[si + 1] <= task) si++;
             Span span = spans.get(si);
             int local = task - firstTask[si];
-            int h = local % heads;
-            int r0 = (local / heads) * ROWS_PER_TASK;
+            int kvh = local % kvHeads;
+            int r0 = (local / kvHeads) * ROWS_PER_TASK;
             int r1 = Math.min(span.rows(), r0 + ROWS_PER_TASK);
-            float[] scores = new float[span.start() + span.rows()];
-            float[] lanes = new float[4 * VectorMath.LANES];
-            for (int i = r0; i < r1; i++) {
-                head(span, layer, q, span.rowOffset() + i, span.start() + i, h, h / group, kvHeads * headDim, headDim, scale, scores, lanes, out);
-            }
+            int positions = span.start() + r1;
+            Gathered kv = GATHERED.get().ensure(positions * headDim);
+            gather(span.cache(), layer, kvh * headDim, kvHeads * headDim, headDim, positions, kv);
+            int column = kvh * group * headDim;
+            backend.attention(new CausalAttention(q.data(), (span.rowOffset() + r0) * q.cols() + column, q.cols(), r1 - r0, group, headDim,
+                    span.start() + r0, kv.keys, kv.values, scale, out.data(), (span.rowOffset() + r0) * out.cols() + column, out.cols()));
         });
     }
 
-    private static void head(Span span, int layer, FloatMatrix q, int row, int position, int h, int kvh, int kvDim,
-                             int headDim, float scale, float[] scores, float[] lanes, FloatMatrix out) {
-        KvCache cache = span.cache();
-        int bs = cache.blockSize();
-        float[] qd = q.data();
-        int qOff = row * q.cols() + h * headDim;
-        int kvOff = kvh * headDim;
-        int n = position + 1;
-        for (int b = 0; b * bs < n; b++) {
-            float[] keys = cache.keyBlock(layer, b);
-            int first = b * bs;
-            int count = Math.min(bs, n - first);
-            int p = 0;
-            for (; p + 4 <= count; p += 4) {
-                int o = p * kvDim + kvOff;
-                VectorMath.dot4(qd, qOff, keys, o, keys, o + kvDim, keys, o + 2 * kvDim, keys, o + 3 * kvDim, headDim, lanes, scores, first + p);
+    /** A thread's runs of one KV head's keys and values. */
+    private static final class Gathered {
+        float[] keys = new float[0];
+        float[] values = new float[0];
+
+        Gathered ensure(int floats) {
+            if (keys.length < floats) {
+                keys = new float[floats];
+                values = new float[floats];
             }
-            for (; p < count; p++) scores[first + p] = VectorMath.dot(qd, qOff, keys, p * kvDim + kvOff, headDim);
+            return this;
         }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            scores[j] *= scale;
-            max = Math.max(max, scores[j]);
-        }
-        for (int j = 0; j < n; j++) scores[j] -= max;
-        VectorMath.exp(scores, 0, n);
-        float sum = 0;
-        for (int j = 0; j < n; j++) sum += scores[j];
-        for (int j = 0; j < n; j++) scores[j] /= sum;
-        int oOff = row * out.cols() + h * headDim;
-        Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
-        for (int b = 0; b * bs < n; b++) {
-            int first = b * bs;
-            VectorMath.weightedRows(scores, first, cache.valueBlock(layer, b), kvOff, kvDim, Math.min(bs, n - first), headDim,
-                    out.data(), oOff);
+    }
+
+    private static final ThreadLocal<Gathered> GATHERED = ThreadLocal.withInitial(Gathered::new);
+
+    /** Positions [0, positions) of the KV head whose columns start at {@code column}, one after another. */
+    private static void gather(KvCache cache, int layer, int column, int kvDim, int headDim, int positions, Gathered kv) {
+        int bs = cache.blockSize();
+        for (int p = 0; p < positions; p++) {
+            int off = (p % bs) * kvDim + column;
+            System.arraycopy(cache.keyBlock(layer, p / bs), off, kv.keys, p * headDim, headDim);
+            System.arraycopy(cache.valueBlock(layer, p / bs), off, kv.values, p * headDim, headDim);
         }
     }
 }

@@ -13,11 +13,13 @@ import java.util.function.IntConsumer;
  * Vector API kernels on a fixed pool of platform threads. Matrix products split the weight rows
  * into tasks: with few activation rows (decode) each task streams its BF16 or block-quantized rows
  * once from memory, widening or dequantizing in registers; with many (prefill) each task widens a
- * tile of rows into a per-thread scratch buffer that stays in L2 and runs a 4×4 register-blocked
- * kernel over all activation rows. BF16, F16 and F32 weights are dotted with activations permuted
+ * tile of rows into a per-thread scratch buffer that stays in L2 and runs a register-blocked kernel
+ * (four weight rows by six activation rows, by four with narrower vectors) over all activation rows. BF16, F16 and F32 weights are dotted with activations permuted
  * into {@link VectorMath#permute}'s order, quantized ones with the activations as they are
- * ({@link QuantizedMath}). Where {@link CpuKernels} says so, the quantized decode products and the
- * tile products run in C instead ({@link NativeKernels}).
+ * ({@link QuantizedMath}). Where {@link CpuKernels} says so, the quantized decode products, the
+ * tiles (dequantization and product, over activation rows copied to cache-line-aligned memory) and
+ * attention run in C instead ({@link NativeKernels}), with the Java kernels' results bit for bit
+ * except for the decode products' rounding.
  */
 public final class CpuBackend implements KernelBackend {
     /** Activation rows up to which weights are streamed rather than tiled. */
@@ -31,6 +33,13 @@ public final class CpuBackend implements KernelBackend {
     private static final long MAX_STREAM_TASK_BYTES = 4 * 1024 * 1024;
     private static final int STREAM_TASKS_PER_THREAD = 8;
     private static final long TILE_BYTES = 384 * 1024;
+    /**
+     * Native tiles of quantized rows wider than this are walked in column blocks of this many columns,
+     * so that a tile keeps at least 32 rows: with whole rows of the 12288-column dense down projection a
+     * tile held 4, each pass over the activations served only those, and the product ran at half the
+     * speed (one-thread C harness on the Xeon machine, 512 activation rows: 47 vs 100 GFLOP/s).
+     */
+    private static final int NATIVE_TILE_COLS = 3072;
     private static final int ELEMENTWISE_TASK = 16 * 1024;
     private static final long CACHE_LINE = 64;
 
@@ -49,15 +58,17 @@ public final class CpuBackend implements KernelBackend {
         float[] row = new float[0];
         float[] permuted = new float[0];
         float[] acc = new float[0];
+        float[] scores = new float[0];
+        final float[] lanes = new float[4 * VectorMath.LANES];
 
-        void ensure(int tileRows, int cols) {
-            long bytes = 4L * tileRows * cols;
+        void ensure(int tileRows, int tileCols, int cols, long accFloats) {
+            long bytes = 4L * tileRows * tileCols;
             if (tile.byteSize() < bytes) tile = Arena.ofAuto().allocate(bytes, CACHE_LINE);
             if (row.length < cols) {
                 row = new float[cols];
                 permuted = new float[cols];
             }
-            if (acc.length < VectorMath.accumulatorFloats(tileRows)) acc = new float[VectorMath.accumulatorFloats(tileRows)];
+            if (acc.length < accFloats) acc = new float[Math.toIntExact(accFloats)];
         }
     }
 
@@ -86,9 +97,23 @@ public final class CpuBackend implements KernelBackend {
 
     @Override
     public void matmul(List<MatMul> products) {
-        int count = products.size();
         Map<FloatMatrix, FloatMatrix> permuted = new IdentityHashMap<>();
         for (MatMul m : products) if (permutes(m)) permuted.computeIfAbsent(m.x(), this::permuted);
+        if (products.stream().noneMatch(this::tilesInC)) {
+            run(products, permuted, Map.of());
+            return;
+        }
+        try (Arena arena = Arena.ofShared()) {
+            Map<FloatMatrix, AlignedRows> aligned = new IdentityHashMap<>();
+            for (MatMul m : products) if (tilesInC(m)) aligned.computeIfAbsent(input(m, permuted), x -> AlignedRows.allocate(x, arena));
+            List<Map.Entry<FloatMatrix, AlignedRows>> copies = List.copyOf(aligned.entrySet());
+            runner.run(copies.size(), i -> copies.get(i).getValue().fill(copies.get(i).getKey()));
+            run(products, permuted, aligned);
+        }
+    }
+
+    private void run(List<MatMul> products, Map<FloatMatrix, FloatMatrix> permuted, Map<FloatMatrix, AlignedRows> aligned) {
+        int count = products.size();
         long streamed = 0;
         for (MatMul m : products) if (streams(m, kernels)) streamed += m.linear().weight().byteSize();
         long taskBytes = Math.clamp(streamed / ((long) runner.threads() * STREAM_TASKS_PER_THREAD), MIN_STREAM_TASK_BYTES,
@@ -98,19 +123,32 @@ public final class CpuBackend implements KernelBackend {
         for (int p = 0; p < count; p++) {
             MatMul m = products.get(p);
             WeightMatrix w = m.linear().weight();
-            rowsPerTask[p] = streams(m, kernels) ? streamRows(w, taskBytes) : tileRows(w.cols());
+            rowsPerTask[p] = streams(m, kernels) ? streamRows(w, taskBytes) : tileRows(tileCols(w));
             firstTask[p + 1] = firstTask[p] + (w.rows() + rowsPerTask[p] - 1) / rowsPerTask[p];
         }
         runner.run(firstTask[count], task -> {
             int p = productOf(firstTask, task);
             MatMul m = products.get(p);
-            FloatMatrix xp = permutes(m) ? permuted.get(m.x()) : m.x();
+            FloatMatrix xp = input(m, permuted);
             int r0 = (task - firstTask[p]) * rowsPerTask[p];
             int r1 = Math.min(m.linear().outFeatures(), r0 + rowsPerTask[p]);
             if (streams(m, kernels)) streamRows(m.linear().weight(), xp, m.out(), r0, r1);
-            else tiledRows(m.linear().weight(), xp, m.out(), r0, r1);
+            else tiledRows(m.linear().weight(), xp, aligned.get(xp), m.out(), r0, r1);
             addBias(m, r0, r1);
         });
+    }
+
+    /** The activations a product's kernels read: permuted for BF16, F16 and F32 weights. */
+    private static FloatMatrix input(MatMul m, Map<FloatMatrix, FloatMatrix> permuted) {
+        return permutes(m) ? permuted.get(m.x()) : m.x();
+    }
+
+    /**
+     * Whether the product runs on tiles multiplied in C: the C tile kernel is the Java one for 16 lanes,
+     * bit for bit; with other vector widths the Java order differs, so the Java kernel keeps the product.
+     */
+    private boolean tilesInC(MatMul m) {
+        return !streams(m, kernels) && kernels == CpuKernels.NATIVE && VectorMath.LANES == 16;
     }
 
     private static boolean permutes(MatMul m) {
@@ -130,6 +168,16 @@ public final class CpuBackend implements KernelBackend {
 
     private static int tileRows(int cols) {
         return Math.clamp(TILE_BYTES / (4L * cols) / 4 * 4, 4, 64);
+    }
+
+    /** Columns of a tile: whole rows, except for native tiles of quantized rows wider than {@link #NATIVE_TILE_COLS}. */
+    private int tileCols(WeightMatrix w) {
+        return nativeTiles(w) ? Math.min(w.cols(), NATIVE_TILE_COLS) : w.cols();
+    }
+
+    /** Whether the C kernels dequantize this matrix's tiles (and multiply them: {@link #tilesInC}). */
+    private boolean nativeTiles(WeightMatrix w) {
+        return kernels == CpuKernels.NATIVE && w.dtype().isQuantized() && VectorMath.LANES == 16;
     }
 
     private static int productOf(int[] firstTask, int task) {
@@ -160,15 +208,25 @@ public final class CpuBackend implements KernelBackend {
         }
     }
 
-    private void tiledRows(WeightMatrix w, FloatMatrix xp, FloatMatrix out, int r0, int r1) {
+    /** {@code aligned}: the activation rows copied for the C tile kernel, or null where the Java one multiplies. */
+    private void tiledRows(WeightMatrix w, FloatMatrix xp, AlignedRows aligned, FloatMatrix out, int r0, int r1) {
         int rows = r1 - r0;
+        int cols = w.cols();
+        int tileCols = tileCols(w);
         Scratch s = scratch.get();
-        s.ensure(rows, w.cols());
-        if (kernels == CpuKernels.NATIVE && w.dtype().isQuantized()) NativeKernels.dequantizeRows(w, r0, rows, s.tile);
-        else VectorMath.widenRows(w, r0, rows, s.tile, s.row, s.permuted);
-        // The C kernel is the Java one for 16 lanes, bit for bit; with other vector widths the Java order differs, so it keeps the product.
-        if (kernels == CpuKernels.NATIVE && VectorMath.LANES == 16) NativeKernels.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
-        else VectorMath.tileRows(s.tile, rows, w.cols(), r0, xp, out, s.acc);
+        boolean whole = tileCols == cols;
+        s.ensure(rows, tileCols, cols, whole ? VectorMath.accumulatorFloats(rows) : NativeKernels.blockAccumulatorFloats(rows, xp.rows()));
+        if (nativeTiles(w)) {
+            for (int k0 = 0; k0 < cols; k0 += tileCols) {
+                int blockCols = Math.min(tileCols, cols - k0);
+                NativeKernels.dequantizeRows(w, r0, rows, k0, blockCols, s.tile);
+                NativeKernels.tileRows(s.tile, rows, blockCols, k0, r0, aligned, out, s.acc);
+            }
+            return;
+        }
+        VectorMath.widenRows(w, r0, rows, s.tile, s.row, s.permuted);
+        if (aligned != null) NativeKernels.tileRows(s.tile, rows, cols, 0, r0, aligned, out, s.acc);
+        else VectorMath.tileRows(s.tile, rows, cols, r0, xp, out, s.acc);
     }
 
     private static void addBias(MatMul m, int r0, int r1) {
@@ -192,6 +250,14 @@ public final class CpuBackend implements KernelBackend {
             float scale = (float) (1.0 / Math.sqrt(variance + eps));
             for (int c = 0; c < cols; c++) od[off + c] = weight[c] * (xd[off + c] * scale);
         });
+    }
+
+    @Override
+    public void attention(CausalAttention a) {
+        Scratch s = scratch.get();
+        if (s.scores.length < a.positions()) s.scores = new float[a.positions()];
+        if (kernels == CpuKernels.NATIVE) NativeKernels.attention(a, s.scores);
+        else VectorMath.causalAttention(a, s.scores, s.lanes);
     }
 
     @Override

@@ -18,6 +18,9 @@ public interface KernelBackend extends AutoCloseable {
     /** {@code out[r] = weight ⊙ (x[r] · rsqrt(mean(x[r]²) + eps))}, computed in fp32. */
     void rmsNorm(FloatMatrix x, float[] weight, float eps, FloatMatrix out);
 
+    /** One {@link CausalAttention}, on the calling thread: a task of {@link #parallelFor}. */
+    void attention(CausalAttention a);
+
     /** {@code gate ← silu(gate) ⊙ up}, element-wise. */
     void swiglu(FloatMatrix gate, FloatMatrix up);
 

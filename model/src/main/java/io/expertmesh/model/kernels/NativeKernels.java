@@ -31,11 +31,12 @@ final class NativeKernels {
     private static final MethodHandle ROWS;
     private static final MethodHandle TILE_ROWS;
     private static final MethodHandle DEQUANTIZE_ROWS;
+    private static final MethodHandle ATTENTION;
     /** Why the native kernels cannot be used here, or null when they can. */
     static final String UNAVAILABLE;
 
     static {
-        MethodHandle rows = null, tileRows = null, dequantizeRows = null;
+        MethodHandle rows = null, tileRows = null, dequantizeRows = null, attention = null;
         String unavailable;
         try {
             SymbolLookup library = load();
@@ -44,8 +45,8 @@ final class NativeKernels {
             if ((int) supported.invokeExact() == 0) {
                 unavailable = "this CPU lacks AVX-512 (F, BW, VL), F16C or FMA";
             } else {
-                // critical: activations, outputs and scratch are Java arrays, passed without a copy; a call is one task's rows
-                // or one tile (milliseconds at most), during which this thread holds up a garbage collection.
+                // critical: outputs, scratch and decode activations are Java arrays, passed without a copy; a call is one task's
+                // rows or one tile (milliseconds at most), during which this thread holds up a garbage collection.
                 rows = linker.downcallHandle(library.find("em_quantized_rows").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
                                 ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
@@ -53,11 +54,17 @@ final class NativeKernels {
                         Linker.Option.critical(true));
                 tileRows = linker.downcallHandle(library.find("em_tile_rows").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                                ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                                ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         Linker.Option.critical(true));
                 dequantizeRows = linker.downcallHandle(library.find("em_dequantize_rows").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                        Linker.Option.critical(true));
+                attention = linker.downcallHandle(library.find("em_causal_attention").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_FLOAT,
+                                ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         Linker.Option.critical(true));
                 unavailable = null;
             }
@@ -67,6 +74,7 @@ final class NativeKernels {
         ROWS = rows;
         TILE_ROWS = tileRows;
         DEQUANTIZE_ROWS = dequantizeRows;
+        ATTENTION = attention;
         UNAVAILABLE = unavailable;
     }
 
@@ -116,40 +124,71 @@ final class NativeKernels {
     }
 
     /**
-     * {@link VectorMath#tileRows} for 16-lane vectors, bit for bit: every activation row of {@code xp}
+     * {@link VectorMath#tileRows} for 16-lane vectors, bit for bit: every activation row of {@code x}
      * times the {@code tileRows} fp32 rows of {@code tile}, into columns [r0, r0+tileRows) of {@code out}.
-     * {@code acc}: at least {@link VectorMath#accumulatorFloats} floats with six-row passes.
+     * The tile holds columns [k0, k0+tileCols) of its rows: a tile of whole rows needs
+     * {@link VectorMath#accumulatorFloats} floats of {@code acc} for six-row passes. Otherwise the
+     * column blocks of one tile are passed in ascending k0, starting at 0, the one that ends at the
+     * last column writes {@code out}, {@code acc} carries every product's lanes from block to block
+     * ({@link #blockAccumulatorFloats} floats), and a block that is not the last starts and ends on
+     * multiples of 32 columns.
      */
-    static void tileRows(MemorySegment tile, int tileRows, int cols, int r0, FloatMatrix xp, FloatMatrix out, float[] acc) {
-        if (xp.cols() != cols || tile.byteSize() < 4L * tileRows * cols || r0 < 0 || r0 + tileRows > out.cols() || out.rows() < xp.rows()
-                || acc.length < 4 * ((tileRows + 3) / 4) * 6 * 16) {
-            throw new IllegalArgumentException("tile of " + tileRows + " x " + cols + " at row " + r0 + " for activations [" + xp.rows() + ", "
-                    + xp.cols() + "] into [" + out.rows() + ", " + out.cols() + "]");
+    static void tileRows(MemorySegment tile, int tileRows, int tileCols, int k0, int r0, AlignedRows x, FloatMatrix out, float[] acc) {
+        int cols = x.cols();
+        boolean whole = k0 == 0 && tileCols == cols;
+        long accFloats = whole ? 4 * ((tileRows + 3) / 4) * 6 * 16 : blockAccumulatorFloats(tileRows, x.rows());
+        boolean aligned = whole || (k0 % 32 == 0 && (k0 + tileCols == cols || tileCols % 32 == 0));
+        if (tileCols <= 0 || k0 < 0 || k0 + tileCols > cols || !aligned || tile.byteSize() < 4L * tileRows * tileCols || r0 < 0
+                || r0 + tileRows > out.cols() || out.rows() < x.rows() || acc.length < accFloats) {
+            throw new IllegalArgumentException("tile of " + tileRows + " x " + tileCols + " at row " + r0 + ", column " + k0 + " for activations ["
+                    + x.rows() + ", " + cols + "] into [" + out.rows() + ", " + out.cols() + "]");
         }
         try {
-            TILE_ROWS.invokeExact(tile, tileRows, cols, r0, MemorySegment.ofArray(xp.data()), xp.rows(), MemorySegment.ofArray(out.data()), out.cols(),
-                    MemorySegment.ofArray(acc));
+            TILE_ROWS.invokeExact(tile, tileRows, tileCols, k0, cols, r0, x.data(), x.stride(), x.rows(), MemorySegment.ofArray(out.data()),
+                    out.cols(), MemorySegment.ofArray(acc));
         } catch (Throwable e) {
             throw new IllegalStateException("native tile kernel failed", e);
         }
     }
 
+    /** Floats of {@code acc} a tile walked in column blocks needs: 16 lanes per tile row and activation row. */
+    static long blockAccumulatorFloats(int tileRows, int activationRows) {
+        return 16L * tileRows * activationRows;
+    }
+
     /**
-     * Weight rows [r0, r0+rows) of a block-quantized matrix dequantized into the first {@code rows}
-     * rows of {@code tile} (natural order, native byte order): {@link WeightMatrix#readRow}'s values,
-     * bit for bit, as {@link QuantizedMath#dequantizeRow} gives them.
+     * Columns [k0, k0+tileCols) of weight rows [r0, r0+rows) of a block-quantized matrix dequantized
+     * into the first {@code rows} tile rows of {@code tileCols} floats (natural order, native byte
+     * order): {@link WeightMatrix#readRow}'s values, bit for bit, as {@link QuantizedMath#dequantizeRow}
+     * gives them. k0 and tileCols are whole blocks.
      */
-    static void dequantizeRows(WeightMatrix w, int r0, int rows, MemorySegment tile) {
+    static void dequantizeRows(WeightMatrix w, int r0, int rows, int k0, int tileCols, MemorySegment tile) {
         int type = typeCode(w);
-        if (w.cols() % w.dtype().blockElements() != 0 || r0 < 0 || rows < 0 || r0 + rows > w.rows() || w.data().byteSize() < w.byteSize()
-                || tile.byteSize() < 4L * rows * w.cols()) {
-            throw new IllegalArgumentException(w.name() + ": rows [" + r0 + ", " + (r0 + rows) + ") of " + w.rows() + " into a tile of "
-                    + tile.byteSize() + " bytes");
+        int block = w.dtype().blockElements();
+        if (w.cols() % block != 0 || k0 % block != 0 || tileCols % block != 0 || k0 < 0 || tileCols <= 0 || k0 + tileCols > w.cols() || r0 < 0
+                || rows < 0 || r0 + rows > w.rows() || w.data().byteSize() < w.byteSize() || tile.byteSize() < 4L * rows * tileCols) {
+            throw new IllegalArgumentException(w.name() + ": rows [" + r0 + ", " + (r0 + rows) + ") of " + w.rows() + ", columns [" + k0 + ", "
+                    + (k0 + tileCols) + ") of " + w.cols() + " into a tile of " + tile.byteSize() + " bytes");
         }
         try {
-            DEQUANTIZE_ROWS.invokeExact(type, w.data(), w.rowBytes(), w.cols() / w.dtype().blockElements(), r0, rows, tile);
+            DEQUANTIZE_ROWS.invokeExact(type, w.data(), w.rowBytes(), k0 / block, tileCols / block, r0, rows, tile);
         } catch (Throwable e) {
             throw new IllegalStateException("native dequantization failed on " + w.name(), e);
+        }
+    }
+
+    /**
+     * {@link VectorMath#causalAttention} in C, bit for bit (the same operations in the same order).
+     * The record has checked the arrays' bounds; {@code scores} needs {@link CausalAttention#positions} floats.
+     */
+    static void attention(CausalAttention a, float[] scores) {
+        if (scores.length < a.positions()) throw new IllegalArgumentException(scores.length + " floats of scores for " + a.positions() + " positions");
+        try {
+            ATTENTION.invokeExact(MemorySegment.ofArray(a.q()).asSlice(4L * a.qOffset()), a.qStride(), a.rows(), a.heads(), a.headDim(),
+                    a.firstPosition(), MemorySegment.ofArray(a.keys()), MemorySegment.ofArray(a.values()), a.scale(),
+                    MemorySegment.ofArray(a.out()).asSlice(4L * a.outOffset()), a.outStride(), MemorySegment.ofArray(scores));
+        } catch (Throwable e) {
+            throw new IllegalStateException("native attention kernel failed", e);
         }
     }
 

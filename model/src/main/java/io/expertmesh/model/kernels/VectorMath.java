@@ -188,6 +188,41 @@ public final class VectorMath {
     }
 
     /**
+     * {@link CausalAttention} in Java: per query head and row, the scores by {@link #dot4} (four
+     * positions at a time) and {@link #dot}, scaled, their softmax (max subtracted, {@link #exp}, sum in
+     * position order, divided), and the values weighted by {@link #weightedRows}. {@code scores}: at
+     * least {@link CausalAttention#positions} floats; {@code lanes}: {@code 4·LANES}.
+     */
+    static void causalAttention(CausalAttention a, float[] scores, float[] lanes) {
+        int hd = a.headDim();
+        float[] q = a.q(), keys = a.keys(), out = a.out();
+        for (int i = 0; i < a.rows(); i++) {
+            int n = a.firstPosition() + i + 1;
+            for (int g = 0; g < a.heads(); g++) {
+                int qOff = a.qOffset() + i * a.qStride() + g * hd;
+                int p = 0;
+                for (; p + 4 <= n; p += 4) {
+                    dot4(q, qOff, keys, p * hd, keys, (p + 1) * hd, keys, (p + 2) * hd, keys, (p + 3) * hd, hd, lanes, scores, p);
+                }
+                for (; p < n; p++) scores[p] = dot(q, qOff, keys, p * hd, hd);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    scores[j] *= a.scale();
+                    max = Math.max(max, scores[j]);
+                }
+                for (int j = 0; j < n; j++) scores[j] -= max;
+                exp(scores, 0, n);
+                float sum = 0;
+                for (int j = 0; j < n; j++) sum += scores[j];
+                for (int j = 0; j < n; j++) scores[j] /= sum;
+                int oOff = a.outOffset() + i * a.outStride() + g * hd;
+                java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
+                weightedRows(scores, 0, a.values(), 0, hd, n, hd, out, oOff);
+            }
+        }
+    }
+
+    /**
      * {@code out[outOff + d] += Σ_i weights[wOff + i] · rows[rowOff + i·stride + d]} for d in [0, n), the
      * rows taken in order with one fused multiply-add each, so the result equals {@code count} calls
      * of {@link #axpy}; the partial sums of four vectors stay in registers across the rows.

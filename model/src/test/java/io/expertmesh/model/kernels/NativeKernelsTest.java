@@ -16,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -35,6 +36,13 @@ class NativeKernelsTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The rows of {@code x} as the C tile kernel reads them. */
+    static AlignedRows aligned(FloatMatrix x) {
+        AlignedRows rows = AlignedRows.allocate(x, Arena.ofAuto());
+        rows.fill(x);
+        return rows;
     }
 
     /** The Java kernels everywhere; the C ones too where this machine can run them. */
@@ -70,7 +78,7 @@ class NativeKernelsTest {
                     int r0 = 2, outCols = tileRows + 5;
                     FloatMatrix java = FloatMatrix.zeros(n, outCols), c = FloatMatrix.zeros(n, outCols);
                     VectorMath.tileRows(tile, tileRows, cols, r0, x, java, new float[VectorMath.accumulatorFloats(tileRows)]);
-                    NativeKernels.tileRows(tile, tileRows, cols, r0, x, c, new float[VectorMath.accumulatorFloats(tileRows)]);
+                    NativeKernels.tileRows(tile, tileRows, cols, 0, r0, aligned(x), c, new float[VectorMath.accumulatorFloats(tileRows)]);
                     for (int i = 0; i < java.data().length; i++) {
                         int t = i / outCols, r = i % outCols;
                         assertEquals(Float.floatToRawIntBits(java.data()[i]), Float.floatToRawIntBits(c.data()[i]),
@@ -82,9 +90,50 @@ class NativeKernelsTest {
     }
 
     /**
+     * A tile walked in column blocks (blocks of 32 to 1024 columns, the last one shorter, with a tail
+     * past the last 32 columns or without), its lanes carried between the calls: every product equals
+     * the Java kernel's over whole rows bit for bit, for 1 to 13 activation rows.
+     */
+    @Test
+    void tileProductsWalkedInColumnBlocksEqualWholeRowsBitForBit() {
+        assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
+        assumeTrue(VectorMath.LANES == 16, "the C tile kernel is the Java one for 16 lanes; this JVM's vectors have " + VectorMath.LANES);
+        var random = new SplittableRandom(4);
+        for (int cols : new int[] {1040, 2560, 3100}) {
+            for (int blockCols : new int[] {32, 512, 1024}) {
+                int tileRows = 7;
+                MemorySegment tile = Arena.ofAuto().allocate(4L * tileRows * cols, 64);
+                for (long i = 0; i < (long) tileRows * cols; i++) tile.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());
+                for (int n : new int[] {1, 6, 13}) {
+                    FloatMatrix x = FloatMatrix.zeros(n, cols);
+                    for (int i = 0; i < x.data().length; i++) x.data()[i] = (float) random.nextGaussian();
+                    int r0 = 3, outCols = tileRows + 4;
+                    FloatMatrix java = FloatMatrix.zeros(n, outCols), c = FloatMatrix.zeros(n, outCols);
+                    VectorMath.tileRows(tile, tileRows, cols, r0, x, java, new float[VectorMath.accumulatorFloats(tileRows)]);
+                    float[] acc = new float[(int) NativeKernels.blockAccumulatorFloats(tileRows, n)];
+                    MemorySegment block = Arena.ofAuto().allocate(4L * tileRows * blockCols, 64);
+                    AlignedRows rows = aligned(x);
+                    for (int k0 = 0; k0 < cols; k0 += blockCols) {
+                        int width = Math.min(blockCols, cols - k0);
+                        for (int r = 0; r < tileRows; r++) {
+                            MemorySegment.copy(tile, 4L * (r * cols + k0), block, 4L * r * width, 4L * width);
+                        }
+                        NativeKernels.tileRows(block, tileRows, width, k0, r0, rows, c, acc);
+                    }
+                    for (int i = 0; i < java.data().length; i++) {
+                        int t = i / outCols, r = i % outCols;
+                        assertEquals(Float.floatToRawIntBits(java.data()[i]), Float.floatToRawIntBits(c.data()[i]), "blocks of " + blockCols
+                                + " columns of a " + tileRows + " x " + cols + " tile, " + n + " activation rows: row " + t + ", column " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * The gguf-py fixture's blocks (random bytes, zero, -0, ±65504, subnormal and NaN scales), and
-     * rows quantized from Gaussian weights, dequantized into a tile: {@link WeightMatrix#readRow}'s
-     * values bit for bit (NaN where it gives NaN).
+     * rows quantized from Gaussian weights, dequantized into a tile, whole rows and a block of columns
+     * from the second block on: {@link WeightMatrix#readRow}'s values bit for bit (NaN where it gives NaN).
      */
     @ParameterizedTest
     @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
@@ -100,14 +149,18 @@ class NativeKernelsTest {
         WeightMatrix gaussian = Quantize.matrix(new WeightMatrix("gaussian", DType.F32, 11, cols, f32), type, Arena.ofAuto());
         for (WeightMatrix w : List.of(extreme, gaussian)) {
             int r0 = 1, rows = w.rows() - 1;
-            MemorySegment tile = Arena.ofAuto().allocate(4L * rows * w.cols(), 64);
-            NativeKernels.dequantizeRows(w, r0, rows, tile);
-            float[] expected = new float[w.cols()];
-            for (int r = 0; r < rows; r++) {
-                w.readRow(r0 + r, expected, 0);
-                float[] actual = tile.asSlice(4L * r * w.cols(), 4L * w.cols()).toArray(ValueLayout.JAVA_FLOAT);
-                int i = QuantFixture.firstMismatch(expected, actual), row = r0 + r;
-                assertEquals(-1, i, () -> type + " " + w.name() + " row " + row + " column " + i + ": " + expected[i] + " vs " + actual[i]);
+            for (int k0 : new int[] {0, type.blockElements()}) {
+                int width = k0 == 0 ? w.cols() : 2 * type.blockElements();
+                MemorySegment tile = Arena.ofAuto().allocate(4L * rows * width, 64);
+                NativeKernels.dequantizeRows(w, r0, rows, k0, width, tile);
+                float[] row = new float[w.cols()];
+                for (int r = 0; r < rows; r++) {
+                    w.readRow(r0 + r, row, 0);
+                    float[] expected = Arrays.copyOfRange(row, k0, k0 + width);
+                    float[] actual = tile.asSlice(4L * r * width, 4L * width).toArray(ValueLayout.JAVA_FLOAT);
+                    int i = QuantFixture.firstMismatch(expected, actual), at = r0 + r;
+                    assertEquals(-1, i, () -> type + " " + w.name() + " row " + at + " column " + (k0 + i) + ": " + expected[i] + " vs " + actual[i]);
+                }
             }
         }
     }
@@ -116,12 +169,19 @@ class NativeKernelsTest {
     void tilesAndRowsThatDoNotFitAreRefusedBeforeTheCall() {
         assumeTrue(nativeKernelsExpected(), "this CPU cannot run the AVX-512 kernels");
         MemorySegment tile = Arena.ofAuto().allocate(4L * 4 * 32, 64);
-        FloatMatrix x = FloatMatrix.zeros(2, 32);
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 1, x, FloatMatrix.zeros(2, 4), new float[384]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 5, 32, 0, x, FloatMatrix.zeros(2, 8), new float[768]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 0, x, FloatMatrix.zeros(2, 4), new float[100]));
-        var w = new WeightMatrix("w", DType.Q8_0, 8, 32, Arena.ofAuto().allocate(8 * 34));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 4, 5, Arena.ofAuto().allocate(4L * 5 * 32)));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 0, 5, tile));
+        AlignedRows x = aligned(FloatMatrix.zeros(2, 32));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 0, 1, x, FloatMatrix.zeros(2, 4), new float[384]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 5, 32, 0, 0, x, FloatMatrix.zeros(2, 8), new float[768]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 0, 0, x, FloatMatrix.zeros(2, 4), new float[100]));
+        AlignedRows wide = aligned(FloatMatrix.zeros(2, 96));
+        float[] blockAcc = new float[(int) NativeKernels.blockAccumulatorFloats(4, 2)];
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 16, 0, wide, FloatMatrix.zeros(2, 4), blockAcc));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 96, 0, wide, FloatMatrix.zeros(2, 4), blockAcc));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.tileRows(tile, 4, 32, 32, 0, wide, FloatMatrix.zeros(2, 4), new float[100]));
+        var w = new WeightMatrix("w", DType.Q8_0, 8, 64, Arena.ofAuto().allocate(8 * 68));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 4, 5, 0, 64, Arena.ofAuto().allocate(4L * 5 * 64)));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 0, 5, 0, 64, tile));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 0, 1, 16, 32, tile));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.dequantizeRows(w, 0, 1, 32, 64, tile));
     }
 }

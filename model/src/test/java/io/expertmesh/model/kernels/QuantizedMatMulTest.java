@@ -69,17 +69,18 @@ class QuantizedMatMulTest {
     }
 
     /**
-     * Several blocks per row and row counts that leave a remainder after the four-row kernels and
-     * the four-row tiles: every product equals the exact (double) product of the dequantized matrix
-     * within the bound of fp32 summation in any order, n·2⁻²⁴·Σ(|w| + 2·|offset|)·|x| for n terms
-     * where the offset is the part of a weight the decode kernels apply per block (Q4_K's dmin·min):
-     * only the rounding of the sums may differ. A wrong weight, scale or activation is off by far more.
+     * Several blocks per row, row counts that leave a remainder after the four-row kernels and the
+     * four-row tiles, and rows of 3328 columns, which native tiles walk in two column blocks: every
+     * product equals the exact (double) product of the dequantized matrix within the bound of fp32
+     * summation in any order, n·2⁻²⁴·Σ(|w| + 2·|offset|)·|x| for n terms where the offset is the part
+     * of a weight the decode kernels apply per block (Q4_K's dmin·min): only the rounding of the sums
+     * may differ. A wrong weight, scale or activation is off by far more.
      */
     @ParameterizedTest
     @MethodSource("typesAndKernels")
     void productEqualsTheFp32ProductOfTheDequantizedMatrix(DType type, CpuKernels kernels) {
         CpuBackend backend = backends.get(kernels);
-        for (int[] shape : new int[][] {{13, 3 * type.blockElements()}, {37, 5 * type.blockElements()}}) {
+        for (int[] shape : new int[][] {{13, 3 * type.blockElements()}, {37, 5 * type.blockElements()}, {9, 3328}}) {
             int rows = shape[0], cols = shape[1];
             WeightMatrix w = quantized(type, rows, cols, rows);
             float[][] dequantized = new float[rows][cols];
