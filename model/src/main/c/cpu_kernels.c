@@ -208,10 +208,13 @@ KERNEL void em_quantized_rows(int type, const uint8_t* w, int64_t row_bytes, int
 
 /*
  * Dequantization of weight rows into a prefill tile, bit for bit QuantizedBlocks (gguf-py's values:
- * fp32 rounding after every multiply and subtract, no fused operations), a vector at a time.
+ * fp32 rounding after every multiply and subtract, no fused operations), a vector at a time, with the
+ * decode kernels' prefetch: rows from memory dequantize 25-30 % faster with it (Q4_K 0.147 -> 0.112 ns
+ * per weight, Q6_K 0.193 -> 0.137; 64 expert matrices, one thread, a throwaway harness).
  */
 KERNEL static void q8_0_row(const uint8_t* w, int blocks, float* y) {
     for (int b = 0; b < blocks; b++, w += 34, y += 32) {
+        if ((b & 1) == 0) prefetch(w, 2);
         __m512 d = _mm512_set1_ps(half_to_float(w));
         _mm512_storeu_ps(y, _mm512_mul_ps(signed_bytes_as_floats((const int8_t*) w + 2), d));
         _mm512_storeu_ps(y + 16, _mm512_mul_ps(signed_bytes_as_floats((const int8_t*) w + 18), d));
@@ -221,6 +224,7 @@ KERNEL static void q8_0_row(const uint8_t* w, int blocks, float* y) {
 KERNEL static void q4_0_row(const uint8_t* w, int blocks, float* y) {
     const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
     for (int b = 0; b < blocks; b++, w += 18, y += 32) {
+        if ((b & 3) == 0) prefetch(w, 2);
         __m512 d = _mm512_set1_ps(half_to_float(w));
         __m512i q = unsigned_bytes(w + 2);
         _mm512_storeu_ps(y, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, low), eight))));
@@ -235,6 +239,7 @@ KERNEL static void q4_0_row(const uint8_t* w, int blocks, float* y) {
 KERNEL static void q4_K_row(const uint8_t* w, int blocks, float* y) {
     const __m512 nibble = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int b = 0; b < blocks; b++, w += 144, y += 256) {
+        prefetch(w, 3);
         float d = half_to_float(w), dmin = half_to_float(w + 2);
         const uint8_t* s = w + 4;
         for (int j = 0; j < 8; j++) {
@@ -254,6 +259,7 @@ KERNEL static void q4_K_row(const uint8_t* w, int blocks, float* y) {
 KERNEL static void q6_K_row(const uint8_t* w, int blocks, float* y) {
     int8_t q[4][32];
     for (int b = 0; b < blocks; b++, w += 210, y += 256) {
+        prefetch(w, 4);
         float d = half_to_float(w + 208);
         const int8_t* scales = (const int8_t*) (w + 192);
         for (int h = 0; h < 2; h++) {
@@ -391,8 +397,7 @@ KERNEL void em_tile_rows(const float* tile, int tile_rows, int tile_cols, int k0
 /*
  * Attention, VectorMath.causalAttention bit for bit: the same fused multiply-adds in the same order for
  * the dot products (VectorMath.dot: lanes over the head dimension, fold16, the tail one at a time) and
- * the weighted values (one per position, in position order), Math.max's choice for the maximum, the
- * exp below for VectorMath.exp, and the scores summed one after another.
+ * the weighted values (one per position, in position order), and VectorMath.softmax's operations.
  */
 static const float EXP_HI = 88.3762626647949f, EXP_LO = -87.3f, LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f,
         LN2_LO = -2.12194440e-4f, ROUND = 12582912.0f;
@@ -455,56 +460,110 @@ KERNEL static inline float dot_canonical(const float* q, const float* key, int d
     return s;
 }
 
+/*
+ * VectorMath.softmax: scaled, the maximum (NaN if any score is NaN, as Math.max gives; the sign of a
+ * zero maximum changes no result) subtracted, exp16, summed by lanes, fold16 and the tail in order, divided.
+ */
+KERNEL static void softmax(float* scores, int n, float scale) {
+    int bound = n - n % 16;
+    __m512 top = _mm512_set1_ps(-INFINITY);
+    __mmask16 nan = 0;
+    for (int j = 0; j < bound; j += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(scale));
+        _mm512_storeu_ps(scores + j, v);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        top = _mm512_max_ps(top, v);
+    }
+    float max = nan ? NAN : _mm512_reduce_max_ps(top);
+    for (int j = bound; j < n; j++) {
+        scores[j] *= scale;
+        max = java_max(max, scores[j]);
+    }
+    __m512 acc = _mm512_setzero_ps();
+    for (int j = 0; j < bound; j += 16) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(max)));
+        _mm512_storeu_ps(scores + j, e);
+        acc = _mm512_add_ps(acc, e);
+    }
+    float lanes[16];
+    _mm512_storeu_ps(lanes, acc);
+    float sum = fold16(lanes);
+    for (int j = bound; j < n; j++) {
+        __m512 e = exp16(_mm512_set1_ps(scores[j] - max));
+        scores[j] = _mm512_cvtss_f32(e);
+        sum += scores[j];
+    }
+    for (int j = 0; j < n; j++) scores[j] /= sum;
+}
+
 /* Lanes [0, count) of a 16-lane operation. */
 static inline __mmask16 first_lanes(int count) {
     return count >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << count) - 1);
 }
 
 /*
+ * Positions per block: a block's keys or values (32 of 128 floats: 16 KiB) stay in L1 while every row
+ * and head that sees them uses them. Position by position, each row read all its keys and values
+ * from L2, and that bound the kernel (a throwaway one-thread harness, one KV head of five query heads
+ * over 512 rows: 9.9 -> 7.1 ms).
+ */
+#define ATTENTION_BLOCK 32
+
+/*
  * Query head g of row i: q[i·q_stride + g·dims ..], out likewise; keys and values: positions
- * [0, first_position + rows), dims floats each. scores: first_position + rows floats of scratch.
+ * [0, positions = first_position + rows), dims floats each. scores: rows·heads·positions floats of
+ * scratch. The work is walked a block of positions at a time, scores first, then the softmaxes, then
+ * the weighted values, whose sums wait in out between blocks: every product and sum is the one the
+ * Java kernel computes, in the same order.
  */
 KERNEL void em_causal_attention(const float* q, int q_stride, int rows, int heads, int dims, int first_position, const float* keys,
         const float* values, float scale, float* out, int out_stride, float* scores) {
+    int positions = first_position + rows;
+    for (int b0 = 0; b0 < positions; b0 += ATTENTION_BLOCK) {
+        int b1 = b0 + ATTENTION_BLOCK < positions ? b0 + ATTENTION_BLOCK : positions;
+        for (int i = 0; i < rows; i++) {
+            int end = first_position + i + 1 < b1 ? first_position + i + 1 : b1;
+            for (int g = 0; g < heads; g++) {
+                const float* qi = q + (int64_t) i * q_stride + g * dims;
+                float* s = scores + ((int64_t) i * heads + g) * positions;
+                int p = b0;
+                for (; p + 4 <= end; p += 4) dot4_canonical(qi, keys + (int64_t) p * dims, dims, s + p);
+                for (; p < end; p++) s[p] = dot_canonical(qi, keys + (int64_t) p * dims, dims);
+            }
+        }
+    }
     for (int i = 0; i < rows; i++) {
-        int n = first_position + i + 1;
         for (int g = 0; g < heads; g++) {
-            const float* qi = q + (int64_t) i * q_stride + g * dims;
-            int p = 0;
-            for (; p + 4 <= n; p += 4) dot4_canonical(qi, keys + (int64_t) p * dims, dims, scores + p);
-            for (; p < n; p++) scores[p] = dot_canonical(qi, keys + (int64_t) p * dims, dims);
-            float max = -INFINITY;
-            for (int j = 0; j < n; j++) {
-                scores[j] *= scale;
-                max = java_max(max, scores[j]);
-            }
-            for (int j = 0; j < n; j += 16) {
-                __mmask16 m = first_lanes(n - j);
-                __m512 s = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), _mm512_set1_ps(max));
-                _mm512_mask_storeu_ps(scores + j, m, exp16(s));
-            }
-            float sum = 0;
-            for (int j = 0; j < n; j++) sum += scores[j];
-            for (int j = 0; j < n; j++) scores[j] /= sum;
-            float* o = out + (int64_t) i * out_stride + g * dims;
-            int d = 0;
-            for (; d + 128 <= dims; d += 128) {
-                __m512 acc[8];
-                for (int v = 0; v < 8; v++) acc[v] = _mm512_setzero_ps();
-                for (int j = 0; j < n; j++) {
-                    __m512 w = _mm512_set1_ps(scores[j]);
-                    const float* row = values + (int64_t) j * dims + d;
-                    for (int v = 0; v < 8; v++) acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * v), w, acc[v]);
+            softmax(scores + ((int64_t) i * heads + g) * positions, first_position + i + 1, scale);
+            memset(out + (int64_t) i * out_stride + g * dims, 0, sizeof(float) * dims);
+        }
+    }
+    for (int b0 = 0; b0 < positions; b0 += ATTENTION_BLOCK) {
+        int b1 = b0 + ATTENTION_BLOCK < positions ? b0 + ATTENTION_BLOCK : positions;
+        for (int i = 0; i < rows; i++) {
+            int end = first_position + i + 1 < b1 ? first_position + i + 1 : b1;
+            for (int g = 0; g < heads; g++) {
+                const float* s = scores + ((int64_t) i * heads + g) * positions;
+                float* o = out + (int64_t) i * out_stride + g * dims;
+                int d = 0;
+                for (; d + 128 <= dims; d += 128) {
+                    __m512 acc[8];
+                    for (int v = 0; v < 8; v++) acc[v] = _mm512_loadu_ps(o + d + 16 * v);
+                    for (int j = b0; j < end; j++) {
+                        __m512 w = _mm512_set1_ps(s[j]);
+                        const float* row = values + (int64_t) j * dims + d;
+                        for (int v = 0; v < 8; v++) acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * v), w, acc[v]);
+                    }
+                    for (int v = 0; v < 8; v++) _mm512_storeu_ps(o + d + 16 * v, acc[v]);
                 }
-                for (int v = 0; v < 8; v++) _mm512_storeu_ps(o + d + 16 * v, acc[v]);
-            }
-            for (; d < dims; d += 16) {
-                __mmask16 m = first_lanes(dims - d);
-                __m512 acc = _mm512_setzero_ps();
-                for (int j = 0; j < n; j++) {
-                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, values + (int64_t) j * dims + d), _mm512_set1_ps(scores[j]), acc);
+                for (; d < dims; d += 16) {
+                    __mmask16 m = first_lanes(dims - d);
+                    __m512 acc = _mm512_maskz_loadu_ps(m, o + d);
+                    for (int j = b0; j < end; j++) {
+                        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, values + (int64_t) j * dims + d), _mm512_set1_ps(s[j]), acc);
+                    }
+                    _mm512_mask_storeu_ps(o + d, m, acc);
                 }
-                _mm512_mask_storeu_ps(o + d, m, acc);
             }
         }
     }

@@ -14,7 +14,7 @@ public final class Mlp {
         FloatMatrix gate = FloatMatrix.zeros(h.rows(), w.intermediateSize());
         FloatMatrix up = FloatMatrix.zeros(h.rows(), w.intermediateSize());
         backend.matmul(List.of(new MatMul(h, w.gate(), gate), new MatMul(h, w.up(), up)));
-        backend.swiglu(gate, up);
+        backend.swiglu(List.of(gate), List.of(up));
         FloatMatrix out = FloatMatrix.zeros(h.rows(), h.cols());
         backend.matmul(List.of(new MatMul(gate, w.down(), out)));
         return out;

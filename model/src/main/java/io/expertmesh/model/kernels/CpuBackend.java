@@ -127,7 +127,7 @@ public final class CpuBackend implements KernelBackend {
             firstTask[p + 1] = firstTask[p] + (w.rows() + rowsPerTask[p] - 1) / rowsPerTask[p];
         }
         runner.run(firstTask[count], task -> {
-            int p = productOf(firstTask, task);
+            int p = ownerOf(firstTask, task);
             MatMul m = products.get(p);
             FloatMatrix xp = input(m, permuted);
             int r0 = (task - firstTask[p]) * rowsPerTask[p];
@@ -180,7 +180,8 @@ public final class CpuBackend implements KernelBackend {
         return kernels == CpuKernels.NATIVE && w.dtype().isQuantized() && VectorMath.LANES == 16;
     }
 
-    private static int productOf(int[] firstTask, int task) {
+    /** The i with firstTask[i] ≤ task < firstTask[i + 1]: the product, or pair, a task works on. */
+    private static int ownerOf(int[] firstTask, int task) {
         int lo = 0, hi = firstTask.length - 2;
         while (lo < hi) {
             int mid = (lo + hi + 1) >>> 1;
@@ -255,18 +256,29 @@ public final class CpuBackend implements KernelBackend {
     @Override
     public void attention(CausalAttention a) {
         Scratch s = scratch.get();
-        if (s.scores.length < a.positions()) s.scores = new float[a.positions()];
+        long floats = kernels == CpuKernels.NATIVE ? NativeKernels.attentionScoreFloats(a) : a.positions();
+        if (s.scores.length < floats) s.scores = new float[Math.toIntExact(floats)];
         if (kernels == CpuKernels.NATIVE) NativeKernels.attention(a, s.scores);
         else VectorMath.causalAttention(a, s.scores, s.lanes);
     }
 
     @Override
-    public void swiglu(FloatMatrix gate, FloatMatrix up) {
-        int n = gate.rows() * gate.cols();
-        float[] g = gate.data();
-        float[] u = up.data();
-        runner.run((n + ELEMENTWISE_TASK - 1) / ELEMENTWISE_TASK,
-                task -> VectorMath.swiglu(g, u, task * ELEMENTWISE_TASK, Math.min(n, (task + 1) * ELEMENTWISE_TASK)));
+    public void swiglu(List<FloatMatrix> gates, List<FloatMatrix> ups) {
+        int count = gates.size();
+        int[] firstTask = new int[count + 1];
+        for (int i = 0; i < count; i++) {
+            FloatMatrix g = gates.get(i), u = ups.get(i);
+            if (g.rows() != u.rows() || g.cols() != u.cols()) {
+                throw new IllegalArgumentException("swiglu of [" + g.rows() + ", " + g.cols() + "] and [" + u.rows() + ", " + u.cols() + "]");
+            }
+            firstTask[i + 1] = firstTask[i] + (g.rows() * g.cols() + ELEMENTWISE_TASK - 1) / ELEMENTWISE_TASK;
+        }
+        runner.run(firstTask[count], task -> {
+            int i = ownerOf(firstTask, task);
+            FloatMatrix g = gates.get(i);
+            int from = (task - firstTask[i]) * ELEMENTWISE_TASK;
+            VectorMath.swiglu(g.data(), ups.get(i).data(), from, Math.min(g.rows() * g.cols(), from + ELEMENTWISE_TASK));
+        });
     }
 
     @Override

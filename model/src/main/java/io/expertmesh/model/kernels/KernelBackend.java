@@ -21,8 +21,8 @@ public interface KernelBackend extends AutoCloseable {
     /** One {@link CausalAttention}, on the calling thread: a task of {@link #parallelFor}. */
     void attention(CausalAttention a);
 
-    /** {@code gate ← silu(gate) ⊙ up}, element-wise. */
-    void swiglu(FloatMatrix gate, FloatMatrix up);
+    /** {@code gates[i] ← silu(gates[i]) ⊙ ups[i]}, element-wise, for every pair in one parallel pass. */
+    void swiglu(List<FloatMatrix> gates, List<FloatMatrix> ups);
 
     /** Runs {@code body.accept(i)} for i in [0, tasks) on the backend's threads. */
     void parallelFor(int tasks, IntConsumer body);

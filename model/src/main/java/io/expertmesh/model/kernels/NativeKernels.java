@@ -179,10 +179,13 @@ final class NativeKernels {
 
     /**
      * {@link VectorMath#causalAttention} in C, bit for bit (the same operations in the same order).
-     * The record has checked the arrays' bounds; {@code scores} needs {@link CausalAttention#positions} floats.
+     * The record has checked the arrays' bounds; {@code scores} needs {@link #attentionScoreFloats} floats.
      */
     static void attention(CausalAttention a, float[] scores) {
-        if (scores.length < a.positions()) throw new IllegalArgumentException(scores.length + " floats of scores for " + a.positions() + " positions");
+        if (scores.length < attentionScoreFloats(a)) {
+            throw new IllegalArgumentException(scores.length + " floats of scores for " + a.rows() + " rows x " + a.heads() + " heads x "
+                    + a.positions() + " positions");
+        }
         try {
             ATTENTION.invokeExact(MemorySegment.ofArray(a.q()).asSlice(4L * a.qOffset()), a.qStride(), a.rows(), a.heads(), a.headDim(),
                     a.firstPosition(), MemorySegment.ofArray(a.keys()), MemorySegment.ofArray(a.values()), a.scale(),
@@ -190,6 +193,11 @@ final class NativeKernels {
         } catch (Throwable e) {
             throw new IllegalStateException("native attention kernel failed", e);
         }
+    }
+
+    /** Scratch the C attention kernel needs: a score per row, head and position, all kept until the values are weighted. */
+    static long attentionScoreFloats(CausalAttention a) {
+        return (long) a.rows() * a.heads() * a.positions();
     }
 
     /** The C code's number for a block-quantized type (cpu_kernels.c's enum). */

@@ -189,8 +189,8 @@ public final class VectorMath {
 
     /**
      * {@link CausalAttention} in Java: per query head and row, the scores by {@link #dot4} (four
-     * positions at a time) and {@link #dot}, scaled, their softmax (max subtracted, {@link #exp}, sum in
-     * position order, divided), and the values weighted by {@link #weightedRows}. {@code scores}: at
+     * positions at a time) and {@link #dot}, their {@link #softmax}, and the values weighted by
+     * {@link #weightedRows}. {@code scores}: at
      * least {@link CausalAttention#positions} floats; {@code lanes}: {@code 4·LANES}.
      */
     static void causalAttention(CausalAttention a, float[] scores, float[] lanes) {
@@ -205,21 +205,41 @@ public final class VectorMath {
                     dot4(q, qOff, keys, p * hd, keys, (p + 1) * hd, keys, (p + 2) * hd, keys, (p + 3) * hd, hd, lanes, scores, p);
                 }
                 for (; p < n; p++) scores[p] = dot(q, qOff, keys, p * hd, hd);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    scores[j] *= a.scale();
-                    max = Math.max(max, scores[j]);
-                }
-                for (int j = 0; j < n; j++) scores[j] -= max;
-                exp(scores, 0, n);
-                float sum = 0;
-                for (int j = 0; j < n; j++) sum += scores[j];
-                for (int j = 0; j < n; j++) scores[j] /= sum;
+                softmax(scores, n, a.scale());
                 int oOff = a.outOffset() + i * a.outStride() + g * hd;
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                 weightedRows(scores, 0, a.values(), 0, hd, n, hd, out, oOff);
             }
         }
+    }
+
+    /**
+     * {@code scores[0..n) ← softmax(scores · scale)}: the maximum subtracted, {@link #exp}, and the sum
+     * taken a vector at a time (lane l adds positions ≡ l mod LANES in order, the lanes fold by
+     * {@link #sum}'s tree, then the tail one by one), each score divided by it.
+     */
+    static void softmax(float[] scores, int n, float scale) {
+        int bound = n - n % LANES;
+        FloatVector top = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < bound; j += LANES) {
+            FloatVector v = FloatVector.fromArray(F, scores, j).mul(scale);
+            v.intoArray(scores, j);
+            top = top.max(v);
+        }
+        float max = top.reduceLanes(VectorOperators.MAX);
+        for (int j = bound; j < n; j++) {
+            scores[j] *= scale;
+            max = Math.max(max, scores[j]);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int j = 0; j < bound; j += LANES) {
+            FloatVector e = exp(FloatVector.fromArray(F, scores, j).sub(max));
+            e.intoArray(scores, j);
+            acc = acc.add(e);
+        }
+        float sum = sum(acc);
+        for (int j = bound; j < n; j++) sum += scores[j] = exp(scores[j] - max);
+        for (int j = 0; j < n; j++) scores[j] /= sum;
     }
 
     /**
