@@ -54,8 +54,11 @@ public final class ExpertGroups {
         return weights[expert];
     }
 
-    /** {@code result[rows[i]] += w_i · out[i]} for the expert's rows (multiply, then add, as transformers does). */
-    public void addWeighted(int expert, FloatMatrix out, FloatMatrix result) {
+    /**
+     * {@code result[rows[i]][c] += w_i · out[i][c]} for the expert's rows and columns [c0, c1)
+     * (multiply, then add, as transformers does).
+     */
+    public void addWeighted(int expert, FloatMatrix out, FloatMatrix result, int c0, int c1) {
         int cols = result.cols();
         float[] o = out.data();
         float[] d = result.data();
@@ -65,7 +68,7 @@ public final class ExpertGroups {
             int src = i * cols;
             int dst = rs[i] * cols;
             float w = ws[i];
-            for (int c = 0; c < cols; c++) d[dst + c] += o[src + c] * w;
+            for (int c = c0; c < c1; c++) d[dst + c] += o[src + c] * w;
         }
     }
 }

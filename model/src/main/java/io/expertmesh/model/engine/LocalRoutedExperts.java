@@ -15,6 +15,8 @@ import java.util.List;
  * second, and the weighted outputs are added per row in ascending expert id.
  */
 public final class LocalRoutedExperts implements RoutedExperts {
+    /** Columns of the combined output per task of its parallel sum. */
+    private static final int COMBINE_COLUMNS = 256;
     private final RoutedExpertWeights weights;
     private final KernelBackend backend;
 
@@ -61,11 +63,18 @@ public final class LocalRoutedExperts implements RoutedExperts {
         for (int i = 0; i < mlps; i++) down.add(new MatMul(gates[i], used[i].down(), outputs[i]));
         backend.matmul(down);
         FloatMatrix result = FloatMatrix.zeros(x.rows(), x.cols());
-        for (int i = 0; i < active; i++) {
-            int e = groups.activeExperts()[i];
-            groups.addWeighted(e, outputs[i], result);
-        }
-        if (shared != null) Mlp.addInPlace(result, outputs[active]);
+        // Each task adds every expert's share to its own columns, experts in ascending id: every row gets the serial sums.
+        int columnTasks = Math.max(1, x.cols() / COMBINE_COLUMNS);
+        backend.parallelFor(columnTasks, t -> {
+            int c0 = t * x.cols() / columnTasks, c1 = (t + 1) * x.cols() / columnTasks;
+            for (int i = 0; i < active; i++) groups.addWeighted(groups.activeExperts()[i], outputs[i], result, c0, c1);
+            if (shared != null) {
+                float[] d = result.data(), o = outputs[active].data();
+                for (int r = 0; r < x.rows(); r++) {
+                    for (int c = r * x.cols() + c0; c < r * x.cols() + c1; c++) d[c] += o[c];
+                }
+            }
+        });
         return result;
     }
 
