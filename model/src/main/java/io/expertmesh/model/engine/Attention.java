@@ -3,6 +3,8 @@ package io.expertmesh.model.engine;
 import io.expertmesh.model.kernels.CausalAttention;
 import io.expertmesh.model.kernels.FloatMatrix;
 import io.expertmesh.model.kernels.KernelBackend;
+import io.expertmesh.model.kernels.VectorMath;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -15,6 +17,8 @@ final class Attention {
     record Span(int rowOffset, int rows, KvCache cache, int start) {}
 
     private static final int ROWS_PER_TASK = 16;
+    /** Query rows of a task from which its keys and values are gathered into runs. */
+    private static final int GATHER_MIN_ROWS = 4;
 
     private Attention() {}
 
@@ -35,9 +39,11 @@ final class Attention {
     }
 
     /**
-     * One task per sequence, KV head and run of up to {@link #ROWS_PER_TASK} query rows: the keys and
-     * values the rows see are gathered from the cache's blocks into one run each, and the query heads
-     * that read that KV head attend over them ({@link KernelBackend#attention}).
+     * One task per sequence, KV head and run of up to {@link #ROWS_PER_TASK} query rows. From
+     * {@link #GATHER_MIN_ROWS} rows on, the keys and values the rows see are gathered from the cache's
+     * blocks into one run each and the query heads that read that KV head attend over them
+     * ({@link KernelBackend#attention}); fewer rows (decode) read the blocks where they are, since a
+     * copy would double the bytes a long context costs. Both give the same bits.
      */
     static void compute(KernelBackend backend, List<Span> spans, int layer, FloatMatrix q, int heads, int kvHeads,
                         int headDim, FloatMatrix out) {
@@ -56,12 +62,52 @@ final class Attention {
             int r0 = (local / kvHeads) * ROWS_PER_TASK;
             int r1 = Math.min(span.rows(), r0 + ROWS_PER_TASK);
             int positions = span.start() + r1;
+            if (r1 - r0 < GATHER_MIN_ROWS) {
+                float[] scores = new float[positions];
+                float[] lanes = new float[4 * VectorMath.LANES];
+                for (int i = r0; i < r1; i++) {
+                    for (int h = kvh * group; h < (kvh + 1) * group; h++) {
+                        head(span, layer, q, span.rowOffset() + i, span.start() + i, h, kvh, kvHeads * headDim, headDim, scale, scores, lanes, out);
+                    }
+                }
+                return;
+            }
             Gathered kv = GATHERED.get().ensure(positions * headDim);
             gather(span.cache(), layer, kvh * headDim, kvHeads * headDim, headDim, positions, kv);
             int column = kvh * group * headDim;
             backend.attention(new CausalAttention(q.data(), (span.rowOffset() + r0) * q.cols() + column, q.cols(), r1 - r0, group, headDim,
                     span.start() + r0, kv.keys, kv.values, scale, out.data(), (span.rowOffset() + r0) * out.cols() + column, out.cols()));
         });
+    }
+
+    /** One query row and head over the cache's blocks: {@link VectorMath#causalAttention}'s operations in its order. */
+    private static void head(Span span, int layer, FloatMatrix q, int row, int position, int h, int kvh, int kvDim,
+                             int headDim, float scale, float[] scores, float[] lanes, FloatMatrix out) {
+        KvCache cache = span.cache();
+        int bs = cache.blockSize();
+        float[] qd = q.data();
+        int qOff = row * q.cols() + h * headDim;
+        int kvOff = kvh * headDim;
+        int n = position + 1;
+        for (int b = 0; b * bs < n; b++) {
+            float[] keys = cache.keyBlock(layer, b);
+            int first = b * bs;
+            int count = Math.min(bs, n - first);
+            int p = 0;
+            for (; p + 4 <= count; p += 4) {
+                int o = p * kvDim + kvOff;
+                VectorMath.dot4(qd, qOff, keys, o, keys, o + kvDim, keys, o + 2 * kvDim, keys, o + 3 * kvDim, headDim, lanes, scores, first + p);
+            }
+            for (; p < count; p++) scores[first + p] = VectorMath.dot(qd, qOff, keys, p * kvDim + kvOff, headDim);
+        }
+        VectorMath.softmax(scores, n, scale);
+        int oOff = row * out.cols() + h * headDim;
+        Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
+        for (int b = 0; b * bs < n; b++) {
+            int first = b * bs;
+            VectorMath.weightedRows(scores, first, cache.valueBlock(layer, b), kvOff, kvDim, Math.min(bs, n - first), headDim,
+                    out.data(), oOff);
+        }
     }
 
     /** A thread's runs of one KV head's keys and values. */

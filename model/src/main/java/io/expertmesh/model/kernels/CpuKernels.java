@@ -6,11 +6,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Which code runs the CPU backend's two hottest kernels, the decode products of block-quantized
- * weights and the prefill products over widened tiles: the Vector API ones ({@link QuantizedMath},
- * {@link VectorMath}; everywhere) or their C twins ({@link NativeKernels}; x86-64 Linux with AVX-512).
- * The tile products are the same bit for bit; the quantized decode products differ only in the
- * rounding of fp32 sums. Chosen with the system property {@value #PROPERTY}: {@code auto} (the
+ * Which code runs the CPU backend's hottest kernels, the decode products of block-quantized weights,
+ * the prefill tiles and attention: the Vector API ones ({@link QuantizedMath}, {@link VectorMath};
+ * everywhere) or their C twins ({@link NativeKernels}; x86-64 Linux with AVX-512). Tiles and
+ * attention are the same bit for bit; the quantized decode products differ only in the rounding of
+ * fp32 sums. Chosen with the system property {@value #PROPERTY}: {@code auto} (the
  * default: native where available), {@code java} or {@code native} (an error where unavailable).
  */
 public enum CpuKernels {
@@ -44,7 +44,7 @@ public enum CpuKernels {
     }
 
     /** Why the native kernels cannot run here, or null when they can. */
-    static String nativeUnavailable() {
+    public static String nativeUnavailable() {
         return NativeKernels.UNAVAILABLE;
     }
 }

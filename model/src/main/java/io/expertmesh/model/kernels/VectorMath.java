@@ -218,7 +218,7 @@ public final class VectorMath {
      * taken a vector at a time (lane l adds positions ≡ l mod LANES in order, the lanes fold by
      * {@link #sum}'s tree, then the tail one by one), each score divided by it.
      */
-    static void softmax(float[] scores, int n, float scale) {
+    public static void softmax(float[] scores, int n, float scale) {
         int bound = n - n % LANES;
         FloatVector top = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < bound; j += LANES) {
