@@ -1,5 +1,5 @@
 /*
- * The CPU backend's two hottest kernels for x86-64 CPUs with AVX-512, called through the FFM API by
+ * The CPU backend's hottest kernels for x86-64 CPUs with AVX-512, called through the FFM API by
  * NativeKernels (the backend picks them at run time: CpuKernels):
  *
  * - em_quantized_rows: decode products of GGML block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) with
@@ -14,6 +14,8 @@
  *   (WeightMatrix.readRow's values bit for bit), and the product over a tile of rows widened to fp32,
  *   VectorMath.tileRows for 16 lanes bit for bit (same fused multiply-adds in the same order, same
  *   fold), without the bounds checks of the Java loops.
+ * - em_causal_attention: VectorMath.causalAttention for 16 lanes bit for bit, over positions in
+ *   blocks that stay in L1.
  *
  * The file is compiled without -m flags (and with -ffp-contract=off, so that no a * b + c of the
  * scalar code is fused behind the Java order's back): only the kernels carry target attributes, and
