@@ -190,8 +190,8 @@ public final class VectorMath {
     /**
      * {@link CausalAttention} in Java: per query head and row, the scores by {@link #dot4} (four
      * positions at a time) and {@link #dot}, their {@link #softmax}, and the values weighted by
-     * {@link #weightedRows}. {@code scores}: at
-     * least {@link CausalAttention#positions} floats; {@code lanes}: {@code 4·LANES}.
+     * {@link #weightedRows}. {@code scores}: at least {@link CausalAttention#positions} floats;
+     * {@code lanes}: {@code 4·LANES}.
      */
     static void causalAttention(CausalAttention a, float[] scores, float[] lanes) {
         int hd = a.headDim();
